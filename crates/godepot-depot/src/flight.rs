@@ -1,0 +1,74 @@
+//! Single-flight for small fetches: however many requests ask for the same thing at once,
+//! one upstream request is made and every asker gets its answer.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use crate::DepotError;
+
+pub(crate) type Shared = Result<Bytes, DepotError>;
+
+#[derive(Default)]
+pub(crate) struct Flights {
+    /// std's mutex: it is held only to look up or insert, never across an await.
+    map: Arc<Mutex<HashMap<String, watch::Receiver<Option<Shared>>>>>,
+}
+
+impl Flights {
+    /// Runs `work` for `key` unless a run is already under way, and waits for the answer.
+    /// The work runs as its own task, so a client that goes away does not cancel it for the
+    /// others (or leave a half-done write behind).
+    pub(crate) async fn run<F, Fut>(&self, key: &str, work: F) -> (Shared, bool)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Shared> + Send + 'static,
+    {
+        let (mut rx, leader) = {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            match map.get(key) {
+                Some(rx) => (rx.clone(), false),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    map.insert(key.to_string(), rx.clone());
+                    let guard = Remove {
+                        map: Arc::clone(&self.map),
+                        key: key.to_string(),
+                    };
+                    let fut = work();
+                    tokio::spawn(async move {
+                        let answer = fut.await;
+                        drop(guard);
+                        let _ = tx.send(Some(answer));
+                    });
+                    (rx, true)
+                }
+            }
+        };
+        let answer = match rx.wait_for(Option::is_some).await {
+            Ok(answer) => answer.clone().expect("waited for Some"),
+            Err(_) => Err(DepotError::Store(format!(
+                "internal error while fetching {key}"
+            ))),
+        };
+        (answer, leader)
+    }
+}
+
+/// Takes a finished (or panicked) flight out of the map.
+struct Remove {
+    map: Arc<Mutex<HashMap<String, watch::Receiver<Option<Shared>>>>>,
+    key: String,
+}
+
+impl Drop for Remove {
+    fn drop(&mut self) {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
+}

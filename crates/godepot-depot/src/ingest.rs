@@ -1,0 +1,174 @@
+//! Taking versioned artifacts in: fetch once, check, keep. Nothing upstream sends is stored
+//! before it has passed the checks below.
+
+use bytes::Bytes;
+use godepot_module::{ModulePath, Version};
+use godepot_store::{ArtifactKey, Kind};
+
+use crate::answer::{Answer, Body, CacheStatus};
+use crate::{DepotError, Inner};
+
+/// Upper bound for a `.info` answer: a version, a time and an `Origin` block.
+const MAX_INFO: u64 = 1 << 20;
+
+/// `.info` or `.mod` of a canonical version: store hit, else one fetch shared by all askers.
+pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<Answer, DepotError> {
+    let open_key = key.clone();
+    if let Some(artifact) = inner.blocking(move |s| s.open(&open_key)).await? {
+        return Ok(Answer {
+            body: Body::File(artifact),
+            cache: CacheStatus::Hit,
+            immutable: true,
+        });
+    }
+    let what = format!("{}@{}", key.module, key.version);
+    let Some(upstream) = inner.upstream.clone() else {
+        return Err(DepotError::NotFound(format!(
+            "{what}: {} not held (offline mode)",
+            describe_kind(key.kind)
+        )));
+    };
+    let rel = key.rel_path();
+    let store = std::sync::Arc::clone(&inner.store);
+    let health = inner.mutable.health_handle();
+    let flight_key = rel.clone();
+    let (answer, _) = inner
+        .small_flights
+        .run(&flight_key, || async move {
+            let limit = match key.kind {
+                Kind::Mod => godepot_module::MAX_GO_MOD,
+                _ => MAX_INFO,
+            };
+            let data = upstream.get_bytes(&rel, limit).await;
+            health.record(&data);
+            let data = data.map_err(|e| DepotError::from_fetch(&what, e))?;
+            if key.kind == Kind::Info {
+                check_info(&data, &key.module, &key.version)?;
+            }
+            let stored = data.clone();
+            tokio::task::spawn_blocking(move || store.put(&key, &stored))
+                .await
+                .map_err(|e| DepotError::Store(e.to_string()))?
+                .map_err(DepotError::store)?;
+            Ok(data)
+        })
+        .await;
+    Ok(Answer::bytes(answer?, CacheStatus::Miss, true))
+}
+
+fn describe_kind(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Info => ".info",
+        Kind::Mod => ".mod",
+        Kind::Zip => ".zip",
+        Kind::ZipHash => ".ziphash",
+    }
+}
+
+/// The `Version` field of an `.info` answer, if it is one.
+pub(crate) fn info_version(data: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Info {
+        #[serde(rename = "Version")]
+        version: String,
+    }
+    serde_json::from_slice::<Info>(data).ok().map(|i| i.version)
+}
+
+/// A canonical version's `.info` must name exactly that version, or the go command fails.
+pub(crate) fn check_info(
+    data: &Bytes,
+    module: &ModulePath,
+    version: &Version,
+) -> Result<(), DepotError> {
+    match info_version(data) {
+        Some(v) if v == version.as_str() => Ok(()),
+        Some(v) => Err(DepotError::Rejected(format!(
+            "{module}@{version}: upstream .info names version {v:?}; refusing to keep it"
+        ))),
+        None => Err(DepotError::Rejected(format!(
+            "{module}@{version}: upstream .info is not a JSON object with a Version; refusing to keep it"
+        ))),
+    }
+}
+
+/// A query's `.info` (branch, commit, shorthand) must resolve to some valid version of the
+/// module; which one is up to upstream.
+pub(crate) fn check_query_info(
+    data: &Bytes,
+    module: &ModulePath,
+    query: &str,
+) -> Result<(), DepotError> {
+    match info_version(data) {
+        Some(v) if Version::for_module(module, &v).is_ok() => Ok(()),
+        _ => Err(DepotError::Rejected(format!(
+            "{module}@{query}: upstream answer does not name a valid version of {module}"
+        ))),
+    }
+}
+
+/// Checks the name in a zip's first local file header, as soon as enough bytes are in, so a
+/// zip of the wrong module is refused with a clear 502 before any byte reaches a client.
+/// Returns `None` while more bytes are needed.
+pub(crate) fn check_first_entry(head: &[u8], prefix: &str) -> Option<Result<(), String>> {
+    const LOCAL_HEADER: &[u8] = b"PK\x03\x04";
+    if head.len() < 4 {
+        return None;
+    }
+    if &head[..4] != LOCAL_HEADER {
+        // Not a local header (an empty archive, or garbage): the full check at the end decides.
+        return Some(Ok(()));
+    }
+    if head.len() < 30 {
+        return None;
+    }
+    let name_len = u16::from_le_bytes([head[26], head[27]]) as usize;
+    let name = head.get(30..30 + name_len)?;
+    if name.starts_with(prefix.as_bytes()) {
+        Some(Ok(()))
+    } else {
+        Some(Err(format!(
+            "zip entry {:?} is outside {prefix}",
+            String::from_utf8_lossy(name)
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(name: &str) -> Vec<u8> {
+        let mut h = b"PK\x03\x04".to_vec();
+        h.resize(26, 0);
+        h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        h.extend_from_slice(&[0, 0]);
+        h.extend_from_slice(name.as_bytes());
+        h
+    }
+
+    #[test]
+    fn first_entry_prefix() {
+        let good = header("example.com/m@v1.0.0/go.mod");
+        let bad = header("other.com/m@v1.0.0/go.mod");
+        let prefix = "example.com/m@v1.0.0/";
+        assert_eq!(check_first_entry(&good, prefix), Some(Ok(())));
+        assert!(matches!(check_first_entry(&bad, prefix), Some(Err(m)) if m.contains("other.com")));
+        assert_eq!(check_first_entry(&good[..20], prefix), None);
+        assert_eq!(check_first_entry(&good[..35], prefix), None);
+        assert_eq!(check_first_entry(b"PK\x05\x06rest", prefix), Some(Ok(())));
+    }
+
+    #[test]
+    fn info_must_name_the_version() {
+        let m = ModulePath::parse("example.com/m").unwrap();
+        let v = Version::parse("v1.0.0").unwrap();
+        let ok = Bytes::from_static(
+            br#"{"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z","Origin":{"VCS":"git"}}"#,
+        );
+        assert!(check_info(&ok, &m, &v).is_ok());
+        let other = Bytes::from_static(br#"{"Version":"v1.0.1"}"#);
+        assert!(check_info(&other, &m, &v).is_err());
+        assert!(check_info(&Bytes::from_static(b"<html>"), &m, &v).is_err());
+    }
+}

@@ -1,0 +1,181 @@
+//! The depot: godepot's caching policy, between the HTTP front and the store/upstream.
+//!
+//! For every protocol request it decides where the answer comes from:
+//!
+//! - versioned artifacts (`.info` of a canonical version, `.mod`, `.zip`) come from the store
+//!   when held; otherwise they are fetched once from upstream ([`flight`], [`zipflight`]),
+//!   checked ([`ingest`]), kept forever, and served;
+//! - mutable answers (`list`, `@latest`, `.info` of a branch or shorthand query) are cached
+//!   for a time-to-live and served stale when upstream fails ([`mutable`]);
+//! - offline, everything is answered from the store alone ([`offline`]).
+//!
+//! The depot speaks neither HTTP nor the CLI: it returns [`Answer`]s and [`DepotError`]s.
+
+mod answer;
+mod error;
+mod flight;
+mod ingest;
+mod mutable;
+mod offline;
+mod zipflight;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use godepot_module::{ModulePath, Version};
+use godepot_store::{ArtifactKey, Kind, Store};
+use godepot_upstream::Upstream;
+
+pub use answer::{Answer, Body, CacheStatus, ZipStream};
+pub use error::DepotError;
+/// The header by which a godepot recognises its own requests (a proxy loop).
+pub use godepot_upstream::VIA_HEADER;
+
+use flight::Flights;
+use mutable::MutableCache;
+use zipflight::ZipFlights;
+
+/// How the depot behaves.
+#[derive(Debug, Clone)]
+pub struct DepotOptions {
+    /// Never contact upstream; answer from the store alone.
+    pub offline: bool,
+    /// How long a mutable answer (`list`, `@latest`, query `.info`) is served without asking
+    /// upstream again.
+    pub list_ttl: Duration,
+    /// The largest zip accepted from upstream.
+    pub max_zip: u64,
+}
+
+impl Default for DepotOptions {
+    fn default() -> Self {
+        DepotOptions {
+            offline: false,
+            list_ttl: Duration::from_secs(60),
+            max_zip: godepot_module::MAX_ZIP_FILE,
+        }
+    }
+}
+
+/// The service. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Depot {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    /// `None` in offline mode.
+    upstream: Option<Upstream>,
+    options: DepotOptions,
+    small_flights: Flights,
+    zip_flights: ZipFlights,
+    mutable: MutableCache,
+}
+
+/// What the readiness probe reports.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub store: Result<(), String>,
+    pub upstream: String,
+}
+
+impl Depot {
+    pub fn new(store: Arc<dyn Store>, upstream: Option<Upstream>, options: DepotOptions) -> Self {
+        let upstream = if options.offline { None } else { upstream };
+        Depot {
+            inner: Arc::new(Inner {
+                store,
+                upstream,
+                options,
+                small_flights: Flights::default(),
+                zip_flights: ZipFlights::default(),
+                mutable: MutableCache::default(),
+            }),
+        }
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.inner.upstream.is_none()
+    }
+
+    /// `GET <module>/@v/list`.
+    pub async fn list(&self, module: &ModulePath) -> Result<Answer, DepotError> {
+        mutable::list(&self.inner, module).await
+    }
+
+    /// `GET <module>/@latest`.
+    pub async fn latest(&self, module: &ModulePath) -> Result<Answer, DepotError> {
+        mutable::latest(&self.inner, module).await
+    }
+
+    /// `GET <module>/@v/<query>.info`: a canonical version is immutable; anything else
+    /// (a branch, a commit, `v1.2`) is a query whose answer may change.
+    pub async fn info(&self, module: &ModulePath, query: &str) -> Result<Answer, DepotError> {
+        match Version::for_module(module, query) {
+            Ok(version) => {
+                let key = ArtifactKey::new(module.clone(), version, Kind::Info);
+                ingest::small_artifact(&self.inner, key).await
+            }
+            Err(e) if godepot_module::semver::canonical(query).as_deref() == Some(query) => {
+                // Canonical, but wrong for this module path (say v2.0.0 without /v2).
+                Err(DepotError::Invalid(e.to_string()))
+            }
+            Err(_) => mutable::query_info(&self.inner, module, query).await,
+        }
+    }
+
+    /// `GET <module>/@v/<version>.mod`.
+    pub async fn go_mod(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<Answer, DepotError> {
+        let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Mod);
+        ingest::small_artifact(&self.inner, key).await
+    }
+
+    /// `GET <module>/@v/<version>.zip`.
+    pub async fn zip(&self, module: &ModulePath, version: &Version) -> Result<Answer, DepotError> {
+        let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Zip);
+        zipflight::zip(&self.inner, key).await
+    }
+
+    /// Whether the store takes writes, and what is known of upstream. Never contacts
+    /// upstream itself: probes must stay cheap.
+    pub async fn readiness(&self) -> Readiness {
+        let store = Arc::clone(&self.inner.store);
+        let writable = tokio::task::spawn_blocking(move || store.check_writable())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        let upstream = match &self.inner.upstream {
+            None => "offline".to_string(),
+            Some(up) => format!(
+                "{} ({})",
+                up.describe(),
+                self.inner.mutable.upstream_health()
+            ),
+        };
+        Readiness {
+            store: writable,
+            upstream,
+        }
+    }
+}
+
+impl Inner {
+    /// Runs a store operation on the blocking pool: file-system calls must not stall the
+    /// async workers.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, DepotError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, godepot_store::StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| DepotError::Store(format!("store task failed: {e}")))?
+            .map_err(DepotError::store)
+    }
+}

@@ -1,0 +1,349 @@
+//! Zips: one upstream fetch per zip however many clients ask, written to a spool file on the
+//! store's disk and relayed to every waiting client as it arrives, then checked and made
+//! visible in the store in one atomic step.
+//!
+//! No client ever receives the complete bytes of a zip that failed its checks: the last byte
+//! is held back until the whole zip has passed, and a failure ends every relay with an error
+//! (the client sees a broken download, never a bad zip). A zip whose first entry names the
+//! wrong module is refused before the first byte goes out, with a proper 502.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{FutureExt, StreamExt};
+use godepot_store::{ArtifactKey, Kind, Spool, Store};
+use godepot_upstream::Upstream;
+use tokio::sync::watch;
+
+use crate::answer::{Answer, Body, CacheStatus};
+use crate::ingest::check_first_entry;
+use crate::mutable::Health;
+use crate::{DepotError, Inner};
+
+/// Relay chunk size: large enough that a client on loopback is not limited by task hops.
+const RELAY_CHUNK: usize = 256 * 1024;
+
+#[derive(Default)]
+pub(crate) struct ZipFlights {
+    /// std's mutex: held only to look up or insert.
+    map: Arc<Mutex<HashMap<ArtifactKey, Arc<Flight>>>>,
+}
+
+/// One zip fetch under way.
+struct Flight {
+    state: watch::Receiver<State>,
+    /// A second handle on the spool file, for positioned reads by the relays. It stays valid
+    /// after the spool is renamed into the store.
+    reader: Arc<File>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct State {
+    /// Bytes on disk so far.
+    written: u64,
+    /// Upstream's declared length, when it declared one.
+    declared: Option<u64>,
+    /// The first entry has been checked: relaying may begin.
+    started: bool,
+    /// `Some` when the fetch has ended: checked and stored, or failed.
+    done: Option<Result<(), DepotError>>,
+}
+
+pub(crate) async fn zip(inner: &Inner, key: ArtifactKey) -> Result<Answer, DepotError> {
+    if let Some(answer) = open_held(inner, &key).await? {
+        return Ok(answer);
+    }
+    let what = format!("{}@{}", key.module, key.version);
+    let Some(upstream) = inner.upstream.clone() else {
+        return Err(DepotError::NotFound(format!(
+            "{what}: .zip not held (offline mode)"
+        )));
+    };
+    let flight = join_or_start(inner, &key, upstream)?;
+    let mut state = flight.state.clone();
+    let snapshot = match state.wait_for(|s| s.started || s.done.is_some()).await {
+        Ok(s) => s.clone(),
+        Err(_) => {
+            return Err(DepotError::Store(format!(
+                "{what}: zip fetch ended unexpectedly"
+            )));
+        }
+    };
+    match snapshot.done {
+        Some(Err(e)) if !snapshot.started => Err(e),
+        // Finished before this client got going: it is in the store now.
+        Some(Ok(())) => open_held(inner, &key)
+            .await?
+            .ok_or_else(|| DepotError::Store(format!("{what}: stored zip vanished"))),
+        _ => Ok(Answer {
+            body: Body::Stream {
+                len: snapshot.declared,
+                stream: relay(flight),
+            },
+            cache: CacheStatus::Miss,
+            immutable: true,
+        }),
+    }
+}
+
+async fn open_held(inner: &Inner, key: &ArtifactKey) -> Result<Option<Answer>, DepotError> {
+    let key = key.clone();
+    Ok(inner
+        .blocking(move |s| s.open(&key))
+        .await?
+        .map(|artifact| Answer {
+            body: Body::File(artifact),
+            cache: CacheStatus::Hit,
+            immutable: true,
+        }))
+}
+
+fn join_or_start(
+    inner: &Inner,
+    key: &ArtifactKey,
+    upstream: Upstream,
+) -> Result<Arc<Flight>, DepotError> {
+    let mut map = inner
+        .zip_flights
+        .map
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(flight) = map.get(key) {
+        return Ok(Arc::clone(flight));
+    }
+    let spool = inner.store.spool().map_err(DepotError::store)?;
+    let reader = spool
+        .file
+        .try_clone()
+        .map_err(|e| DepotError::Store(format!("spool: {e}")))?;
+    let (tx, rx) = watch::channel(State::default());
+    let flight = Arc::new(Flight {
+        state: rx,
+        reader: Arc::new(reader),
+    });
+    map.insert(key.clone(), Arc::clone(&flight));
+    let fetch = Fetch {
+        key: key.clone(),
+        store: Arc::clone(&inner.store),
+        upstream,
+        max_zip: inner.options.max_zip,
+        health: inner.mutable.health_handle(),
+        tx,
+        _remove: Remove {
+            map: Arc::clone(&inner.zip_flights.map),
+            key: key.clone(),
+        },
+    };
+    tokio::spawn(fetch.run(spool));
+    Ok(flight)
+}
+
+/// The leader's side of a flight.
+struct Fetch {
+    key: ArtifactKey,
+    store: Arc<dyn Store>,
+    upstream: Upstream,
+    max_zip: u64,
+    health: Health,
+    tx: watch::Sender<State>,
+    /// Dropped when the fetch ends, however it ends.
+    _remove: Remove,
+}
+
+impl Fetch {
+    async fn run(self, spool: Spool) {
+        let result = self.fetch(spool).await;
+        if let Err(e) = &result {
+            tracing::warn!(module = %self.key.module, version = %self.key.version, error = %e, "zip fetch failed");
+        }
+        self.tx.send_modify(|s| s.done = Some(result));
+    }
+
+    async fn fetch(&self, spool: Spool) -> Result<(), DepotError> {
+        let what = format!("{}@{}", self.key.module, self.key.version);
+        let key = self.key.clone();
+        let store = Arc::clone(&self.store);
+        // Another process (or a flight that just ended) may have stored it meanwhile.
+        if blocking(move || store.contains(&key)).await? {
+            return Ok(());
+        }
+        let fetched = self.upstream.get(&self.key.rel_path()).await;
+        let fetched = match fetched {
+            Ok(f) => {
+                self.health.ok();
+                f
+            }
+            Err(e) => {
+                self.health.failed(&e);
+                return Err(DepotError::from_fetch(&what, e));
+            }
+        };
+        if let Some(n) = fetched.content_length.filter(|&n| n > self.max_zip) {
+            return Err(DepotError::Rejected(format!(
+                "{what}: upstream zip is {n} bytes, over the {} byte limit",
+                self.max_zip
+            )));
+        }
+        self.tx.send_modify(|s| s.declared = fetched.content_length);
+        let prefix = format!("{}@{}/", self.key.module, self.key.version);
+        let mut body = fetched.body;
+        let mut file = spool.file.try_clone().map_err(spool_error)?;
+        let mut head = Vec::new();
+        let mut written = 0u64;
+        while let Some(first) = body.next().await {
+            // Gather whatever else is ready right now, so that disk writes are large
+            // without ever holding back bytes that could already be relayed.
+            let mut batch = BytesMut::from(
+                first
+                    .map_err(|e| DepotError::from_fetch(&what, e))?
+                    .as_ref(),
+            );
+            while batch.len() < RELAY_CHUNK {
+                match body.next().now_or_never() {
+                    Some(Some(chunk)) => batch
+                        .extend_from_slice(&chunk.map_err(|e| DepotError::from_fetch(&what, e))?),
+                    _ => break,
+                }
+            }
+            written += batch.len() as u64;
+            if written > self.max_zip {
+                return Err(DepotError::Rejected(format!(
+                    "{what}: upstream zip exceeds the {} byte limit",
+                    self.max_zip
+                )));
+            }
+            let started = self.tx.borrow().started;
+            if !started && head.len() < 64 * 1024 {
+                head.extend_from_slice(&batch[..batch.len().min(64 * 1024)]);
+            }
+            let (f, batch) = (file, batch.freeze());
+            file = tokio::task::spawn_blocking(move || {
+                let mut f = f;
+                f.write_all(&batch).map(|()| f)
+            })
+            .await
+            .map_err(|e| DepotError::Store(e.to_string()))?
+            .map_err(spool_error)?;
+            let check = if started {
+                None
+            } else {
+                check_first_entry(&head, &prefix)
+            };
+            if let Some(Err(reason)) = check {
+                return Err(DepotError::Rejected(format!(
+                    "{what}: {reason}; refusing to keep it"
+                )));
+            }
+            self.tx.send_modify(|s| {
+                s.written = written;
+                s.started |= check.is_some();
+            });
+        }
+        if let Some(n) = fetched.content_length.filter(|&n| n != written) {
+            return Err(DepotError::Upstream(format!(
+                "{what}: upstream zip truncated: declared {n} bytes, received {written}"
+            )));
+        }
+        self.finish(spool, what).await
+    }
+
+    /// Checks the whole zip, then stores it and its hash.
+    async fn finish(&self, spool: Spool, what: String) -> Result<(), DepotError> {
+        let (module, version) = (self.key.module.clone(), self.key.version.clone());
+        let reader = spool.file.try_clone().map_err(spool_error)?;
+        let summary = tokio::task::spawn_blocking(move || {
+            godepot_module::inspect_zip(std::io::BufReader::new(reader), &module, &version)
+        })
+        .await
+        .map_err(|e| DepotError::Store(e.to_string()))?
+        .map_err(|e| DepotError::Rejected(format!("{what}: upstream zip refused: {e}")))?;
+        let (store, key) = (Arc::clone(&self.store), self.key.clone());
+        blocking(move || {
+            store.put_spool(&key, spool)?;
+            store.put(&key.with_kind(Kind::ZipHash), summary.h1.as_bytes())
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+/// A client's view of a flight: the bytes on disk so far, then the rest as they land.
+fn relay(flight: Arc<Flight>) -> crate::ZipStream {
+    let stream =
+        futures_util::stream::unfold((flight, 0u64, false), |(flight, pos, failed)| async move {
+            if failed {
+                return None;
+            }
+            let mut rx = flight.state.clone();
+            loop {
+                let state = rx.borrow_and_update().clone();
+                // Everything but the last byte may go out before the zip has been checked.
+                let limit = match &state.done {
+                    Some(Ok(())) => state.written,
+                    Some(Err(e)) => {
+                        let err = std::io::Error::other(e.to_string());
+                        return Some((Err(err), (flight, pos, true)));
+                    }
+                    None => state.written.saturating_sub(1),
+                };
+                if pos < limit {
+                    let len = (limit - pos).min(RELAY_CHUNK as u64) as usize;
+                    let reader = Arc::clone(&flight.reader);
+                    let read = tokio::task::spawn_blocking(move || {
+                        let mut buf = vec![0; len];
+                        reader
+                            .read_exact_at(&mut buf, pos)
+                            .map(|()| Bytes::from(buf))
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                    return match read {
+                        Ok(bytes) => Some((Ok(bytes), (flight, pos + len as u64, false))),
+                        Err(e) => Some((Err(e), (flight, pos, true))),
+                    };
+                }
+                if state.done.is_some() {
+                    return None;
+                }
+                if rx.changed().await.is_err() {
+                    let err = std::io::Error::other("zip fetch ended unexpectedly");
+                    return Some((Err(err), (flight, pos, true)));
+                }
+            }
+        });
+    Box::pin(stream)
+}
+
+async fn blocking<T, F>(f: F) -> Result<T, DepotError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, godepot_store::StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DepotError::Store(e.to_string()))?
+        .map_err(DepotError::store)
+}
+
+fn spool_error(e: std::io::Error) -> DepotError {
+    DepotError::Store(format!("spool file: {e}"))
+}
+
+/// Takes a finished flight out of the map, however the fetch ended (even by panic).
+struct Remove {
+    map: Arc<Mutex<HashMap<ArtifactKey, Arc<Flight>>>>,
+    key: ArtifactKey,
+}
+
+impl Drop for Remove {
+    fn drop(&mut self) {
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
+}

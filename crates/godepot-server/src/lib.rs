@@ -1,0 +1,161 @@
+//! The HTTP front: the GOPROXY protocol over axum, as thin handlers over the depot.
+//!
+//! - [`request`]: path → validated [`request::Request`], before anything is touched.
+//! - [`response`]: depot answers → responses (validators, ranges, cache lifetimes), and the
+//!   single mapping from errors to status codes.
+//! - [`access_log`]: one structured line per request, written when its body is done.
+
+mod access_log;
+pub mod request;
+pub mod response;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use godepot_depot::VIA_HEADER;
+use godepot_depot::{Answer, CacheStatus, Depot, DepotError};
+
+use access_log::AccessLog;
+use request::{Refusal, Request};
+use response::Resource;
+
+/// Settings the HTTP layer needs beyond the depot.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Advertised lifetime of mutable answers (`Cache-Control: max-age`).
+    pub list_ttl: Duration,
+    /// This process's id; a request carrying it came from ourselves (a proxy loop).
+    pub instance_id: String,
+}
+
+#[derive(Clone)]
+struct AppState {
+    depot: Depot,
+    options: Arc<ServerOptions>,
+}
+
+/// The whole HTTP surface, without a socket: tests drive it with `oneshot`.
+pub fn router(depot: Depot, options: ServerOptions) -> Router {
+    Router::new().fallback(handle).with_state(AppState {
+        depot,
+        options: Arc::new(options),
+    })
+}
+
+/// Serves until `shutdown` completes, then lets in-flight responses finish for at most
+/// `grace`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    });
+    tokio::select! {
+        result = server => result,
+        () = async {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!(grace_secs = grace.as_secs_f64(), "in-flight requests outlived the shutdown grace period; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+async fn handle(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let log = AccessLog::start(method.clone(), uri.path().to_string(), Instant::now());
+    if method != Method::GET && method != Method::HEAD {
+        return log.finish(
+            response::text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "only GET and HEAD are served",
+            ),
+            None,
+        );
+    }
+    let from_ourselves = headers
+        .get(VIA_HEADER)
+        .is_some_and(|v| v.as_bytes() == state.options.instance_id.as_bytes());
+    if from_ourselves {
+        let message = "proxy loop: this godepot is its own upstream; check --upstream";
+        return log.finish(response::text(StatusCode::LOOP_DETECTED, message), None);
+    }
+    let (response, cache) = match request::parse(uri.path()) {
+        Err(Refusal::Invalid(why)) => (response::text(StatusCode::BAD_REQUEST, &why), None),
+        Err(Refusal::NotFound(why)) => (response::text(StatusCode::NOT_FOUND, &why), None),
+        Ok(req) => dispatch(&state, req, &headers).await,
+    };
+    log.finish(response, cache)
+}
+
+async fn dispatch(
+    state: &AppState,
+    req: Request,
+    headers: &HeaderMap,
+) -> (Response, Option<CacheStatus>) {
+    let depot = &state.depot;
+    let (result, resource) = match req {
+        Request::Healthz => return (response::text(StatusCode::OK, "ok"), None),
+        Request::Readyz => return (readyz(depot).await, None),
+        Request::Sumdb(name) => {
+            let message = format!("checksum database {name:?} is not proxied here");
+            return (response::text(StatusCode::NOT_FOUND, &message), None);
+        }
+        Request::List(m) => (depot.list(&m).await, Resource::Text),
+        Request::Latest(m) => (depot.latest(&m).await, Resource::Json),
+        Request::Info(m, query) => (depot.info(&m, &query).await, Resource::Json),
+        Request::Mod(m, v) => (depot.go_mod(&m, &v).await, Resource::Text),
+        Request::Zip(m, v) => (depot.zip(&m, &v).await, Resource::Zip),
+    };
+    respond(result, resource, headers, state.options.list_ttl)
+}
+
+fn respond(
+    result: Result<Answer, DepotError>,
+    resource: Resource,
+    headers: &HeaderMap,
+    ttl: Duration,
+) -> (Response, Option<CacheStatus>) {
+    match result {
+        Ok(answer) => {
+            let cache = answer.cache;
+            (
+                response::answer(answer, resource, headers, ttl).0,
+                Some(cache),
+            )
+        }
+        Err(e) => (response::error(&e), None),
+    }
+}
+
+async fn readyz(depot: &Depot) -> Response {
+    let ready = depot.readiness().await;
+    let body = match &ready.store {
+        Ok(()) => format!("store: writable; upstream: {}", ready.upstream),
+        Err(e) => format!("store: NOT writable: {e}; upstream: {}", ready.upstream),
+    };
+    let status = if ready.store.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    response::text(status, &body)
+}

@@ -1,0 +1,311 @@
+//! Turning depot answers into HTTP responses: content types, validators, conditional and
+//! range requests, cache lifetimes. Also the one place errors become status codes.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::SeekFrom;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use futures_util::StreamExt;
+use godepot_depot::{Answer, DepotError};
+use godepot_store::Artifact;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+/// Streaming buffer for stored files: large reads keep throughput at the disk's pace.
+const FILE_CHUNK: usize = 256 * 1024;
+
+/// What kind of resource a response carries, for its Content-Type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Json,
+    Text,
+    Zip,
+}
+
+impl Resource {
+    fn content_type(self) -> &'static str {
+        match self {
+            Resource::Json => "application/json",
+            Resource::Text => "text/plain; charset=utf-8",
+            Resource::Zip => "application/zip",
+        }
+    }
+}
+
+/// The bytes a response will carry, for the access log (`None` when not known up front).
+pub type Sent = Option<u64>;
+
+pub fn answer(
+    answer: Answer,
+    resource: Resource,
+    req: &HeaderMap,
+    ttl: Duration,
+) -> (Response, Sent) {
+    let cache_control = if answer.immutable {
+        HeaderValue::from_static("public, max-age=31536000, immutable")
+    } else {
+        HeaderValue::from_str(&format!("public, max-age={}", ttl.as_secs()))
+            .expect("digits are a valid header value")
+    };
+    let mut builder = Response::builder()
+        .header(header::CONTENT_TYPE, resource.content_type())
+        .header(header::CACHE_CONTROL, cache_control);
+    match answer.body {
+        godepot_depot::Body::Bytes(data) => {
+            let etag = bytes_etag(&data);
+            builder = builder.header(header::ETAG, &etag);
+            if none_match(req, &etag) {
+                return (not_modified(builder), Some(0));
+            }
+            let len = data.len() as u64;
+            let response = builder
+                .header(header::CONTENT_LENGTH, len)
+                .body(Body::from(data))
+                .expect("valid response");
+            (response, Some(len))
+        }
+        godepot_depot::Body::File(artifact) => file(artifact, builder, req),
+        godepot_depot::Body::Stream { len, stream } => {
+            if let Some(len) = len {
+                builder = builder.header(header::CONTENT_LENGTH, len);
+            }
+            (
+                builder
+                    .body(Body::from_stream(stream))
+                    .expect("valid response"),
+                len,
+            )
+        }
+    }
+}
+
+fn file(
+    artifact: Artifact,
+    mut builder: axum::http::response::Builder,
+    req: &HeaderMap,
+) -> (Response, Sent) {
+    let etag = file_etag(artifact.len, artifact.modified);
+    let last_modified = httpdate::fmt_http_date(artifact.modified);
+    builder = builder
+        .header(header::ETAG, &etag)
+        .header(header::LAST_MODIFIED, &last_modified)
+        .header(header::ACCEPT_RANGES, "bytes");
+    let conditional = if req.contains_key(header::IF_NONE_MATCH) {
+        none_match(req, &etag)
+    } else {
+        not_modified_since(req, artifact.modified)
+    };
+    if conditional {
+        return (not_modified(builder), Some(0));
+    }
+    let len = artifact.len;
+    let range = match req.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(spec) if if_range_holds(req, &etag, &last_modified) => parse_range(spec, len),
+        _ => Range::Full,
+    };
+    let (status, start, count) = match range {
+        Range::Full => (StatusCode::OK, 0, len),
+        Range::Partial(start, end) => {
+            builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        Range::Unsatisfiable => {
+            let response = builder
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .header(header::CONTENT_LENGTH, 0)
+                .body(Body::empty())
+                .expect("valid response");
+            return (response, Some(0));
+        }
+    };
+    let mut file = tokio::fs::File::from_std(artifact.file);
+    let stream = futures_util::stream::once(async move {
+        if start > 0 {
+            file.seek(SeekFrom::Start(start)).await?;
+        }
+        Ok::<_, std::io::Error>(ReaderStream::with_capacity(file.take(count), FILE_CHUNK))
+    })
+    .map(|opened| match opened {
+        Ok(reader) => reader.left_stream(),
+        Err(e) => futures_util::stream::once(async move { Err(e) }).right_stream(),
+    })
+    .flatten();
+    let response = builder
+        .status(status)
+        .header(header::CONTENT_LENGTH, count)
+        .body(Body::from_stream(stream))
+        .expect("valid response");
+    (response, Some(count))
+}
+
+fn not_modified(builder: axum::http::response::Builder) -> Response {
+    builder
+        .status(StatusCode::NOT_MODIFIED)
+        .body(Body::empty())
+        .expect("valid response")
+}
+
+/// Maps every depot error to its status: the only place this happens.
+pub fn error(e: &DepotError) -> Response {
+    let status = match e {
+        DepotError::NotFound(_) => StatusCode::NOT_FOUND,
+        DepotError::Gone(_) => StatusCode::GONE,
+        DepotError::Invalid(_) => StatusCode::BAD_REQUEST,
+        DepotError::Upstream(_) | DepotError::Rejected(_) => StatusCode::BAD_GATEWAY,
+        DepotError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        DepotError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    text(status, &e.to_string())
+}
+
+/// A short plain-text answer; the go command shows the body to its user.
+pub fn text(status: StatusCode, message: &str) -> Response {
+    let line = message.lines().next().unwrap_or("");
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, Resource::Text.content_type())
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(format!("{line}\n")))
+        .expect("valid response")
+}
+
+fn bytes_etag(data: &[u8]) -> String {
+    // Fixed keys: the same bytes give the same tag across restarts and replicas.
+    let mut hasher = DefaultHasher::new();
+    data.hash(&mut hasher);
+    format!("\"{:016x}\"", hasher.finish())
+}
+
+fn file_etag(len: u64, modified: SystemTime) -> String {
+    let nanos = modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("\"{len:x}-{nanos:x}\"")
+}
+
+/// `If-None-Match`: any listed tag (weak comparison) or `*` matches.
+fn none_match(req: &HeaderMap, etag: &str) -> bool {
+    req.get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+fn not_modified_since(req: &HeaderMap, modified: SystemTime) -> bool {
+    let Some(since) = req
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+    else {
+        return false;
+    };
+    // HTTP dates have whole seconds.
+    let modified_secs = modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let since_secs = since
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    modified_secs <= since_secs
+}
+
+/// `If-Range`: the range applies only if the client's copy is still this one.
+fn if_range_holds(req: &HeaderMap, etag: &str, last_modified: &str) -> bool {
+    match req.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(v) => v == etag || v == last_modified,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Range {
+    Full,
+    /// First and last byte, inclusive.
+    Partial(u64, u64),
+    Unsatisfiable,
+}
+
+/// A single `bytes=` range. Multiple ranges and malformed headers get the whole body, as
+/// RFC 9110 allows.
+fn parse_range(spec: &str, len: u64) -> Range {
+    let Some(spec) = spec.trim().strip_prefix("bytes=") else {
+        return Range::Full;
+    };
+    if spec.contains(',') {
+        return Range::Full;
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Range::Full;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let parsed = match (first.is_empty(), last.is_empty()) {
+        (true, false) => last.parse::<u64>().ok().map(|n| {
+            if n == 0 || len == 0 {
+                Range::Unsatisfiable
+            } else {
+                Range::Partial(len.saturating_sub(n), len - 1)
+            }
+        }),
+        (false, _) => first.parse::<u64>().ok().and_then(|start| {
+            let end = if last.is_empty() {
+                Some(u64::MAX)
+            } else {
+                last.parse().ok()
+            };
+            end.map(|end| match end {
+                end if end < start => Range::Full,
+                _ if start >= len => Range::Unsatisfiable,
+                end => Range::Partial(start, end.min(len - 1)),
+            })
+        }),
+        (true, true) => None,
+    };
+    parsed.unwrap_or(Range::Full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        for (spec, len, expect) in [
+            ("bytes=0-9", 100, Range::Partial(0, 9)),
+            ("bytes=90-", 100, Range::Partial(90, 99)),
+            ("bytes=90-200", 100, Range::Partial(90, 99)),
+            ("bytes=-10", 100, Range::Partial(90, 99)),
+            ("bytes=-200", 100, Range::Partial(0, 99)),
+            ("bytes=100-", 100, Range::Unsatisfiable),
+            ("bytes=-0", 100, Range::Unsatisfiable),
+            ("bytes=5-1", 100, Range::Full),
+            ("bytes=0-1,5-6", 100, Range::Full),
+            ("items=0-1", 100, Range::Full),
+            ("bytes=x-y", 100, Range::Full),
+            ("bytes=-", 100, Range::Full),
+        ] {
+            assert_eq!(parse_range(spec, len), expect, "{spec} of {len}");
+        }
+    }
+
+    #[test]
+    fn etags_match_weakly_and_in_lists() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"a\", W/\"b\""),
+        );
+        assert!(none_match(&h, "\"b\""));
+        assert!(!none_match(&h, "\"c\""));
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(none_match(&h, "\"c\""));
+    }
+}

@@ -1,0 +1,32 @@
+//! The store: godepot's durable memory of every module artifact it has served.
+//!
+//! The store *is* a `GOPROXY=file://` tree, laid out exactly like the go command's
+//! `$GOMODCACHE/cache/download`:
+//!
+//! ```text
+//! <escaped module>/@v/list                    versions held (canonical, no pseudo-versions)
+//! <escaped module>/@v/<escaped version>.info  .mod  .zip  .ziphash
+//! .godepot/                                   godepot's own metadata (no module path starts with a dot)
+//! ```
+//!
+//! Files are the truth. Anything else godepot keeps (mutable-answer caches, indexes) lives under
+//! `.godepot/` and can be thrown away. Every write is atomic: a crash never leaves a partial
+//! artifact visible.
+//!
+//! - [`key`]: which file an artifact lives in.
+//! - [`Store`]: the storage trait the service is written against.
+//! - [`local`]: the local-disk implementation.
+//! - [`atomic`]: the one helper every local write goes through.
+//!
+//! The store never touches the network and knows nothing of HTTP.
+
+pub mod atomic;
+mod error;
+pub mod key;
+pub mod local;
+mod store;
+
+pub use error::StoreError;
+pub use key::{ArtifactKey, Kind};
+pub use local::LocalStore;
+pub use store::{Artifact, PutOutcome, Spool, Store};

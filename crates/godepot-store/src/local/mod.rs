@@ -1,0 +1,250 @@
+//! The local-disk store.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use godepot_module::{ModulePath, Version};
+
+use crate::atomic;
+use crate::key::list_rel_path;
+use crate::store::{Artifact, PutOutcome, Spool, Store};
+use crate::{ArtifactKey, Kind, StoreError};
+
+/// godepot's own metadata directory. No module path element may start with a dot, so no
+/// module can ever collide with it.
+pub const META_DIR: &str = ".godepot";
+
+/// A `GOPROXY=file://` tree on local disk.
+#[derive(Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+    /// This process's scratch directory, under `.godepot/tmp/<id>/`.
+    tmp: PathBuf,
+    /// Held (with an exclusive file lock) for the life of the process, so that another
+    /// godepot starting on the same data directory knows this scratch directory is in use.
+    _tmp_lock: File,
+    /// Serializes read-modify-write of `@v/list` files within this process; the file lock
+    /// on `.godepot/list.lock` does the same across processes (a server and a prefetch).
+    list_lock: Mutex<()>,
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) a store rooted at `root`. Start-up work is proportional to
+    /// the leftovers of crashed processes, never to the number of modules held.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        let tmp_root = root.join(META_DIR).join("tmp");
+        fs::create_dir_all(&tmp_root).map_err(StoreError::io(&tmp_root))?;
+        clean_abandoned_scratch(&tmp_root);
+        let (tmp, lock) = claim_scratch(&tmp_root).map_err(StoreError::io(&tmp_root))?;
+        Ok(LocalStore {
+            root,
+            tmp,
+            _tmp_lock: lock,
+            list_lock: Mutex::new(()),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path_of(&self, key: &ArtifactKey) -> PathBuf {
+        self.root.join(key.rel_path())
+    }
+
+    fn meta_path(&self, name: &str) -> Result<PathBuf, StoreError> {
+        let rel = Path::new(name);
+        let plain = !name.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain {
+            return Err(StoreError::InvalidMetaName(name.to_string()));
+        }
+        Ok(self.root.join(META_DIR).join(rel))
+    }
+
+    /// Adds a version to the module's `@v/list` unless it is listed already.
+    /// Pseudo-versions are never listed, as in every GOPROXY.
+    fn add_to_list(&self, module: &ModulePath, version: &Version) -> Result<(), StoreError> {
+        if version.is_pseudo() {
+            return Ok(());
+        }
+        let path = self.root.join(list_rel_path(module));
+        let _guard = self.list_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let lock_path = self.root.join(META_DIR).join("list.lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(StoreError::io(&lock_path))?;
+        lock.lock().map_err(StoreError::io(&lock_path))?;
+        let current = read_optional(&path)?.unwrap_or_default();
+        let text = String::from_utf8_lossy(&current);
+        if text.lines().any(|line| line.trim() == version.as_str()) {
+            return Ok(());
+        }
+        let mut updated = text.into_owned();
+        if !updated.is_empty() && !updated.ends_with('\n') {
+            updated.push('\n');
+        }
+        updated.push_str(version.as_str());
+        updated.push('\n');
+        atomic::write_replace(&self.tmp, &path, updated.as_bytes()).map_err(StoreError::io(&path))
+    }
+
+    fn after_put(&self, key: &ArtifactKey, outcome: PutOutcome) -> Result<PutOutcome, StoreError> {
+        if outcome == PutOutcome::Stored && key.kind != Kind::ZipHash {
+            self.add_to_list(&key.module, &key.version)?;
+        }
+        Ok(outcome)
+    }
+}
+
+impl Store for LocalStore {
+    fn open(&self, key: &ArtifactKey) -> Result<Option<Artifact>, StoreError> {
+        let path = self.path_of(key);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::io(&path)(e)),
+        };
+        let meta = file.metadata().map_err(StoreError::io(&path))?;
+        Ok(Some(Artifact {
+            len: meta.len(),
+            modified: meta.modified().map_err(StoreError::io(&path))?,
+            file,
+        }))
+    }
+
+    fn read(&self, key: &ArtifactKey) -> Result<Option<Bytes>, StoreError> {
+        Ok(read_optional(&self.path_of(key))?.map(Bytes::from))
+    }
+
+    fn contains(&self, key: &ArtifactKey) -> Result<bool, StoreError> {
+        Ok(self.path_of(key).is_file())
+    }
+
+    fn put(&self, key: &ArtifactKey, data: &[u8]) -> Result<PutOutcome, StoreError> {
+        let dest = self.path_of(key);
+        let created = atomic::write_new(&self.tmp, &dest, data).map_err(StoreError::io(&dest))?;
+        self.after_put(key, outcome(created))
+    }
+
+    fn spool(&self) -> Result<Spool, StoreError> {
+        let (path, file) = atomic::temp_file(&self.tmp).map_err(StoreError::io(&self.tmp))?;
+        Ok(Spool {
+            path,
+            file,
+            committed: false,
+        })
+    }
+
+    fn put_spool(&self, key: &ArtifactKey, mut spool: Spool) -> Result<PutOutcome, StoreError> {
+        let dest = self.path_of(key);
+        let created =
+            atomic::publish_new(&spool.path, &spool.file, &dest).map_err(StoreError::io(&dest))?;
+        spool.committed = true;
+        self.after_put(key, outcome(created))
+    }
+
+    fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, StoreError> {
+        let path = self.root.join(list_rel_path(module));
+        let data = read_optional(&path)?.unwrap_or_default();
+        Ok(String::from_utf8_lossy(&data)
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .filter_map(|v| Version::parse(v).ok())
+            .collect())
+    }
+
+    fn get_meta(&self, name: &str) -> Result<Option<Bytes>, StoreError> {
+        Ok(read_optional(&self.meta_path(name)?)?.map(Bytes::from))
+    }
+
+    fn put_meta(&self, name: &str, data: &[u8]) -> Result<(), StoreError> {
+        let dest = self.meta_path(name)?;
+        atomic::write_replace(&self.tmp, &dest, data).map_err(StoreError::io(&dest))
+    }
+
+    fn check_writable(&self) -> Result<(), StoreError> {
+        let (path, file) = atomic::temp_file(&self.tmp).map_err(StoreError::io(&self.tmp))?;
+        let result = file.sync_all().map_err(StoreError::io(&path));
+        let _ = fs::remove_file(&path);
+        result
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+fn outcome(created: bool) -> PutOutcome {
+    if created {
+        PutOutcome::Stored
+    } else {
+        PutOutcome::AlreadyHeld
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(path)(e)),
+    };
+    let mut data = Vec::new();
+    file.read_to_end(&mut data).map_err(StoreError::io(path))?;
+    Ok(Some(data))
+}
+
+/// Makes this process's scratch directory `<tmp_root>/<n>/`, guarded by an exclusive lock
+/// on `<tmp_root>/<n>.lock`.
+fn claim_scratch(tmp_root: &Path) -> io::Result<(PathBuf, File)> {
+    for n in std::process::id().. {
+        let lock_path = tmp_root.join(format!("{n}.lock"));
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        if lock.try_lock().is_err() {
+            continue;
+        }
+        let dir = tmp_root.join(n.to_string());
+        if dir.exists() {
+            fs::remove_dir_all(&dir)?;
+        }
+        fs::create_dir(&dir)?;
+        return Ok((dir, lock));
+    }
+    Err(io::Error::other("no free scratch directory"))
+}
+
+/// Removes scratch directories whose owner is gone (its lock can be taken): the temporary
+/// files of a process that crashed or was killed mid-write. Those files were never visible
+/// as artifacts, so removing them loses nothing.
+fn clean_abandoned_scratch(tmp_root: &Path) {
+    let Ok(entries) = fs::read_dir(tmp_root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "lock") {
+            let Ok(lock) = OpenOptions::new().write(true).open(&path) else {
+                continue;
+            };
+            if lock.try_lock().is_ok() {
+                let _ = fs::remove_dir_all(path.with_extension(""));
+                let _ = fs::remove_file(&path);
+            }
+        } else if path.is_dir() && !path.with_extension("lock").exists() {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

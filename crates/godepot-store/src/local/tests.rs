@@ -1,0 +1,113 @@
+use std::io::Write;
+
+use super::*;
+
+fn key(module: &str, version: &str, kind: Kind) -> ArtifactKey {
+    ArtifactKey::new(
+        ModulePath::parse(module).unwrap(),
+        Version::parse(version).unwrap(),
+        kind,
+    )
+}
+
+fn store() -> (tempfile::TempDir, LocalStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn layout_is_a_goproxy_tree_with_case_encoding() {
+    let (dir, store) = store();
+    let k = key("example.com/Upper/m", "v1.0.0-Beta", Kind::Mod);
+    assert_eq!(store.put(&k, b"module x\n").unwrap(), PutOutcome::Stored);
+    let file = dir.path().join("example.com/!upper/m/@v/v1.0.0-!beta.mod");
+    assert_eq!(fs::read(file).unwrap(), b"module x\n");
+    let list = fs::read_to_string(dir.path().join("example.com/!upper/m/@v/list")).unwrap();
+    assert_eq!(list, "v1.0.0-Beta\n");
+}
+
+#[test]
+fn immutable_artifacts_keep_their_first_bytes() {
+    let (_dir, store) = store();
+    let k = key("example.com/m", "v1.0.0", Kind::Info);
+    assert_eq!(store.put(&k, b"first").unwrap(), PutOutcome::Stored);
+    assert_eq!(store.put(&k, b"second").unwrap(), PutOutcome::AlreadyHeld);
+    assert_eq!(store.read(&k).unwrap().unwrap(), "first");
+}
+
+#[test]
+fn list_holds_each_release_once_and_no_pseudo_versions() {
+    let (_dir, store) = store();
+    let m = "example.com/m";
+    for (v, kind) in [
+        ("v1.0.0", Kind::Info),
+        ("v1.0.0", Kind::Mod),
+        ("v1.1.0", Kind::Mod),
+        ("v0.0.0-20200101000000-abcdefabcdef", Kind::Mod),
+    ] {
+        store.put(&key(m, v, kind), b"x").unwrap();
+    }
+    let held: Vec<String> = store
+        .versions(&ModulePath::parse(m).unwrap())
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(held, ["v1.0.0", "v1.1.0"]);
+}
+
+#[test]
+fn spools_become_visible_only_when_put() {
+    let (dir, store) = store();
+    let k = key("example.com/m", "v1.0.0", Kind::Zip);
+    let mut spool = store.spool().unwrap();
+    spool.file.write_all(b"zip bytes").unwrap();
+    assert!(!store.contains(&k).unwrap());
+    let tmp = spool.path().to_path_buf();
+    assert_eq!(store.put_spool(&k, spool).unwrap(), PutOutcome::Stored);
+    assert!(!tmp.exists());
+    assert_eq!(
+        fs::read(dir.path().join("example.com/m/@v/v1.0.0.zip")).unwrap(),
+        b"zip bytes"
+    );
+}
+
+#[test]
+fn dropped_spools_leave_nothing() {
+    let (_dir, store) = store();
+    let spool = store.spool().unwrap();
+    let tmp = spool.path().to_path_buf();
+    drop(spool);
+    assert!(!tmp.exists());
+}
+
+#[test]
+fn abandoned_scratch_is_cleaned_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join(".godepot/tmp/999999999");
+    fs::create_dir_all(&stale).unwrap();
+    fs::write(stale.join("7.tmp"), b"partial").unwrap();
+    fs::write(dir.path().join(".godepot/tmp/999999999.lock"), b"").unwrap();
+    let _store = LocalStore::open(dir.path()).unwrap();
+    assert!(!stale.exists());
+}
+
+#[test]
+fn a_live_scratch_directory_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = LocalStore::open(dir.path()).unwrap();
+    let spool = first.spool().unwrap();
+    let _second = LocalStore::open(dir.path()).unwrap();
+    assert!(spool.path().exists());
+}
+
+#[test]
+fn meta_names_cannot_escape_the_meta_dir() {
+    let (_dir, store) = store();
+    for bad in ["", "../x", "/etc/passwd", "a/../../b"] {
+        assert!(store.put_meta(bad, b"x").is_err(), "{bad:?}");
+    }
+    store.put_meta("mutable/a/list", b"v1").unwrap();
+    assert_eq!(store.get_meta("mutable/a/list").unwrap().unwrap(), "v1");
+}

@@ -1,0 +1,280 @@
+//! Fetching one proxy path through the configured list.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use tokio_util::io::ReaderStream;
+
+use crate::{Endpoint, FetchError, ProxyEntry, ProxyList};
+
+/// Request header that carries the requesting godepot's instance id, so that a godepot that
+/// is (through some alias) its own upstream recognises its own requests and refuses them
+/// instead of looping.
+pub const VIA_HEADER: &str = "godepot-via";
+
+/// How patient to be with upstreams.
+#[derive(Debug, Clone)]
+pub struct UpstreamOptions {
+    /// Limit on connecting plus receiving response headers, and on any silence while a body
+    /// is being received. A whole large zip may take longer than this.
+    pub timeout: Duration,
+    /// Extra attempts for a transient failure before the first body byte.
+    pub retries: u32,
+    /// First backoff; each retry waits four times longer.
+    pub backoff: Duration,
+    /// This process's instance id, sent in [`VIA_HEADER`].
+    pub instance_id: String,
+}
+
+impl Default for UpstreamOptions {
+    fn default() -> Self {
+        UpstreamOptions {
+            timeout: Duration::from_secs(30),
+            retries: 2,
+            backoff: Duration::from_millis(100),
+            instance_id: String::new(),
+        }
+    }
+}
+
+/// A body on its way from upstream.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, FetchError>> + Send>>;
+
+/// A successful answer whose body has not been read yet.
+pub struct Fetched {
+    /// The declared length, when upstream declared one.
+    pub content_length: Option<u64>,
+    pub body: BodyStream,
+    /// Which proxy answered, for logs and messages.
+    pub source: String,
+}
+
+impl std::fmt::Debug for Fetched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetched")
+            .field("content_length", &self.content_length)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The upstream proxies, in `GOPROXY` order, with one shared connection pool.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    entries: Vec<ProxyEntry>,
+    client: reqwest::Client,
+    options: UpstreamOptions,
+}
+
+impl Upstream {
+    pub fn new(list: &ProxyList, options: UpstreamOptions) -> Result<Self, FetchError> {
+        // reqwest is built without a bundled crypto provider; choose ring once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(options.timeout)
+            .read_timeout(options.timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(concat!("godepot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| FetchError::Unreachable {
+                url: "(client)".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Upstream {
+            entries: list.entries.clone(),
+            client,
+            options,
+        })
+    }
+
+    /// The proxies asked, for logs.
+    pub fn describe(&self) -> String {
+        let names: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| e.endpoint.to_string())
+            .collect();
+        names.join(",")
+    }
+
+    /// Fetches `rel` (an escaped proxy path such as `m/@v/v1.0.0.info`) through the list,
+    /// following the go command's fall-through rules.
+    pub async fn get(&self, rel: &str) -> Result<Fetched, FetchError> {
+        let mut last = FetchError::Off;
+        for entry in &self.entries {
+            match self.get_with_retries(&entry.endpoint, rel).await {
+                Ok(fetched) => return Ok(fetched),
+                Err(e @ FetchError::NotFound { .. }) => last = e,
+                Err(e) if entry.fall_through_on_error => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    /// Fetches a small file whole, refusing bodies over `limit` bytes.
+    pub async fn get_bytes(&self, rel: &str, limit: u64) -> Result<Bytes, FetchError> {
+        let fetched = self.get(rel).await?;
+        let too_large = || FetchError::TooLarge {
+            url: fetched.source.clone(),
+            limit,
+        };
+        if fetched.content_length.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut body = fetched.body;
+        let mut data = BytesMut::new();
+        while let Some(chunk) = body.next().await {
+            data.extend_from_slice(&chunk?);
+            if data.len() as u64 > limit {
+                return Err(too_large());
+            }
+        }
+        if let Some(n) = fetched.content_length
+            && n != data.len() as u64
+        {
+            return Err(FetchError::Body {
+                url: fetched.source,
+                reason: format!("declared {n} bytes, sent {}", data.len()),
+            });
+        }
+        Ok(data.freeze())
+    }
+
+    async fn get_with_retries(
+        &self,
+        endpoint: &Endpoint,
+        rel: &str,
+    ) -> Result<Fetched, FetchError> {
+        let mut attempt = 0;
+        loop {
+            match self.get_once(endpoint, rel).await {
+                Err(e) if e.is_transient() && attempt < self.options.retries => {
+                    let wait = self.options.backoff * 4u32.pow(attempt);
+                    tracing::debug!(%endpoint, rel, error = %e, ?wait, "retrying upstream fetch");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn get_once(&self, endpoint: &Endpoint, rel: &str) -> Result<Fetched, FetchError> {
+        match endpoint {
+            Endpoint::Http(base) => self.get_http(&format!("{base}/{rel}")).await,
+            Endpoint::File(root) => get_file(root, rel).await,
+        }
+    }
+
+    async fn get_http(&self, url: &str) -> Result<Fetched, FetchError> {
+        let request = self
+            .client
+            .get(url)
+            .header(VIA_HEADER, &self.options.instance_id)
+            .send();
+        let response = match tokio::time::timeout(self.options.timeout, request).await {
+            Err(_) => return Err(self.timeout(url)),
+            Ok(Err(e)) if e.is_timeout() => return Err(self.timeout(url)),
+            Ok(Err(e)) => {
+                return Err(FetchError::Unreachable {
+                    url: url.to_string(),
+                    reason: error_chain(&e),
+                });
+            }
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status().as_u16();
+        if status != 200 {
+            let message = short_text(response.bytes().await.unwrap_or_default());
+            return Err(match status {
+                404 | 410 => FetchError::NotFound { status, message },
+                _ => FetchError::Status {
+                    url: url.to_string(),
+                    status,
+                    message,
+                },
+            });
+        }
+        let content_length = response.content_length();
+        let source = url.to_string();
+        let body_url = source.clone();
+        let secs = self.options.timeout.as_secs_f64();
+        let body = response.bytes_stream().map_err(move |e| {
+            if e.is_timeout() {
+                FetchError::Timeout {
+                    url: body_url.clone(),
+                    secs,
+                }
+            } else {
+                FetchError::Body {
+                    url: body_url.clone(),
+                    reason: error_chain(&e),
+                }
+            }
+        });
+        Ok(Fetched {
+            content_length,
+            body: Box::pin(body),
+            source,
+        })
+    }
+
+    fn timeout(&self, url: &str) -> FetchError {
+        FetchError::Timeout {
+            url: url.to_string(),
+            secs: self.options.timeout.as_secs_f64(),
+        }
+    }
+}
+
+async fn get_file(root: &std::path::Path, rel: &str) -> Result<Fetched, FetchError> {
+    let path = root.join(rel);
+    let source = format!("file://{}", path.display());
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(FetchError::NotFound {
+                status: 404,
+                message: format!("not found: {rel}"),
+            });
+        }
+        Err(e) => {
+            return Err(FetchError::Unreachable {
+                url: source,
+                reason: e.to_string(),
+            });
+        }
+    };
+    let len = file.metadata().await.ok().map(|m| m.len());
+    let url = source.clone();
+    let body = ReaderStream::with_capacity(file, 256 * 1024).map_err(move |e| FetchError::Body {
+        url: url.clone(),
+        reason: e.to_string(),
+    });
+    Ok(Fetched {
+        content_length: len,
+        body: Box::pin(body),
+        source,
+    })
+}
+
+/// The first line of an error body, bounded: the go command shows it to the user.
+fn short_text(body: Bytes) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(1024)]);
+    text.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// reqwest's top-level message is often just "error sending request"; the cause is below.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
