@@ -31,6 +31,16 @@ pub(crate) enum Command {
     ///   godepot serve --offline --data-dir /srv/godepot   # air-gapped: serve what is held
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+    /// Fill a store with everything some Go projects need (for the air gap).
+    Prefetch(crate::commands::prefetch::PrefetchArgs),
+    /// Write a bundle file (tar + zstd of a GOPROXY=file:// tree, with a manifest).
+    Export(crate::commands::export::ExportArgs),
+    /// Take in a bundle, a GOPROXY=file:// tree or a module cache, checking every artifact.
+    Import(crate::commands::import::ImportArgs),
+    /// Re-hash every held artifact and report anything wrong.
+    Verify(crate::commands::verify::VerifyArgs),
+    /// List held modules and versions.
+    Ls(crate::commands::ls::LsArgs),
 }
 
 #[derive(Debug, Args)]

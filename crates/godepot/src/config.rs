@@ -118,7 +118,7 @@ impl ServeConfig {
 }
 
 /// The platform's per-user data directory, plus `godepot`.
-fn default_data_dir() -> Result<PathBuf, Failure> {
+pub(crate) fn default_data_dir() -> Result<PathBuf, Failure> {
     let env = |name: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())

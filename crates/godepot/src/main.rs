@@ -2,12 +2,12 @@
 //! only crate that prints; everything it runs lives in the library crates.
 
 mod cli;
+mod commands;
 mod config;
 mod discover;
 mod duration;
 mod failure;
 mod logging;
-mod serve;
 
 use std::process::ExitCode;
 
@@ -15,8 +15,14 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let config = cli.config.as_deref();
     let result = match cli.command {
-        cli::Command::Serve(args) => serve::run(cli.config.as_deref(), args),
+        cli::Command::Serve(args) => commands::serve::run(config, args),
+        cli::Command::Prefetch(args) => commands::prefetch::run(config, args),
+        cli::Command::Export(args) => commands::export::run(config, args),
+        cli::Command::Import(args) => commands::import::run(config, args),
+        cli::Command::Verify(args) => commands::verify::run(config, args),
+        cli::Command::Ls(args) => commands::ls::run(config, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

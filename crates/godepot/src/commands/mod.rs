@@ -1,0 +1,8 @@
+//! One module per subcommand: its arguments and its `run`.
+
+pub(crate) mod export;
+pub(crate) mod import;
+pub(crate) mod ls;
+pub(crate) mod prefetch;
+pub(crate) mod serve;
+pub(crate) mod verify;
