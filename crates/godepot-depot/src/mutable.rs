@@ -99,7 +99,8 @@ impl MutableCache {
     }
 }
 
-/// How a kind of mutable answer is checked before it is believed.
+/// How a kind of mutable answer is checked before it is believed. (`query` is empty for a
+/// list, which is also merged with the versions held.)
 type Check = fn(&Bytes, &ModulePath, &str) -> Result<(), DepotError>;
 
 /// The shared policy: fresh cache, else one upstream fetch, else the last good answer.
@@ -111,6 +112,7 @@ async fn cached(
     check: Check,
     query: &str,
 ) -> Result<(Bytes, CacheStatus), DepotError> {
+    let is_list = query.is_empty();
     let cache = &inner.mutable;
     if let Some(entry) = cache.fresh(&rel, inner.options.list_ttl) {
         let status = match entry.status {
@@ -124,6 +126,7 @@ async fn cached(
         .clone()
         .expect("callers answer offline requests themselves");
     let health = cache.health_handle();
+    let store = Arc::clone(&inner.store);
     let (module_c, query_c, rel_c) = (module.clone(), query.to_string(), rel.clone());
     let (fetched, _) = inner
         .small_flights
@@ -132,7 +135,15 @@ async fn cached(
             health.record(&result);
             let data = result.map_err(|e| DepotError::from_fetch(&what, e))?;
             check(&data, &module_c, &query_c)?;
-            Ok(data)
+            if !is_list {
+                return Ok(data);
+            }
+            // Merged here, once per fetch, so that serving a cached list touches no file.
+            let held = tokio::task::spawn_blocking(move || store.versions(&module_c))
+                .await
+                .map_err(|e| DepotError::Store(e.to_string()))?
+                .map_err(DepotError::store)?;
+            Ok(merge_list(data, &held))
         })
         .await;
     let meta = format!("mutable/{rel}");
