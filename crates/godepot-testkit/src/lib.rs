@@ -1,0 +1,29 @@
+//! Test support for godepot.
+//!
+//! Everything here exists so that end-to-end tests can compare godepot with the real `go`
+//! command as the oracle, hermetically (loopback only, never the network):
+//!
+//! - [`universe`] writes a deterministic fixture module universe as a `GOPROXY=file://` tree;
+//! - [`upstream`] serves such a tree over HTTP on 127.0.0.1 with runtime fault injection;
+//! - [`gocmd`] runs `go` with every environment variable that could leak the host's settings pinned;
+//! - [`process`] starts the `godepot` binary and reads its listen address from its log;
+//! - [`http`] is a tiny raw HTTP/1.1 client that sends request targets exactly as written;
+//! - [`fsutil`] holds file-tree helpers (snapshots, copies) the tests use to prove "nothing stored".
+
+pub mod fsutil;
+pub mod gocmd;
+pub mod http;
+pub mod oracle;
+pub mod process;
+pub mod semver;
+pub mod universe;
+pub mod upstream;
+
+pub use gocmd::GoEnv;
+pub use http::{HttpResponse, http_get, http_request};
+pub use process::GodepotProcess;
+pub use universe::{Universe, UniverseBuilder};
+pub use upstream::{Fault, FixtureUpstream};
+
+/// Re-exported so test crates can read JSON logs without their own dependency on it.
+pub use serde_json;

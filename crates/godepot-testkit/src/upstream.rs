@@ -1,0 +1,502 @@
+//! `FixtureUpstream`: serves a `file://` tree as a GOPROXY over HTTP on 127.0.0.1, with
+//! request counters and fault injection settable while it runs.
+//!
+//! The HTTP/1.1 layer is hand-written on tokio rather than built on axum/hyper on purpose:
+//! the faults must put exact bytes on the wire (a true Content-Length followed by a TCP reset;
+//! a lying Content-Length followed by a clean close), which a conforming server library refuses
+//! to do. Every response carries `Connection: close`, so there is no keep-alive state to get
+//! wrong. The server owns a tokio runtime whose worker threads run in the background, so it
+//! works from plain `#[test]` functions and from inside async tests alike (no `block_on`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use crate::semver;
+
+/// A misbehaviour applied to requests whose (percent-decoded) path contains a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and a short text body.
+    Status(u16),
+    /// Send the true Content-Length, this many body bytes, then reset the connection (RST).
+    ResetAfter(u64),
+    /// Send the full file's Content-Length but only this many bytes, then close cleanly (FIN).
+    Truncate(u64),
+    /// Answer 200 with this body instead of the file (e.g. a zip with wrong entry prefixes).
+    ReplaceBody(Vec<u8>),
+    /// Wait this long before sending the response head, then answer normally.
+    Delay(Duration),
+}
+
+#[derive(Debug)]
+struct Shared {
+    root: PathBuf,
+    hits: Mutex<BTreeMap<String, u64>>,
+    faults: Mutex<Vec<(String, Fault)>>,
+    latency: Mutex<Duration>,
+}
+
+#[derive(Debug)]
+struct Running {
+    shutdown: oneshot::Sender<mpsc::Sender<()>>,
+}
+
+/// A GOPROXY server over a directory, on `127.0.0.1:<port>`. See the module docs.
+#[derive(Debug)]
+pub struct FixtureUpstream {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    runtime: Option<tokio::runtime::Runtime>,
+    running: Mutex<Option<Running>>,
+}
+
+impl FixtureUpstream {
+    /// Serves `root` (a `GOPROXY=file://` tree) on a fresh loopback port.
+    pub fn start(root: &Path) -> FixtureUpstream {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("fixture-upstream")
+            .enable_all()
+            .build()
+            .expect("fixture upstream runtime");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let up = FixtureUpstream {
+            shared: Arc::new(Shared {
+                root: root.to_path_buf(),
+                hits: Mutex::new(BTreeMap::new()),
+                faults: Mutex::new(Vec::new()),
+                latency: Mutex::new(Duration::ZERO),
+            }),
+            addr,
+            runtime: Some(runtime),
+            running: Mutex::new(None),
+        };
+        up.launch(listener);
+        up
+    }
+
+    fn launch(&self, listener: std::net::TcpListener) {
+        listener.set_nonblocking(true).expect("nonblocking");
+        let (tx, rx) = oneshot::channel();
+        let shared = self.shared.clone();
+        self.runtime
+            .as_ref()
+            .expect("runtime")
+            .spawn(accept_loop(listener, shared, rx));
+        *self.running.lock().expect("lock") = Some(Running { shutdown: tx });
+    }
+
+    /// `http://127.0.0.1:<port>`, stable across [`stop`](Self::stop)/[`restart`](Self::restart).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The served directory.
+    pub fn root(&self) -> &Path {
+        &self.shared.root
+    }
+
+    /// Stops listening and drops open connections: new connections are refused. Idempotent.
+    pub fn stop(&self) {
+        let Some(running) = self.running.lock().expect("lock").take() else {
+            return;
+        };
+        let (ack_tx, ack_rx) = mpsc::channel();
+        if running.shutdown.send(ack_tx).is_ok() {
+            ack_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("fixture upstream did not stop");
+        }
+    }
+
+    /// Listens again on the same port (stopping first if needed).
+    pub fn restart(&self) {
+        self.stop();
+        let mut last_err = None;
+        for _ in 0..100 {
+            match std::net::TcpListener::bind(self.addr) {
+                Ok(l) => return self.launch(l),
+                Err(e) => {
+                    last_err = Some(e);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        panic!("could not re-bind {}: {last_err:?}", self.addr);
+    }
+
+    /// Whether it is currently listening.
+    pub fn is_running(&self) -> bool {
+        self.running.lock().expect("lock").is_some()
+    }
+
+    /// Applies `fault` to requests whose decoded path contains `pattern` (a suffix such as
+    /// `.zip` or `/@v/list` works). The first matching fault wins; faults stay until cleared.
+    pub fn set_fault(&self, pattern: &str, fault: Fault) {
+        self.shared
+            .faults
+            .lock()
+            .expect("lock")
+            .push((pattern.to_owned(), fault));
+    }
+
+    /// Removes the faults registered for exactly `pattern`.
+    pub fn clear_fault(&self, pattern: &str) {
+        self.shared
+            .faults
+            .lock()
+            .expect("lock")
+            .retain(|(p, _)| p != pattern);
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().expect("lock").clear();
+    }
+
+    /// Adds this delay to every request before its response head (zero to clear).
+    pub fn set_latency(&self, latency: Duration) {
+        *self.shared.latency.lock().expect("lock") = latency;
+    }
+
+    /// Requests received whose decoded path ends with `path_suffix`.
+    pub fn hits(&self, path_suffix: &str) -> u64 {
+        self.shared
+            .hits
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(p, _)| p.ends_with(path_suffix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Requests received whose decoded path contains `needle`.
+    pub fn hits_containing(&self, needle: &str) -> u64 {
+        self.shared
+            .hits
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(p, _)| p.contains(needle))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// All requests so far, path → count.
+    pub fn all_hits(&self) -> BTreeMap<String, u64> {
+        self.shared.hits.lock().expect("lock").clone()
+    }
+
+    /// Total number of requests so far.
+    pub fn total_hits(&self) -> u64 {
+        self.shared.hits.lock().expect("lock").values().sum()
+    }
+
+    /// Forgets the counters.
+    pub fn reset_hits(&self) {
+        self.shared.hits.lock().expect("lock").clear();
+    }
+}
+
+impl Drop for FixtureUpstream {
+    fn drop(&mut self) {
+        // No blocking shutdown: dropping a runtime inside an async test would panic.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: oneshot::Receiver<mpsc::Sender<()>>,
+) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            ack = &mut shutdown => {
+                drop(listener);
+                conns.abort_all();
+                while conns.join_next().await.is_some() {}
+                if let Ok(ack) = ack {
+                    let _ = ack.send(());
+                }
+                return;
+            }
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    conns.spawn(handle(stream, shared.clone()));
+                }
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+/// Percent-decodes a request path; `None` for malformed escapes or non-UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+async fn read_head(stream: &mut TcpStream) -> Option<String> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some(String::from_utf8_lossy(&buf[..end]).into_owned());
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        410 => "Gone",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+async fn write_head(
+    stream: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    len: u64,
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
+        reason(status)
+    );
+    stream.write_all(head.as_bytes()).await
+}
+
+async fn respond_bytes(
+    stream: &mut TcpStream,
+    head_only: bool,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+) {
+    if write_head(stream, status, content_type, body.len() as u64)
+        .await
+        .is_ok()
+        && !head_only
+    {
+        let _ = stream.write_all(body).await;
+    }
+    let _ = stream.shutdown().await;
+}
+
+async fn respond_text(stream: &mut TcpStream, head_only: bool, status: u16, msg: &str) {
+    respond_bytes(
+        stream,
+        head_only,
+        status,
+        "text/plain; charset=utf-8",
+        format!("{msg}\n").as_bytes(),
+    )
+    .await;
+}
+
+/// What a request maps to on disk.
+enum Target {
+    File(PathBuf, &'static str),
+    Bytes(Vec<u8>, &'static str),
+    Missing(String),
+}
+
+fn resolve(root: &Path, path: &str) -> Target {
+    let rel = path.trim_start_matches('/');
+    if rel
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        || rel.contains('\0')
+        || rel.contains('\\')
+    {
+        return Target::Missing(format!("not found: invalid path {path}"));
+    }
+    if let Some(module) = rel.strip_suffix("/@latest") {
+        let list = std::fs::read_to_string(root.join(module).join("@v/list")).unwrap_or_default();
+        return match semver::latest(list.lines().filter_map(|l| l.split_whitespace().next())) {
+            Some(v) => match std::fs::read(
+                root.join(module)
+                    .join("@v")
+                    .join(format!("{}.info", semver::escape(v))),
+            ) {
+                Ok(b) => Target::Bytes(b, "application/json"),
+                Err(_) => Target::Missing(format!("not found: {module}@latest: no .info for {v}")),
+            },
+            None => Target::Missing(format!("not found: {module}@latest: no versions")),
+        };
+    }
+    let Some((_, file)) = rel.rsplit_once("/@v/") else {
+        return Target::Missing(format!("not found: {path}"));
+    };
+    let ct = if file == "list" || file.ends_with(".mod") {
+        "text/plain; charset=utf-8"
+    } else if file.ends_with(".info") {
+        "application/json"
+    } else if file.ends_with(".zip") {
+        "application/zip"
+    } else {
+        return Target::Missing(format!("not found: {path}"));
+    };
+    let full = root.join(rel);
+    if full.is_file() {
+        Target::File(full, ct)
+    } else {
+        Target::Missing(format!("not found: {path}"))
+    }
+}
+
+async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
+    let Some(head) = read_head(&mut stream).await else {
+        return;
+    };
+    let request_line = head.lines().next().unwrap_or("");
+    let mut parts = request_line.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let head_only = method == "HEAD";
+    let raw_path = target.split('?').next().unwrap_or("");
+    let Some(path) = percent_decode(raw_path) else {
+        return respond_text(
+            &mut stream,
+            head_only,
+            400,
+            "bad request: malformed percent-encoding",
+        )
+        .await;
+    };
+    *shared
+        .hits
+        .lock()
+        .expect("lock")
+        .entry(path.clone())
+        .or_insert(0) += 1;
+    if method != "GET" && method != "HEAD" {
+        return respond_text(&mut stream, false, 405, "method not allowed").await;
+    }
+
+    let latency = *shared.latency.lock().expect("lock");
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let fault = shared
+        .faults
+        .lock()
+        .expect("lock")
+        .iter()
+        .find(|(p, _)| path.contains(p.as_str()))
+        .map(|(_, f)| f.clone());
+    let target = resolve(&shared.root, &path);
+
+    match fault {
+        Some(Fault::Status(code)) => {
+            return respond_text(
+                &mut stream,
+                head_only,
+                code,
+                &format!("injected fault: status {code}"),
+            )
+            .await;
+        }
+        Some(Fault::ReplaceBody(body)) => {
+            let ct = match &target {
+                Target::File(_, ct) | Target::Bytes(_, ct) => ct,
+                Target::Missing(_) => "application/octet-stream",
+            };
+            return respond_bytes(&mut stream, head_only, 200, ct, &body).await;
+        }
+        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        _ => {}
+    }
+
+    let (mut reader, len, ct): (Box<dyn tokio::io::AsyncRead + Unpin + Send>, u64, &str) =
+        match target {
+            Target::Missing(msg) => return respond_text(&mut stream, head_only, 404, &msg).await,
+            Target::Bytes(b, ct) => {
+                let len = b.len() as u64;
+                (Box::new(std::io::Cursor::new(b)), len, ct)
+            }
+            Target::File(p, ct) => match tokio::fs::File::open(&p).await {
+                Ok(f) => {
+                    let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
+                    (Box::new(f), len, ct)
+                }
+                Err(e) => {
+                    return respond_text(
+                        &mut stream,
+                        head_only,
+                        500,
+                        &format!("fixture read error: {e}"),
+                    )
+                    .await;
+                }
+            },
+        };
+    if write_head(&mut stream, 200, ct, len).await.is_err() || head_only {
+        let _ = stream.shutdown().await;
+        return;
+    }
+    match fault {
+        Some(Fault::ResetAfter(n)) => {
+            let _ = tokio::io::copy(&mut (&mut reader).take(n.min(len)), &mut stream).await;
+            let _ = stream.flush().await;
+            // SO_LINGER 0: close() sends RST instead of FIN, a true mid-body reset.
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+        Some(Fault::Truncate(n)) => {
+            let _ = tokio::io::copy(&mut (&mut reader).take(n.min(len)), &mut stream).await;
+            let _ = stream.shutdown().await;
+        }
+        _ => {
+            let _ = tokio::io::copy(&mut reader, &mut stream).await;
+            let _ = stream.shutdown().await;
+        }
+    }
+}
