@@ -4,8 +4,9 @@
 //!
 //! No client ever receives the complete bytes of a zip that failed its checks: the last byte
 //! is held back until the whole zip has passed, and a failure ends every relay with an error
-//! (the client sees a broken download, never a bad zip). A zip whose first entry names the
-//! wrong module is refused before the first byte goes out, with a proper 502.
+//! (the client sees a broken download, never a bad zip). Zips up to 1 MiB, and any zip whose
+//! first entry names the wrong module, are refused before the first byte goes out, with a
+//! proper 502.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -26,6 +27,11 @@ use crate::{DepotError, Inner};
 
 /// Relay chunk size: large enough that a client on loopback is not limited by task hops.
 const RELAY_CHUNK: usize = 256 * 1024;
+
+/// A zip up to this size is checked whole before its first byte is sent, so any failure is a
+/// clean 502 with a reason; a larger zip starts flowing once this much has arrived (most
+/// module zips are far smaller; toolchains and vendored giants are far larger).
+const CHECK_BEFORE_SENDING: u64 = 1 << 20;
 
 #[derive(Default)]
 pub(crate) struct ZipFlights {
@@ -65,7 +71,8 @@ pub(crate) async fn zip(inner: &Inner, key: ArtifactKey) -> Result<Answer, Depot
     };
     let flight = join_or_start(inner, &key, upstream)?;
     let mut state = flight.state.clone();
-    let snapshot = match state.wait_for(|s| s.started || s.done.is_some()).await {
+    let ready = |s: &State| s.done.is_some() || (s.started && s.written > CHECK_BEFORE_SENDING);
+    let snapshot = match state.wait_for(ready).await {
         Ok(s) => s.clone(),
         Err(_) => {
             return Err(DepotError::Store(format!(
@@ -74,7 +81,8 @@ pub(crate) async fn zip(inner: &Inner, key: ArtifactKey) -> Result<Answer, Depot
         }
     };
     match snapshot.done {
-        Some(Err(e)) if !snapshot.started => Err(e),
+        // Nothing has gone out to this client yet: it gets the reason, as a 502/504.
+        Some(Err(e)) => Err(e),
         // Finished before this client got going: it is in the store now.
         Some(Ok(())) => open_held(inner, &key)
             .await?
@@ -160,6 +168,9 @@ impl Fetch {
         if let Err(e) = &result {
             tracing::warn!(module = %self.key.module, version = %self.key.version, error = %e, "zip fetch failed");
         }
+        // Leave the map first: a request that sees this flight's end must not be able to
+        // join it any more, or a retry right after a failure would get the old failure.
+        drop(self._remove);
         self.tx.send_modify(|s| s.done = Some(result));
     }
 

@@ -38,6 +38,11 @@ pub fn parse(raw: &str) -> Result<Request, Refusal> {
     if raw.len() > MAX_PATH * 3 {
         return Err(invalid("request path too long"));
     }
+    // An encoded separator would let a path element smuggle a '/' (or '\\') past the split
+    // into elements; the go command never sends one.
+    if has_encoded_separator(raw) {
+        return Err(invalid("encoded '/' or '\\' in request path"));
+    }
     let decoded = percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| invalid("request path is not valid UTF-8"))?;
@@ -89,6 +94,16 @@ pub fn parse(raw: &str) -> Result<Request, Refusal> {
         Request::Mod(module, version)
     } else {
         Request::Zip(module, version)
+    })
+}
+
+fn has_encoded_separator(raw: &str) -> bool {
+    raw.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && matches!(
+                (w[1], w[2].to_ascii_lowercase()),
+                (b'2', b'f') | (b'5', b'c')
+            )
     })
 }
 
@@ -151,6 +166,8 @@ mod tests {
             "/example.com/../etc/@v/list",
             "/example.com/%2e%2e/etc/@v/list",
             "/example.com%2F..%2F/@v/list",
+            "/example.com%2Ff/@v/list",
+            "/example.com/f%2f@v%2flist",
             "/example.com/m%00/@v/list",
             "/example.com/!/@v/list",
             "/example.com/!!m/@v/list",
