@@ -85,6 +85,21 @@ pub fn write_new(tmp_dir: &Path, dest: &Path, data: &[u8]) -> io::Result<bool> {
     result
 }
 
+/// Moves an existing file to `dest` (same file system), refusing to replace anything there:
+/// used to set bad files aside without ever copying or rewriting them.
+pub fn move_new(src: &Path, dest: &Path) -> io::Result<()> {
+    ensure_parent(dest)?;
+    if dest.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} already exists", dest.display()),
+        ));
+    }
+    fs::rename(src, dest)?;
+    sync_parent(src)?;
+    sync_parent(dest)
+}
+
 fn ensure_parent(dest: &Path) -> io::Result<()> {
     match dest.parent() {
         Some(parent) => fs::create_dir_all(parent),

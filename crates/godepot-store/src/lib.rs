@@ -17,6 +17,7 @@
 //! - [`Store`]: the storage trait the service is written against.
 //! - [`local`]: the local-disk implementation.
 //! - [`atomic`]: the one helper every local write goes through.
+//! - [`walk_tree`]: what a tree holds, found by walking it (export, import, verify, ls).
 //!
 //! The store never touches the network and knows nothing of HTTP.
 
@@ -28,5 +29,5 @@ mod store;
 
 pub use error::StoreError;
 pub use key::{ArtifactKey, Kind};
-pub use local::LocalStore;
-pub use store::{Artifact, PutOutcome, Spool, Store};
+pub use local::{LocalStore, TreeEntry, TreeFile, classify, walk_tree};
+pub use store::{Artifact, ClosedSpool, PutOutcome, Spool, Store};

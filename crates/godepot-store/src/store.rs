@@ -38,6 +38,53 @@ impl Spool {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Closes the file handle but keeps the file, for callers that stage many artifacts
+    /// before publishing any (a bundle import) and must not hold a descriptor for each.
+    pub fn close(mut self) -> ClosedSpool {
+        // Marked committed so that our Drop leaves the file to the ClosedSpool.
+        self.committed = true;
+        ClosedSpool {
+            path: std::mem::take(&mut self.path),
+            reopened: false,
+        }
+    }
+}
+
+/// A filled spool whose handle was closed; [`ClosedSpool::reopen`] turns it back into a
+/// [`Spool`] to put. Dropping it removes the file.
+#[derive(Debug)]
+pub struct ClosedSpool {
+    path: PathBuf,
+    reopened: bool,
+}
+
+impl ClosedSpool {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn reopen(mut self) -> Result<Spool, StoreError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.path)
+            .map_err(StoreError::io(&self.path))?;
+        self.reopened = true;
+        Ok(Spool {
+            path: std::mem::take(&mut self.path),
+            file,
+            committed: false,
+        })
+    }
+}
+
+impl Drop for ClosedSpool {
+    fn drop(&mut self) {
+        if !self.reopened {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Drop for Spool {

@@ -8,6 +8,8 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
 
+pub use walk::{TreeEntry, TreeFile, classify, walk_tree};
+
 use crate::atomic;
 use crate::key::list_rel_path;
 use crate::store::{Artifact, PutOutcome, Spool, Store};
@@ -50,6 +52,35 @@ impl LocalStore {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Every file the tree holds outside `.godepot/`, sorted by relative path.
+    pub fn walk(&self) -> Result<Vec<TreeEntry>, StoreError> {
+        walk_tree(&self.root)
+    }
+
+    /// Moves a file of the tree (an artifact found bad, or a stray file) to
+    /// `.godepot/quarantine/<batch>/<rel_path>`, so it is no longer served and gets fetched
+    /// again; the bytes are kept for inspection. Returns the new location.
+    pub fn quarantine(&self, rel_path: &str, batch: &str) -> Result<PathBuf, StoreError> {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && Path::new(s)
+                    .components()
+                    .all(|c| matches!(c, Component::Normal(_)))
+        };
+        if !plain(rel_path) || !plain(batch) || rel_path.starts_with(META_DIR) {
+            return Err(StoreError::InvalidMetaName(format!("{batch}/{rel_path}")));
+        }
+        let src = self.root.join(rel_path);
+        let dest = self
+            .root
+            .join(META_DIR)
+            .join("quarantine")
+            .join(batch)
+            .join(rel_path);
+        atomic::move_new(&src, &dest).map_err(StoreError::io(&src))?;
+        Ok(dest)
     }
 
     fn path_of(&self, key: &ArtifactKey) -> PathBuf {
@@ -248,3 +279,4 @@ fn clean_abandoned_scratch(tmp_root: &Path) {
 
 #[cfg(test)]
 mod tests;
+mod walk;

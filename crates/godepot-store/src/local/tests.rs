@@ -111,3 +111,40 @@ fn meta_names_cannot_escape_the_meta_dir() {
     store.put_meta("mutable/a/list", b"v1").unwrap();
     assert_eq!(store.get_meta("mutable/a/list").unwrap().unwrap(), "v1");
 }
+
+#[test]
+fn closed_spools_keep_their_bytes_until_reopened_and_put() {
+    let (dir, store) = store();
+    let k = key("example.com/m", "v1.0.0", Kind::Mod);
+    let mut spool = store.spool().unwrap();
+    spool.file.write_all(b"module m\n").unwrap();
+    let closed = spool.close();
+    let tmp = closed.path().to_path_buf();
+    assert!(tmp.exists());
+    let spool = closed.reopen().unwrap();
+    assert_eq!(store.put_spool(&k, spool).unwrap(), PutOutcome::Stored);
+    assert!(!tmp.exists());
+    assert_eq!(
+        fs::read(dir.path().join("example.com/m/@v/v1.0.0.mod")).unwrap(),
+        b"module m\n"
+    );
+
+    let closed = store.spool().unwrap().close();
+    let tmp = closed.path().to_path_buf();
+    drop(closed);
+    assert!(!tmp.exists());
+}
+
+#[test]
+fn quarantine_moves_files_out_of_the_tree() {
+    let (dir, store) = store();
+    let k = key("example.com/m", "v1.0.0", Kind::Zip);
+    store.put(&k, b"bad zip").unwrap();
+    let moved = store.quarantine(&k.rel_path(), "20260102T030405Z").unwrap();
+    assert!(!store.contains(&k).unwrap());
+    assert_eq!(fs::read(&moved).unwrap(), b"bad zip");
+    assert!(moved.starts_with(dir.path().join(".godepot/quarantine/20260102T030405Z")));
+    for bad in ["../x", ".godepot/tmp/1.tmp", ""] {
+        assert!(store.quarantine(bad, "b").is_err(), "{bad:?}");
+    }
+}

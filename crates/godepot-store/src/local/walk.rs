@@ -1,0 +1,191 @@
+//! Enumerating what a `GOPROXY=file://` tree holds, by walking it. Works on any such tree: a
+//! store's data directory, an extracted bundle, or the go command's `cache/download`.
+
+use std::fs;
+use std::path::Path;
+use std::time::SystemTime;
+
+use godepot_module::{ModulePath, Version};
+
+use super::META_DIR;
+use crate::{ArtifactKey, Kind, StoreError};
+
+/// One regular file found in the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// Relative to the tree's root, `/`-separated.
+    pub rel_path: String,
+    pub size: u64,
+    pub modified: SystemTime,
+    pub file: TreeFile,
+}
+
+/// What a file in the tree is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeFile {
+    /// A per-version artifact at its canonical place.
+    Artifact(ArtifactKey),
+    /// A module's `@v/list`.
+    List(ModulePath),
+    /// Anything else (lock files, partial downloads, stray files), with why it is not an
+    /// artifact.
+    Other(String),
+}
+
+/// Every regular file under `root` except godepot's own `.godepot/`, sorted by relative path
+/// (bytewise), so that callers get a deterministic order. Symlinks are reported as `Other`
+/// and never followed: a tree must not make us read outside it.
+pub fn walk_tree(root: &Path) -> Result<Vec<TreeEntry>, StoreError> {
+    let mut out = Vec::new();
+    walk_dir(root, "", &mut out)?;
+    out.sort_by(|a, b| a.rel_path.as_bytes().cmp(b.rel_path.as_bytes()));
+    Ok(out)
+}
+
+fn walk_dir(dir: &Path, rel: &str, out: &mut Vec<TreeEntry>) -> Result<(), StoreError> {
+    let entries = fs::read_dir(dir).map_err(StoreError::io(dir))?;
+    for entry in entries {
+        let entry = entry.map_err(StoreError::io(dir))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if rel.is_empty() && name == META_DIR {
+            continue;
+        }
+        let child_rel = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let file_type = entry.file_type().map_err(StoreError::io(&path))?;
+        if file_type.is_dir() {
+            walk_dir(&path, &child_rel, out)?;
+            continue;
+        }
+        let meta = fs::symlink_metadata(&path).map_err(StoreError::io(&path))?;
+        let file = if file_type.is_file() {
+            classify(&child_rel)
+        } else {
+            TreeFile::Other("not a regular file".into())
+        };
+        out.push(TreeEntry {
+            rel_path: child_rel,
+            size: meta.len(),
+            modified: meta.modified().map_err(StoreError::io(&path))?,
+            file,
+        });
+    }
+    Ok(())
+}
+
+/// Decides what a relative path names: `<escaped module>/@v/list` or
+/// `<escaped module>/@v/<escaped version>.<info|mod|zip|ziphash>`, with the module path, the
+/// version and the version's major-version suffix all valid.
+pub fn classify(rel_path: &str) -> TreeFile {
+    let Some((module, file)) = rel_path.rsplit_once("/@v/") else {
+        return TreeFile::Other("not under a module's @v/ directory".into());
+    };
+    let module = match ModulePath::from_escaped(module) {
+        Ok(m) => m,
+        Err(e) => return TreeFile::Other(format!("invalid module path: {e}")),
+    };
+    if file == "list" {
+        return TreeFile::List(module);
+    }
+    let Some((stem, ext)) = file.rsplit_once('.') else {
+        return TreeFile::Other("not an artifact file name".into());
+    };
+    let kind = match ext {
+        "info" => Kind::Info,
+        "mod" => Kind::Mod,
+        "zip" => Kind::Zip,
+        "ziphash" => Kind::ZipHash,
+        _ => return TreeFile::Other(format!("unknown artifact kind .{ext}")),
+    };
+    let version = match Version::from_escaped(stem) {
+        Ok(v) => v,
+        Err(e) => return TreeFile::Other(format!("invalid version: {e}")),
+    };
+    if let Err(e) = godepot_module::check(module.as_str(), version.as_str()) {
+        return TreeFile::Other(e.to_string());
+    }
+    TreeFile::Artifact(ArtifactKey::new(module, version, kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_table() {
+        let artifact = |m: &str, v: &str, k| {
+            TreeFile::Artifact(ArtifactKey::new(
+                ModulePath::parse(m).unwrap(),
+                Version::parse(v).unwrap(),
+                k,
+            ))
+        };
+        let cases = [
+            (
+                "example.com/a/@v/v1.0.0.zip",
+                Some(artifact("example.com/a", "v1.0.0", Kind::Zip)),
+            ),
+            (
+                "example.com/a/@v/v1.0.0.ziphash",
+                Some(artifact("example.com/a", "v1.0.0", Kind::ZipHash)),
+            ),
+            (
+                "example.com/!upper/@v/v1.1.0-!beta.info",
+                Some(artifact("example.com/Upper", "v1.1.0-Beta", Kind::Info)),
+            ),
+            (
+                "example.com/a/@v/list",
+                Some(TreeFile::List(ModulePath::parse("example.com/a").unwrap())),
+            ),
+            ("example.com/a/@v/v1.0.0.lock", None),
+            ("example.com/a/@v/v1.0.0.partial", None),
+            ("example.com/a/@v/list.lock", None),
+            ("example.com/a/@v/v1.0.zip", None),
+            ("example.com/a/v2/@v/v1.0.0.mod", None),
+            ("example.com/Upper/@v/v1.0.0.mod", None),
+            ("sumdb/sum.example/lookup/x@v1.0.0", None),
+            ("README", None),
+        ];
+        for (path, want) in cases {
+            let got = classify(path);
+            match want {
+                Some(want) => assert_eq!(got, want, "{path}"),
+                None => assert!(matches!(got, TreeFile::Other(_)), "{path}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn walk_is_sorted_and_skips_the_meta_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for rel in [
+            "example.com/b/@v/v1.0.0.mod",
+            "example.com/a/@v/v1.0.0.zip",
+            "example.com/a/@v/list",
+            ".godepot/tmp/1.tmp",
+            "stray.txt",
+        ] {
+            let path = root.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, rel).unwrap();
+        }
+        let walked = walk_tree(root).unwrap();
+        let paths: Vec<&str> = walked.iter().map(|e| e.rel_path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "example.com/a/@v/list",
+                "example.com/a/@v/v1.0.0.zip",
+                "example.com/b/@v/v1.0.0.mod",
+                "stray.txt",
+            ]
+        );
+        assert_eq!(walked[1].size, "example.com/a/@v/v1.0.0.zip".len() as u64);
+        assert!(matches!(walked[3].file, TreeFile::Other(_)));
+    }
+}
