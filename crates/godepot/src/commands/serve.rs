@@ -1,58 +1,38 @@
 //! `godepot serve`.
 
-use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
-use std::sync::Arc;
 
-use godepot_depot::{Depot, DepotOptions};
 use godepot_server::ServerOptions;
-use godepot_store::LocalStore;
-use godepot_upstream::{Upstream, UpstreamOptions};
 
 use crate::cli::ServeArgs;
+use crate::commands::depot::{self, DepotSettings, instance_id};
 use crate::config::{FileConfig, ServeConfig};
-use crate::discover;
 use crate::failure::Failure;
 use crate::logging;
 
 pub(crate) fn run(config_file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
     let config = ServeConfig::merge(args, FileConfig::load(config_file)?)?;
     logging::init(config.log_format, &config.log_level)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(config))
+    depot::runtime()?.block_on(serve(config))
 }
 
 async fn serve(config: ServeConfig) -> Result<(), Failure> {
     let instance_id = instance_id();
-    let upstream = if config.offline {
-        None
-    } else {
-        let resolved = discover::upstream(config.upstream.as_deref(), config.listen)?;
-        if resolved.list.is_off() {
-            tracing::info!("upstream is 'off': serving from the store only");
-            None
-        } else {
-            let options = UpstreamOptions {
-                timeout: config.upstream_timeout,
-                instance_id: instance_id.clone(),
-                ..UpstreamOptions::default()
-            };
-            let upstream = Upstream::new(&resolved.list, options)
-                .map_err(|e| Failure::runtime(format!("cannot set up the upstream client: {e}")))?;
-            tracing::info!(upstream = %upstream.describe(), from = resolved.source, "upstream");
-            Some(upstream)
-        }
+    let settings = DepotSettings {
+        data_dir: &config.data_dir,
+        upstream: config.upstream.as_deref(),
+        offline: config.offline,
+        list_ttl: config.list_ttl,
+        upstream_timeout: config.upstream_timeout,
+        instance_id: instance_id.clone(),
+        listen: config.listen,
     };
-    let store = LocalStore::open(&config.data_dir).map_err(|e| {
-        Failure::runtime(format!(
-            "cannot open data directory {}: {e}",
-            config.data_dir.display()
-        ))
-        .hint("pass --data-dir with a writable directory")
-    })?;
+    let sumdb = depot::sumdb_options(
+        config.sumdb.as_deref(),
+        config.nosumdb.as_deref(),
+        &settings,
+    )?;
+    let built = depot::build_with_sumdb(&settings, sumdb)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| {
@@ -62,15 +42,7 @@ async fn serve(config: ServeConfig) -> Result<(), Failure> {
     let addr = listener
         .local_addr()
         .map_err(|e| Failure::runtime(format!("cannot read the listening address: {e}")))?;
-    let depot = Depot::new(
-        Arc::new(store),
-        upstream,
-        DepotOptions {
-            offline: config.offline,
-            list_ttl: config.list_ttl,
-            ..DepotOptions::default()
-        },
-    );
+    let depot = built.depot;
     let mode = if depot.is_offline() {
         "offline"
     } else {
@@ -112,12 +84,4 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
     tracing::info!("shutting down: finishing in-flight requests");
-}
-
-/// A random id for this process, sent upstream so that a request reaching ourselves is
-/// recognised as a loop. std's hasher is seeded randomly per process: no crate needed.
-fn instance_id() -> String {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    format!("{:016x}", hasher.finish())
 }

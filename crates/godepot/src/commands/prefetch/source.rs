@@ -1,0 +1,176 @@
+//! Where prefetch's resolver reads go.mod files: through the depot (so that reading the
+//! graph also stores it), or, for `--dry-run`, from the store and upstream without storing.
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use godepot_depot::{Answer, Body, CacheStatus, Depot, DepotError};
+use godepot_module::{MAX_GO_MOD, ModulePath, Version};
+use godepot_resolve::{ModSource, SourceError};
+use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
+use godepot_upstream::{FetchError, Upstream};
+
+use super::report::{Artifact, Tally};
+
+/// Reads go.mod files through the depot, recording each in the tally as held or fetched.
+pub(super) struct DepotSource {
+    pub(super) depot: Depot,
+    pub(super) tally: Arc<Mutex<Tally>>,
+}
+
+#[async_trait]
+impl ModSource for DepotSource {
+    async fn go_mod(&self, module: &ModulePath, version: &Version) -> Result<Bytes, SourceError> {
+        let artifact = Artifact::new(module, version, Kind::Mod);
+        let answer = self.depot.go_mod(module, version).await;
+        let result = match answer {
+            Ok(answer) => {
+                let held = answer.cache == CacheStatus::Hit;
+                read_body(answer).await.map(|data| (data, held))
+            }
+            Err(e) => Err(source_error(e)),
+        };
+        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
+        match &result {
+            Ok((data, held)) => tally.record_ok(&artifact, data.len() as u64, *held),
+            Err(e) => tally.record_failure(&artifact, e.to_string()),
+        }
+        result.map(|(data, _)| data)
+    }
+
+    async fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, SourceError> {
+        let answer = self.depot.list(module).await.map_err(source_error)?;
+        Ok(parse_list(&read_body(answer).await?))
+    }
+
+    async fn latest(&self, module: &ModulePath) -> Result<Version, SourceError> {
+        let answer = self.depot.latest(module).await.map_err(source_error)?;
+        parse_info_version(module, &read_body(answer).await?)
+    }
+}
+
+/// For `--dry-run`: the store when it holds the go.mod, else upstream directly (not
+/// through the depot, which would store what it fetches).
+pub(super) struct DryRunSource {
+    pub(super) store: Option<Arc<LocalStore>>,
+    pub(super) upstream: Option<Upstream>,
+}
+
+impl DryRunSource {
+    async fn ask_upstream(&self, rel: &str, limit: u64) -> Result<Bytes, SourceError> {
+        let Some(upstream) = &self.upstream else {
+            return Err(SourceError::NotFound(format!(
+                "{rel}: not held, and no upstream is configured"
+            )));
+        };
+        upstream.get_bytes(rel, limit).await.map_err(|e| match e {
+            FetchError::NotFound { message, .. } => SourceError::NotFound(message),
+            e => SourceError::Failed(e.to_string()),
+        })
+    }
+}
+
+#[async_trait]
+impl ModSource for DryRunSource {
+    async fn go_mod(&self, module: &ModulePath, version: &Version) -> Result<Bytes, SourceError> {
+        let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Mod);
+        if let Some(store) = &self.store
+            && let Ok(Some(data)) = store.read(&key)
+        {
+            return Ok(data);
+        }
+        self.ask_upstream(&key.rel_path(), MAX_GO_MOD)
+            .await
+            .map_err(|e| name_error(e, &format!("{module}@{version}")))
+    }
+
+    async fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, SourceError> {
+        let rel = format!("{}/@v/list", module.escaped());
+        match self.ask_upstream(&rel, 16 << 20).await {
+            Ok(data) => Ok(parse_list(&data)),
+            Err(e) => match &self.store {
+                Some(store) => store.versions(module).map_err(|_| e),
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn latest(&self, module: &ModulePath) -> Result<Version, SourceError> {
+        let data = self
+            .ask_upstream(&format!("{}/@latest", module.escaped()), 1 << 20)
+            .await?;
+        parse_info_version(module, &data)
+    }
+}
+
+/// Reads a small answer whole.
+async fn read_body(answer: Answer) -> Result<Bytes, SourceError> {
+    match answer.body {
+        Body::Bytes(data) | Body::Small { data, .. } => Ok(data),
+        Body::File(artifact) => {
+            let mut file = artifact.file;
+            tokio::task::spawn_blocking(move || {
+                let mut data = Vec::new();
+                file.read_to_end(&mut data).map(|_| Bytes::from(data))
+            })
+            .await
+            .map_err(|e| SourceError::Failed(e.to_string()))?
+            .map_err(|e| SourceError::Failed(format!("cannot read stored file: {e}")))
+        }
+        Body::Stream { mut stream, .. } => {
+            let mut data = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                data.extend_from_slice(&chunk.map_err(|e| SourceError::Failed(e.to_string()))?);
+            }
+            Ok(Bytes::from(data))
+        }
+    }
+}
+
+fn source_error(e: DepotError) -> SourceError {
+    match e {
+        DepotError::NotFound(m) | DepotError::Gone(m) => SourceError::NotFound(m),
+        e => SourceError::Failed(e.to_string()),
+    }
+}
+
+/// Upstream's own not-found text may not name the module version; make sure it does.
+fn name_error(e: SourceError, what: &str) -> SourceError {
+    let named = |m: String| {
+        if m.contains(what) {
+            m
+        } else if m.is_empty() {
+            format!("{what}: not found")
+        } else {
+            format!("{what}: {m}")
+        }
+    };
+    match e {
+        SourceError::NotFound(m) => SourceError::NotFound(named(m)),
+        SourceError::Failed(m) => SourceError::Failed(named(m)),
+    }
+}
+
+/// `@v/list`: one version per line, maybe followed by a timestamp; anything that is not a
+/// canonical version is ignored, as the go command does.
+fn parse_list(data: &[u8]) -> Vec<Version> {
+    String::from_utf8_lossy(data)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|v| Version::parse(v).ok())
+        .collect()
+}
+
+fn parse_info_version(module: &ModulePath, data: &[u8]) -> Result<Version, SourceError> {
+    let bad = |why: String| SourceError::Failed(format!("{module}@latest: {why}"));
+    let info: serde_json::Value =
+        serde_json::from_slice(data).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    let version = info
+        .get("Version")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| bad("no Version".into()))?;
+    Version::for_module(module, version).map_err(|e| bad(e.to_string()))
+}
