@@ -1,16 +1,168 @@
-//! `godepot export`.
+//! `godepot export`: write a bundle for the air gap.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use godepot_bundle::export::{ExportOptions, ExportSummary, export};
+use godepot_bundle::manifest::{SelectionRecord, read_manifest};
+use godepot_bundle::{BundleError, Selection};
+use godepot_resolve::{Input, ResolveOptions, StoreSource, resolve};
+use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
+
+use crate::datadir;
 use crate::failure::Failure;
+use crate::progress::{Bar, human_bytes};
 
+/// Write one bundle file: a zstd-compressed tar whose content is a GOPROXY=file:// tree (so
+/// `tar -x` alone makes it usable), led by a manifest of every file's size, SHA-256 and h1.
+///
+/// Examples:
+///   godepot export --out all.tar.zst                       # everything held
+///   godepot export --out app.tar.zst ./app/go.mod          # what that project needs
+///   godepot export --out week2.tar.zst --since-bundle week1.tar.zst
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct ExportArgs {
     /// The store to work on.
     #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
+
+    /// The bundle file to write (replaced atomically when complete).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+
+    /// What to export: go.mod, go.work or go.sum files, directories holding them,
+    /// module@version, or list files (resolved from what the store holds, as prefetch
+    /// resolves them). Nothing: everything held.
+    #[arg(value_name = "INPUT")]
+    pub(crate) inputs: Vec<String>,
+
+    /// Only artifacts stored on or after this date (YYYY-MM-DD, UTC) or RFC 3339 time.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) since: Option<String>,
+
+    /// Only artifacts that this earlier bundle (or its manifest), and the bundles before it
+    /// in its chain, did not carry. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) since_bundle: Vec<PathBuf>,
+
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
-pub(crate) fn run(_config: Option<&Path>, _args: ExportArgs) -> Result<(), Failure> {
-    Err(Failure::runtime("godepot export is not implemented yet"))
+pub(crate) fn run(_config: Option<&Path>, args: ExportArgs) -> Result<(), Failure> {
+    let root = datadir::existing(args.data_dir.clone())?;
+    let since = args
+        .since
+        .as_deref()
+        .map(godepot_bundle::time::parse_since)
+        .transpose()
+        .map_err(|e| Failure::config(format!("--since: {e}")))?;
+    let since_bundles = args
+        .since_bundle
+        .iter()
+        .map(|path| read_manifest(path))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::runtime(format!("--since-bundle: {e}")))?;
+    let selection = if args.inputs.is_empty() {
+        Selection::All
+    } else {
+        select_inputs(&root, &args.inputs)?
+    };
+    let kind = match selection {
+        Selection::All => "all",
+        Selection::Versions(_) => "versions",
+        Selection::Artifacts(_) => "artifacts",
+    };
+    let options = ExportOptions {
+        selection,
+        since,
+        since_bundles,
+        record: SelectionRecord {
+            kind: kind.into(),
+            since: since.map(godepot_bundle::time::format_rfc3339),
+            inputs: args.inputs.clone(),
+            incremental: !args.since_bundle.is_empty() || since.is_some(),
+        },
+    };
+    let summary = export(&root, &options, &args.out, &Bar::new()).map_err(|e| failure(&e))?;
+    report(&summary, args.json);
+    Ok(())
+}
+
+/// Resolves the inputs from what the store holds, into the exact artifacts they need.
+fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
+    let inputs = inputs
+        .iter()
+        .map(|arg| Input::parse_arg(arg).map_err(|e| Failure::config(format!("{arg}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let store = LocalStore::open(root)
+        .map_err(|e| Failure::runtime(format!("cannot open data directory: {e}")))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    let resolution = runtime.block_on(resolve(
+        &inputs,
+        &StoreSource::new(store),
+        &ResolveOptions::default(),
+    ));
+    if !resolution.problems.is_empty() {
+        for problem in &resolution.problems {
+            eprintln!("{problem}");
+        }
+        return Err(Failure::runtime(format!(
+            "cannot resolve the inputs from what the store holds ({} problems)",
+            resolution.problems.len()
+        ))
+        .hint("fill the store first: godepot prefetch --data-dir DIR INPUT…"));
+    }
+    let mut keys = HashSet::new();
+    for (module, version) in &resolution.needs.mods {
+        keys.insert(ArtifactKey::new(module.clone(), version.clone(), Kind::Mod));
+    }
+    for (module, version) in &resolution.needs.zips {
+        for kind in [Kind::Zip, Kind::Info] {
+            keys.insert(ArtifactKey::new(module.clone(), version.clone(), kind));
+        }
+    }
+    Ok(Selection::Artifacts(keys))
+}
+
+fn failure(e: &BundleError) -> Failure {
+    let f = Failure::runtime(e.to_string());
+    match e {
+        BundleError::BadStoreFile { .. } => {
+            f.hint("run `godepot verify --repair` to set bad artifacts aside")
+        }
+        BundleError::NotHeld(_) => f.hint("fetch them first: godepot prefetch"),
+        _ => f,
+    }
+}
+
+fn report(summary: &ExportSummary, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(summary).unwrap_or_default()
+        );
+        return;
+    }
+    eprintln!(
+        "exported {} modules, {} versions, {} artifacts ({}) to {} ({} compressed)",
+        summary.modules,
+        summary.versions,
+        summary.artifacts,
+        human_bytes(summary.artifact_bytes),
+        summary.bundle.display(),
+        human_bytes(summary.bundle_bytes)
+    );
+    if summary.skipped_non_artifacts > 0 {
+        eprintln!(
+            "left out {} files that are not artifacts (see `godepot verify`)",
+            summary.skipped_non_artifacts
+        );
+    }
 }

@@ -1,16 +1,92 @@
-//! `godepot import`.
+//! `godepot import`: take in a bundle, a GOPROXY=file:// tree or a module cache.
 
 use std::path::{Path, PathBuf};
 
-use crate::failure::Failure;
+use godepot_bundle::import::{ImportOptions, ImportSummary, import};
+use godepot_bundle::{BundleError, GoSums};
 
+use crate::datadir;
+use crate::failure::Failure;
+use crate::progress::{Bar, human_bytes};
+
+/// Take in a bundle file, any GOPROXY=file:// tree, or a module cache ($GOMODCACHE, or its
+/// cache/download), checking every artifact before it becomes visible. Safe while a server
+/// runs on the same data directory. A bundle goes in whole or not at all; held artifacts are
+/// never replaced (a differing one is reported as a conflict).
+///
+/// Examples:
+///   godepot import --data-dir /srv/godepot all.tar.zst
+///   godepot import --data-dir /srv/godepot "$(go env GOMODCACHE)" --go-sum ./go.sum
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct ImportArgs {
     /// The store to work on.
     #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
+
+    /// A bundle file, a GOPROXY=file:// directory, or a module cache.
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: PathBuf,
+
+    /// A go.sum file every matching artifact must agree with. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) go_sum: Vec<PathBuf>,
+
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
-pub(crate) fn run(_config: Option<&Path>, _args: ImportArgs) -> Result<(), Failure> {
-    Err(Failure::runtime("godepot import is not implemented yet"))
+pub(crate) fn run(_config: Option<&Path>, args: ImportArgs) -> Result<(), Failure> {
+    let go_sums =
+        GoSums::load(&args.go_sum).map_err(|e| Failure::config(format!("--go-sum: {e}")))?;
+    if !args.source.exists() {
+        return Err(Failure::config(format!(
+            "{} does not exist",
+            args.source.display()
+        )));
+    }
+    let store = datadir::open_store(args.data_dir)?;
+    let options = ImportOptions { go_sums };
+    let summary = import(&store, &args.source, &options, &Bar::new()).map_err(|e| match e {
+        BundleError::BadBundle { .. } => {
+            Failure::runtime(e.to_string()).hint("nothing was imported; the store is unchanged")
+        }
+        e => Failure::runtime(e.to_string()),
+    })?;
+    report(&summary, args.json);
+    if summary.is_success() {
+        return Ok(());
+    }
+    Err(Failure::runtime(format!(
+        "{} conflicts, {} refused",
+        summary.conflicts.len(),
+        summary.refused.len()
+    )))
+}
+
+fn report(summary: &ImportSummary, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(summary).unwrap_or_default()
+        );
+    }
+    for problem in &summary.refused {
+        eprintln!("refused {}: {}", problem.path, problem.reason);
+    }
+    for problem in &summary.conflicts {
+        eprintln!("conflict {}: {}", problem.path, problem.reason);
+    }
+    eprintln!(
+        "imported from {} {}: {} stored ({}), {} already held, {} conflicts, {} refused, {} other files skipped",
+        summary.source_kind,
+        summary.source,
+        summary.stored,
+        human_bytes(summary.stored_bytes),
+        summary.already_held,
+        summary.conflicts.len(),
+        summary.refused.len(),
+        summary.skipped
+    );
 }

@@ -1,0 +1,152 @@
+//! The checks every artifact passes before godepot lets it into a store, and that `verify`
+//! repeats on what is held. Each failure is a sentence naming what is wrong.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+
+use godepot_module::{MAX_GO_MOD, hash_go_mod, inspect_zip};
+use godepot_store::{ArtifactKey, Kind};
+
+use crate::GoSums;
+use crate::manifest::FileRecord;
+
+/// Limits for the small artifact kinds, so a hostile file cannot make us read gigabytes.
+const MAX_INFO: u64 = 1 << 20;
+const MAX_ZIPHASH: u64 = 1 << 10;
+
+/// What an artifact's content turned out to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Facts {
+    /// A module zip that passed the go command's rules; its `h1:`.
+    Zip { h1: String },
+    /// A go.mod; the `h1:` of `<version>/go.mod` lines.
+    Mod { h1: String },
+    /// An `.info` naming the right version; its `Time`, if any.
+    Info { time: Option<String> },
+    /// A `.ziphash`: the `h1:` it states.
+    ZipHash { stated: String },
+}
+
+impl Facts {
+    /// The hash go.sum and the manifest record, for zips and go.mod files.
+    pub fn h1(&self) -> Option<&str> {
+        match self {
+            Facts::Zip { h1 } | Facts::Mod { h1 } => Some(h1),
+            _ => None,
+        }
+    }
+}
+
+/// Reads an artifact from the start of `file` and checks it on its own terms: zips with the
+/// go command's rules (prefix, paths, sizes), `.info` must be JSON naming `key`'s version,
+/// `.ziphash` must be one `h1:` line.
+pub fn inspect(key: &ArtifactKey, file: &mut File) -> Result<Facts, String> {
+    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    match key.kind {
+        Kind::Zip => inspect_zip(&mut *file, &key.module, &key.version)
+            .map(|summary| Facts::Zip { h1: summary.h1 })
+            .map_err(|e| format!("invalid module zip: {e}")),
+        Kind::Mod => {
+            let data = read_limited(file, MAX_GO_MOD, "go.mod")?;
+            Ok(Facts::Mod {
+                h1: hash_go_mod(&data),
+            })
+        }
+        Kind::Info => {
+            let data = read_limited(file, MAX_INFO, ".info")?;
+            let value: serde_json::Value = serde_json::from_slice(&data)
+                .map_err(|e| format!("invalid .info: not JSON: {e}"))?;
+            let version = value.get("Version").and_then(|v| v.as_str());
+            if version != Some(key.version.as_str()) {
+                return Err(format!(
+                    "invalid .info: it names version {version:?}, not {:?}",
+                    key.version.as_str()
+                ));
+            }
+            Ok(Facts::Info {
+                time: value
+                    .get("Time")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_owned),
+            })
+        }
+        Kind::ZipHash => {
+            let data = read_limited(file, MAX_ZIPHASH, ".ziphash")?;
+            let text = String::from_utf8_lossy(&data);
+            let stated = text.trim();
+            if !stated.starts_with("h1:") || stated.contains(char::is_whitespace) {
+                return Err(format!("invalid .ziphash: {stated:?} is not one h1: hash"));
+            }
+            Ok(Facts::ZipHash {
+                stated: stated.to_owned(),
+            })
+        }
+    }
+}
+
+/// Checks an artifact's measured size, SHA-256 and facts against what the bundle's
+/// manifest and the given go.sum files say it must be.
+pub fn check_expected(
+    key: &ArtifactKey,
+    size: u64,
+    sha256: &str,
+    facts: &Facts,
+    record: Option<&FileRecord>,
+    go_sums: &GoSums,
+) -> Result<(), String> {
+    if let Some(record) = record {
+        if record.size != size {
+            return Err(format!(
+                "size is {size} bytes, the manifest says {}",
+                record.size
+            ));
+        }
+        if record.sha256 != sha256 {
+            return Err(format!(
+                "SHA-256 is {sha256}, the manifest says {}",
+                record.sha256
+            ));
+        }
+        if record.h1.as_deref() != facts.h1() {
+            return Err(format!(
+                "h1 hash is {}, the manifest says {}",
+                facts.h1().unwrap_or("(none)"),
+                record.h1.as_deref().unwrap_or("(none)")
+            ));
+        }
+    }
+    if let Some(h1) = facts.h1() {
+        go_sums.check(
+            key.module.as_str(),
+            key.version.as_str(),
+            key.kind == Kind::Mod,
+            h1,
+        )?;
+    }
+    Ok(())
+}
+
+/// Whether a `.ziphash` agrees with the zip it belongs to.
+pub fn check_ziphash(stated: &str, zip_h1: &str) -> Result<(), String> {
+    if stated == zip_h1 {
+        Ok(())
+    } else {
+        Err(format!(
+            ".ziphash says {stated}, but the zip hashes to {zip_h1}"
+        ))
+    }
+}
+
+fn read_limited(file: &mut File, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+    let mut data = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| format!("reading {what}: {e}"))?;
+    if data.len() as u64 > limit {
+        return Err(format!("{what} is larger than {limit} bytes"));
+    }
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests;

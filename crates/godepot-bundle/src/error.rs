@@ -1,0 +1,38 @@
+use std::path::PathBuf;
+
+/// Why a whole operation failed (as opposed to problems with single artifacts, which the
+/// summaries list). Messages name the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] godepot_store::StoreError),
+    /// The bundle is damaged, truncated or tampered with; nothing was imported.
+    #[error("bundle {bundle} refused: {file}: {reason}")]
+    BadBundle {
+        bundle: PathBuf,
+        /// The file inside the bundle that failed (or the bundle's own structure).
+        file: String,
+        reason: String,
+    },
+    /// The store itself holds something that cannot be exported as is.
+    #[error("cannot export {file}: {reason}")]
+    BadStoreFile { file: String, reason: String },
+    /// The selection names versions the store does not hold.
+    #[error("not held in the store: {}", .0.join(", "))]
+    NotHeld(Vec<String>),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl BundleError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> BundleError {
+        let path = path.into();
+        move |source| BundleError::Io { path, source }
+    }
+}

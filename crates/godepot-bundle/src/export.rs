@@ -1,0 +1,275 @@
+//! Writing a bundle: a zstd-compressed tar whose entries are the manifest, then a
+//! `GOPROXY=file://` tree (`@v/list` files and artifacts) in path order.
+//!
+//! Two passes keep memory constant whatever the bundle's size: the first hashes every file
+//! (the manifest must come first, so it must be complete before anything is written), the
+//! second streams the files into the archive and checks they still hash the same.
+//! Everything that could vary between runs is fixed (entry order, times, owners, modes,
+//! compression level), so the same store and selection give the same bytes.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use godepot_module::{ModulePath, Version};
+use godepot_store::{ArtifactKey, Kind, TreeEntry, walk_tree};
+use serde::Serialize;
+
+use crate::check::{Facts, check_ziphash, inspect};
+use crate::hashing::{HashingReader, hash_reader};
+use crate::manifest::{FORMAT, FileRecord, MANIFEST_PATH, Manifest, SelectionRecord};
+use crate::select::{Selection, plan};
+use crate::{BundleError, Progress};
+
+/// zstd level: fixed, because the level changes the output bytes. 3 is zstd's default, a
+/// good speed/size balance; module zips are already deflated, so more effort buys little.
+const ZSTD_LEVEL: i32 = 3;
+/// Every tar entry's modification time: 2020-01-01T00:00:00Z (fixed for determinism; not 0,
+/// which some tar programs warn about).
+const ENTRY_MTIME: u64 = 1_577_836_800;
+
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    pub selection: Selection,
+    /// Only artifacts stored at or after this time.
+    pub since: Option<SystemTime>,
+    /// Only artifacts these earlier bundles (and their chains) did not carry.
+    pub since_bundles: Vec<Manifest>,
+    /// Recorded in the manifest: what the user asked for, as typed.
+    pub record: SelectionRecord,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportSummary {
+    pub bundle: PathBuf,
+    pub modules: usize,
+    pub versions: usize,
+    /// Artifacts (not counting `@v/list` files).
+    pub artifacts: usize,
+    /// Their total size, uncompressed.
+    pub artifact_bytes: u64,
+    pub bundle_bytes: u64,
+    /// Files of the store that are not artifacts and were left out.
+    pub skipped_non_artifacts: usize,
+}
+
+/// A file to write, in manifest order: an artifact on disk or a list made here.
+enum Source<'a> {
+    Artifact(&'a TreeEntry),
+    List(Vec<u8>),
+}
+
+/// Exports from the `GOPROXY=file://` tree at `root` (a store's data directory) into a new
+/// bundle at `out`, which appears only when complete.
+pub fn export(
+    root: &Path,
+    options: &ExportOptions,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<ExportSummary, BundleError> {
+    let entries = walk_tree(root)?;
+    let plan = plan(
+        &entries,
+        &options.selection,
+        options.since,
+        &options.since_bundles,
+    )?;
+
+    let mut files: Vec<(FileRecord, Source<'_>)> = Vec::new();
+    let total: u64 = plan.artifacts.iter().map(|(e, _)| e.size).sum();
+    progress.phase("hashing", total);
+    let mut zip_h1 = std::collections::HashMap::new();
+    for (entry, key) in &plan.artifacts {
+        progress.file(&entry.rel_path);
+        let record = describe(root, entry, key)?;
+        if let Some(h1) = record.h1.as_ref().filter(|_| key.kind == Kind::Zip) {
+            zip_h1.insert((key.module.clone(), key.version.clone()), h1.clone());
+        }
+        progress.advance(entry.size);
+        files.push((record, Source::Artifact(entry)));
+    }
+    progress.finish_phase();
+    check_ziphashes(root, &plan.artifacts, &zip_h1)?;
+    for (module, versions) in &plan.lists {
+        let text: String = versions.iter().map(|v| format!("{v}\n")).collect();
+        let data = text.into_bytes();
+        let record = FileRecord {
+            path: godepot_store::key::list_rel_path(module),
+            size: data.len() as u64,
+            sha256: crate::hashing::hex(&godepot_module::sha256(&data)),
+            h1: None,
+        };
+        files.push((record, Source::List(data)));
+    }
+    files.sort_by(|a, b| a.0.path.as_bytes().cmp(b.0.path.as_bytes()));
+
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        selection: options.record.clone(),
+        files: files.iter().map(|(r, _)| r.clone()).collect(),
+        prior: plan.prior.into_iter().collect(),
+    };
+
+    let partial = partial_path(out);
+    let result = write_bundle(root, &manifest, &files, &partial, total, progress);
+    let bundle_bytes = match result {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, out).map_err(BundleError::io(out))?;
+
+    let versions: BTreeSet<(&ModulePath, &Version)> = plan
+        .artifacts
+        .iter()
+        .map(|(_, k)| (&k.module, &k.version))
+        .collect();
+    let modules: BTreeSet<&ModulePath> = versions.iter().map(|(m, _)| *m).collect();
+    Ok(ExportSummary {
+        bundle: out.to_path_buf(),
+        modules: modules.len(),
+        versions: versions.len(),
+        artifacts: plan.artifacts.len(),
+        artifact_bytes: total,
+        bundle_bytes,
+        skipped_non_artifacts: entries
+            .iter()
+            .filter(|e| !matches!(e.file, godepot_store::TreeFile::Artifact(_)))
+            .filter(|e| !matches!(e.file, godepot_store::TreeFile::List(_)))
+            .count(),
+    })
+}
+
+/// The manifest record of a held artifact; refuses artifacts that fail their own checks, so
+/// a bad store never produces a bundle that import would refuse.
+fn describe(root: &Path, entry: &TreeEntry, key: &ArtifactKey) -> Result<FileRecord, BundleError> {
+    let path = root.join(&entry.rel_path);
+    let bad = |reason: String| BundleError::BadStoreFile {
+        file: entry.rel_path.clone(),
+        reason,
+    };
+    let mut file = File::open(&path).map_err(BundleError::io(&path))?;
+    let facts = inspect(key, &mut file).map_err(bad)?;
+    let mut file = File::open(&path).map_err(BundleError::io(&path))?;
+    let (size, sha256) = hash_reader(&mut file, |_| {}).map_err(BundleError::io(&path))?;
+    Ok(FileRecord {
+        path: entry.rel_path.clone(),
+        size,
+        sha256,
+        h1: facts.h1().map(str::to_owned),
+    })
+}
+
+/// Every exported `.ziphash` must agree with the zip it describes.
+fn check_ziphashes(
+    root: &Path,
+    artifacts: &[(&TreeEntry, &ArtifactKey)],
+    zip_h1: &std::collections::HashMap<(ModulePath, Version), String>,
+) -> Result<(), BundleError> {
+    for (entry, key) in artifacts.iter().filter(|(_, k)| k.kind == Kind::ZipHash) {
+        let Some(h1) = zip_h1.get(&(key.module.clone(), key.version.clone())) else {
+            continue;
+        };
+        let path = root.join(&entry.rel_path);
+        let mut file = File::open(&path).map_err(BundleError::io(&path))?;
+        let bad = |reason: String| BundleError::BadStoreFile {
+            file: entry.rel_path.clone(),
+            reason,
+        };
+        match inspect(key, &mut file).map_err(bad)? {
+            Facts::ZipHash { stated } => check_ziphash(&stated, h1).map_err(bad)?,
+            _ => unreachable!("a .ziphash key inspects as a ziphash"),
+        }
+    }
+    Ok(())
+}
+
+/// `<dir>/.<name>.partial-<pid>`: next to the destination so the final rename is atomic.
+fn partial_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map_or_else(|| "bundle".into(), |n| n.to_string_lossy().into_owned());
+    out.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+fn write_bundle(
+    root: &Path,
+    manifest: &Manifest,
+    files: &[(FileRecord, Source<'_>)],
+    dest: &Path,
+    total: u64,
+    progress: &dyn Progress,
+) -> Result<u64, BundleError> {
+    let io_err = BundleError::io(dest);
+    let out = File::create(dest).map_err(BundleError::io(dest))?;
+    let write = || -> io::Result<File> {
+        let mut encoder = zstd::stream::write::Encoder::new(BufWriter::new(out), ZSTD_LEVEL)?;
+        encoder.include_checksum(true)?;
+        let mut tar = tar::Builder::new(encoder);
+        let data = manifest.to_json();
+        tar.append_data(
+            &mut header(data.len() as u64),
+            MANIFEST_PATH,
+            data.as_slice(),
+        )?;
+        progress.phase("writing", total);
+        for (record, source) in files {
+            progress.file(&record.path);
+            match source {
+                Source::List(data) => {
+                    tar.append_data(&mut header(record.size), &record.path, data.as_slice())?
+                }
+                Source::Artifact(entry) => {
+                    append_artifact(&mut tar, root, entry, record)?;
+                    progress.advance(record.size);
+                }
+            }
+        }
+        progress.finish_phase();
+        let encoder = tar.into_inner()?;
+        let mut buffered = encoder.finish()?;
+        buffered.flush()?;
+        let file = buffered.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(file)
+    };
+    let file = write().map_err(io_err)?;
+    Ok(file.metadata().map_err(BundleError::io(dest))?.len())
+}
+
+/// Streams one artifact into the archive, checking it still is what pass one hashed: an
+/// artifact changed in between would otherwise give a bundle that contradicts its manifest.
+fn append_artifact<W: Write>(
+    tar: &mut tar::Builder<W>,
+    root: &Path,
+    entry: &TreeEntry,
+    record: &FileRecord,
+) -> io::Result<()> {
+    let path = root.join(&entry.rel_path);
+    let file = File::open(&path)?;
+    let mut reader = HashingReader::new(io::Read::take(file, record.size));
+    tar.append_data(&mut header(record.size), &record.path, &mut reader)?;
+    let (size, sha256) = reader.finish();
+    if size != record.size || sha256 != record.sha256 {
+        return Err(io::Error::other(format!(
+            "{} changed while the bundle was being written",
+            entry.rel_path
+        )));
+    }
+    Ok(())
+}
+
+fn header(size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(ENTRY_MTIME);
+    header
+}

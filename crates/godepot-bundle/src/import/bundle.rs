@@ -1,0 +1,187 @@
+//! Importing a bundle: all or nothing. Every file is streamed into the store's scratch
+//! space and checked against the manifest (and its own rules, and go.sum files) before any
+//! is published, so a damaged bundle leaves the store exactly as it was.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::path::Path;
+
+use godepot_module::{ModulePath, Version};
+use godepot_store::{Kind, LocalStore, TreeFile, classify};
+
+use super::publish::{StageError, Staged, publish, publish_rank, stage};
+use super::{ImportOptions, ImportSummary};
+use crate::check::{Facts, check_expected, check_ziphash, inspect};
+use crate::hashing::hash_reader;
+use crate::manifest::{MANIFEST_PATH, Manifest, read_manifest_entry};
+use crate::{BundleError, Progress};
+
+pub(super) fn import_bundle(
+    store: &LocalStore,
+    path: &Path,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportSummary, BundleError> {
+    let bad = |file: &str, reason: String| BundleError::BadBundle {
+        bundle: path.to_path_buf(),
+        file: file.to_owned(),
+        reason,
+    };
+    let file = File::open(path).map_err(BundleError::io(path))?;
+    let decoder = zstd::stream::read::Decoder::with_buffer(BufReader::new(file))
+        .map_err(|e| bad("(bundle)", e.to_string()))?;
+    let mut archive = tar::Archive::new(decoder);
+    let mut entries = archive
+        .entries()
+        .map_err(|e| bad("(bundle)", e.to_string()))?;
+    let manifest: Manifest = match entries.next() {
+        None => return Err(bad("(bundle)", "the bundle is empty".into())),
+        Some(Err(e)) => return Err(bad(MANIFEST_PATH, unreadable(&e))),
+        Some(Ok(entry)) => read_manifest_entry(entry).map_err(|r| bad(MANIFEST_PATH, r))?,
+    };
+
+    let total: u64 = manifest.files.iter().map(|f| f.size).sum();
+    progress.phase("checking", total);
+    let mut staged: Vec<Staged> = Vec::new();
+    for record in &manifest.files {
+        progress.file(&record.path);
+        let mut entry = match entries.next() {
+            None => {
+                return Err(bad(
+                    &record.path,
+                    "the bundle ends before this file: it is truncated".into(),
+                ));
+            }
+            Some(Err(e)) => return Err(bad(&record.path, unreadable(&e))),
+            Some(Ok(entry)) => entry,
+        };
+        let name = entry
+            .path()
+            .map_err(|e| bad(&record.path, e.to_string()))?
+            .to_string_lossy()
+            .into_owned();
+        if name != record.path {
+            return Err(bad(
+                &name,
+                format!("unexpected here: the manifest lists {} next", record.path),
+            ));
+        }
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            return Err(bad(&name, "not a regular file".into()));
+        }
+        match classify(&record.path) {
+            TreeFile::Other(reason) => {
+                return Err(bad(&record.path, format!("not a GOPROXY file: {reason}")));
+            }
+            // Lists are checked but not imported: the store keeps its own as versions arrive.
+            TreeFile::List(_) => {
+                let (size, sha256) = hash_reader(&mut entry, |n| progress.advance(n))
+                    .map_err(|e| bad(&record.path, unreadable(&e)))?;
+                if size != record.size || sha256 != record.sha256 {
+                    return Err(bad(&record.path, "does not match the manifest".into()));
+                }
+            }
+            TreeFile::Artifact(key) => {
+                let one = match stage(store, &key, &record.path, &mut entry, progress) {
+                    Ok(Ok(one)) => one,
+                    Ok(Err(reason)) => return Err(bad(&record.path, reason)),
+                    Err(StageError::Read(e)) => return Err(bad(&record.path, unreadable(&e))),
+                    Err(StageError::Store(e)) => return Err(e),
+                };
+                let id = &one.id;
+                check_expected(
+                    &key,
+                    id.size,
+                    &id.sha256,
+                    &id.facts,
+                    Some(record),
+                    &options.go_sums,
+                )
+                .map_err(|r| bad(&record.path, r))?;
+                staged.push(one);
+            }
+        }
+    }
+    match entries.next() {
+        None => {}
+        Some(Ok(mut extra)) => {
+            let name = extra
+                .path()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let _ = io::copy(&mut extra, &mut io::sink());
+            return Err(bad(&name, "not listed in the manifest".into()));
+        }
+        Some(Err(e)) => return Err(bad("(end of bundle)", unreadable(&e))),
+    }
+    // Reading to the very end makes zstd check the checksum of the whole stream.
+    io::copy(&mut archive.into_inner(), &mut io::sink())
+        .map_err(|e| bad("(end of bundle)", unreadable(&e)))?;
+    progress.finish_phase();
+
+    check_staged_ziphashes(store, &staged).map_err(|(file, r)| bad(&file, r))?;
+
+    staged.sort_by(|a, b| {
+        (
+            &a.id.key.module,
+            &a.id.key.version,
+            publish_rank(a.id.key.kind),
+        )
+            .cmp(&(
+                &b.id.key.module,
+                &b.id.key.version,
+                publish_rank(b.id.key.kind),
+            ))
+    });
+    let mut summary = ImportSummary {
+        source: path.display().to_string(),
+        source_kind: "bundle".into(),
+        skipped: manifest.files.len() - staged.len(),
+        ..ImportSummary::default()
+    };
+    for one in staged {
+        publish(store, one, &mut summary)?;
+    }
+    Ok(summary)
+}
+
+/// A `.ziphash` must agree with its zip: the one in the bundle, else the one held.
+fn check_staged_ziphashes(store: &LocalStore, staged: &[Staged]) -> Result<(), (String, String)> {
+    let zips: HashMap<(&ModulePath, &Version), &str> = staged
+        .iter()
+        .filter_map(|s| match &s.id.facts {
+            Facts::Zip { h1 } => Some(((&s.id.key.module, &s.id.key.version), h1.as_str())),
+            _ => None,
+        })
+        .collect();
+    for one in staged {
+        let Facts::ZipHash { stated } = &one.id.facts else {
+            continue;
+        };
+        let key = &one.id.key;
+        let zip_h1 = match zips.get(&(&key.module, &key.version)) {
+            Some(h1) => Some(h1.to_string()),
+            None => held_zip_h1(store, key),
+        };
+        let Some(zip_h1) = zip_h1 else {
+            return Err((one.id.rel_path.clone(), "a .ziphash without its zip".into()));
+        };
+        check_ziphash(stated, &zip_h1).map_err(|r| (one.id.rel_path.clone(), r))?;
+    }
+    Ok(())
+}
+
+/// The `h1:` of the zip the store holds for this version, if it holds a valid one.
+pub(super) fn held_zip_h1(store: &LocalStore, key: &godepot_store::ArtifactKey) -> Option<String> {
+    let zip = key.with_kind(Kind::Zip);
+    let mut held = godepot_store::Store::open(store, &zip).ok()??;
+    match inspect(&zip, &mut held.file) {
+        Ok(Facts::Zip { h1 }) => Some(h1),
+        _ => None,
+    }
+}
+
+fn unreadable(e: &io::Error) -> String {
+    format!("cannot read it ({e}): the bundle is corrupt or truncated")
+}

@@ -1,0 +1,81 @@
+//! Taking artifacts into a store: from a bundle (all or nothing), or from a
+//! `GOPROXY=file://` tree or module cache (artifact by artifact).
+//!
+//! Every artifact is copied into a spool on the store's file system, checked there
+//! ([`crate::check`]), and only then published with `put_spool`, so a server running on the
+//! same data directory never sees anything unchecked. Held artifacts are never replaced: one
+//! that differs is reported as a conflict.
+
+mod bundle;
+mod publish;
+mod tree;
+
+use std::path::Path;
+
+use godepot_store::LocalStore;
+use serde::Serialize;
+
+use crate::{BundleError, GoSums, Progress};
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// go.sum files whose lines every matching artifact must agree with.
+    pub go_sums: GoSums,
+}
+
+/// What an import did. It succeeded only if [`ImportSummary::is_success`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportSummary {
+    pub source: String,
+    /// "bundle", "tree" or "module cache".
+    pub source_kind: String,
+    /// Artifacts newly stored, and their bytes.
+    pub stored: usize,
+    pub stored_bytes: u64,
+    /// Artifacts the store already held, byte for byte (or, for `.info`, the same version
+    /// and time).
+    pub already_held: usize,
+    /// Files of the source that are not artifacts (lists, lock files, ...), not imported.
+    pub skipped: usize,
+    /// Artifacts that differ from the ones held for the same version: never overwritten.
+    pub conflicts: Vec<Problem>,
+    /// Artifacts that failed a check and were not imported.
+    pub refused: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub path: String,
+    pub reason: String,
+}
+
+impl ImportSummary {
+    pub fn is_success(&self) -> bool {
+        self.conflicts.is_empty() && self.refused.is_empty()
+    }
+}
+
+/// Imports `source`: a bundle file, a `GOPROXY=file://` directory, a module cache
+/// (`$GOMODCACHE`, whose `cache/download` is read), or such a `cache/download` itself.
+///
+/// A damaged bundle is an `Err` and leaves the store unchanged; problems with single
+/// artifacts of a tree are listed in the summary.
+pub fn import(
+    store: &LocalStore,
+    source: &Path,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportSummary, BundleError> {
+    let meta = std::fs::metadata(source).map_err(BundleError::io(source))?;
+    if meta.is_file() {
+        return bundle::import_bundle(store, source, options, progress);
+    }
+    let download = source.join("cache").join("download");
+    if download.is_dir() {
+        return tree::import_tree(store, &download, "module cache", options, progress);
+    }
+    tree::import_tree(store, source, "tree", options, progress)
+}
+
+#[cfg(test)]
+mod tests;

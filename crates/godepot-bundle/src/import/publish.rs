@@ -1,0 +1,148 @@
+//! Staging (copy + check) and publishing (put, or report held / conflict), shared by
+//! bundle and tree imports.
+
+use std::io::Read;
+
+use godepot_store::{ArtifactKey, ClosedSpool, Kind, LocalStore, PutOutcome, Store};
+
+use super::{ImportSummary, Problem};
+use crate::check::{Facts, inspect};
+use crate::hashing::{copy_hashing, hash_reader};
+use crate::{BundleError, Progress};
+
+/// An artifact copied into the store's scratch space and checked, not yet visible.
+#[derive(Debug)]
+pub(super) struct Staged {
+    pub(super) id: Identity,
+    pub(super) spool: ClosedSpool,
+}
+
+/// What a staged artifact is and what its content measured.
+#[derive(Debug)]
+pub(super) struct Identity {
+    pub(super) key: ArtifactKey,
+    pub(super) rel_path: String,
+    pub(super) size: u64,
+    pub(super) sha256: String,
+    pub(super) facts: Facts,
+}
+
+/// Copies `reader` into a new spool, hashing it, then inspects the copy. `Ok(Err(reason))`
+/// when the artifact fails its own checks; `Err` for failures of the store itself.
+pub(super) fn stage(
+    store: &LocalStore,
+    key: &ArtifactKey,
+    rel_path: &str,
+    reader: &mut impl Read,
+    progress: &dyn Progress,
+) -> Result<Result<Staged, String>, StageError> {
+    let mut spool = store.spool()?;
+    let (size, sha256) =
+        copy_hashing(reader, &mut spool.file, |n| progress.advance(n)).map_err(StageError::Read)?;
+    let facts = match inspect(key, &mut spool.file) {
+        Ok(facts) => facts,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    Ok(Ok(Staged {
+        id: Identity {
+            key: key.clone(),
+            rel_path: rel_path.to_owned(),
+            size,
+            sha256,
+            facts,
+        },
+        spool: spool.close(),
+    }))
+}
+
+/// Why staging failed as a whole: the source could not be read, or the store failed.
+#[derive(Debug)]
+pub(super) enum StageError {
+    Read(std::io::Error),
+    Store(BundleError),
+}
+
+impl From<godepot_store::StoreError> for StageError {
+    fn from(e: godepot_store::StoreError) -> Self {
+        StageError::Store(e.into())
+    }
+}
+
+/// The order to publish one version's files in: `.info` last, because a version with an
+/// `.info` is one clients may be told about; `.ziphash` after its zip.
+pub(super) fn publish_rank(kind: Kind) -> u8 {
+    match kind {
+        Kind::Mod => 0,
+        Kind::Zip => 1,
+        Kind::ZipHash => 2,
+        Kind::Info => 3,
+    }
+}
+
+/// Whether the store already holds this artifact: `Some(true)` with the same content,
+/// `Some(false)` with different content, `None` if not held.
+pub(super) fn held_same(
+    store: &LocalStore,
+    staged: &Identity,
+) -> Result<Option<bool>, BundleError> {
+    let Some(mut held) = store.open(&staged.key)? else {
+        return Ok(None);
+    };
+    let path = store.root().join(&staged.rel_path);
+    let (size, sha256) = hash_reader(&mut held.file, |_| {}).map_err(BundleError::io(&path))?;
+    if size == staged.size && sha256 == staged.sha256 {
+        return Ok(Some(true));
+    }
+    // Two `.info` files for one version are the same answer if they name the same version
+    // and time: the go command rewrites the JSON it caches, so bytes differ harmlessly.
+    if let Facts::Info { time } = &staged.facts
+        && let Ok(Facts::Info { time: held_time }) = inspect(&staged.key, &mut held.file)
+    {
+        return Ok(Some(held_time == *time));
+    }
+    Ok(Some(false))
+}
+
+/// Makes a staged artifact visible unless it is held; records the outcome.
+pub(super) fn publish(
+    store: &LocalStore,
+    staged: Staged,
+    summary: &mut ImportSummary,
+) -> Result<(), BundleError> {
+    let Staged { id, spool } = staged;
+    match held_same(store, &id)? {
+        Some(true) => {
+            summary.already_held += 1;
+            return Ok(());
+        }
+        Some(false) => {
+            summary.conflicts.push(conflict(&id));
+            return Ok(());
+        }
+        None => {}
+    }
+    match store.put_spool(&id.key, spool.reopen()?)? {
+        PutOutcome::Stored => {
+            summary.stored += 1;
+            summary.stored_bytes += id.size;
+        }
+        // Another writer (a running server) stored it between our check and our put.
+        PutOutcome::AlreadyHeld => match held_same(store, &id)? {
+            Some(false) => summary.conflicts.push(conflict(&id)),
+            _ => summary.already_held += 1,
+        },
+    }
+    Ok(())
+}
+
+fn conflict(staged: &Identity) -> Problem {
+    Problem {
+        path: staged.rel_path.clone(),
+        reason: format!(
+            "differs from the {} already held for {}@{} (kept the held one)",
+            staged.key.kind.extension(),
+            staged.key.module,
+            staged.key.version
+        ),
+    }
+}

@@ -1,0 +1,115 @@
+//! Importing a `GOPROXY=file://` tree or a module cache's `cache/download`: artifact by
+//! artifact. Each is checked on its own (and against the `.ziphash` next to it, and go.sum
+//! files); a bad one is refused and reported, the good ones go in. A module cache
+//! legitimately holds a `.mod` without its zip, lock files and partial downloads; those are
+//! not errors.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+
+use godepot_module::{ModulePath, Version};
+use godepot_store::{ArtifactKey, Kind, LocalStore, TreeEntry, TreeFile, walk_tree};
+
+use super::bundle::held_zip_h1;
+use super::publish::{StageError, publish, publish_rank, stage};
+use super::{ImportOptions, ImportSummary, Problem};
+use crate::check::{Facts, check_expected, check_ziphash};
+use crate::{BundleError, Progress};
+
+pub(super) fn import_tree(
+    store: &LocalStore,
+    root: &Path,
+    source_kind: &str,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportSummary, BundleError> {
+    let entries = walk_tree(root)?;
+    let mut summary = ImportSummary {
+        source: root.display().to_string(),
+        source_kind: source_kind.into(),
+        ..ImportSummary::default()
+    };
+    let mut versions: BTreeMap<(ModulePath, Version), Vec<(&TreeEntry, &ArtifactKey)>> =
+        BTreeMap::new();
+    for entry in &entries {
+        match &entry.file {
+            TreeFile::Artifact(key) => versions
+                .entry((key.module.clone(), key.version.clone()))
+                .or_default()
+                .push((entry, key)),
+            _ => summary.skipped += 1,
+        }
+    }
+    let total = versions.values().flatten().map(|(e, _)| e.size).sum();
+    progress.phase("importing", total);
+    for mut files in versions.into_values() {
+        files.sort_by_key(|(_, k)| publish_rank(k.kind));
+        import_version(store, root, &files, options, progress, &mut summary)?;
+    }
+    progress.finish_phase();
+    Ok(summary)
+}
+
+/// One version's files, in publish order (zip before its `.ziphash`).
+fn import_version(
+    store: &LocalStore,
+    root: &Path,
+    files: &[(&TreeEntry, &ArtifactKey)],
+    options: &ImportOptions,
+    progress: &dyn Progress,
+    summary: &mut ImportSummary,
+) -> Result<(), BundleError> {
+    // None: no zip in the source; Some(None): a zip that was refused.
+    let mut zip_h1: Option<Option<String>> = None;
+    for (entry, key) in files {
+        progress.file(&entry.rel_path);
+        let refuse = |summary: &mut ImportSummary, reason: String| {
+            summary.refused.push(Problem {
+                path: entry.rel_path.clone(),
+                reason,
+            })
+        };
+        let path = root.join(&entry.rel_path);
+        let mut file = File::open(&path).map_err(BundleError::io(&path))?;
+        let staged = match stage(store, key, &entry.rel_path, &mut file, progress) {
+            Ok(Ok(staged)) => staged,
+            Ok(Err(reason)) => {
+                if key.kind == Kind::Zip {
+                    zip_h1 = Some(None);
+                }
+                refuse(summary, reason);
+                continue;
+            }
+            Err(StageError::Read(e)) => {
+                refuse(summary, format!("cannot read it: {e}"));
+                continue;
+            }
+            Err(StageError::Store(e)) => return Err(e),
+        };
+        let id = &staged.id;
+        let mut verdict =
+            check_expected(key, id.size, &id.sha256, &id.facts, None, &options.go_sums);
+        match &id.facts {
+            Facts::Zip { h1 } => {
+                zip_h1 = Some(verdict.is_ok().then(|| h1.clone()));
+            }
+            Facts::ZipHash { stated } => {
+                verdict = match &zip_h1 {
+                    Some(Some(h1)) => check_ziphash(stated, h1),
+                    Some(None) => Err("its zip was refused".into()),
+                    None => match held_zip_h1(store, key) {
+                        Some(h1) => check_ziphash(stated, &h1),
+                        None => Err("a .ziphash without its zip".into()),
+                    },
+                };
+            }
+            _ => {}
+        }
+        match verdict {
+            Ok(()) => publish(store, staged, summary)?,
+            Err(reason) => refuse(summary, reason),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Air-gap bundles and store maintenance: everything godepot does with a whole store at once.
+//!
+//! - [`export`]: one bundle file, a zstd-compressed tar whose content is itself a
+//!   `GOPROXY=file://` tree, led by a manifest ([`manifest`]) of every file it carries.
+//! - [`import`]: takes in a bundle, any `GOPROXY=file://` tree or a module cache, checking
+//!   every artifact ([`check`]) before it becomes visible.
+//! - [`verify`]: re-hashes what a store holds; optionally quarantines what is bad.
+//! - [`ls`]: what a store holds, module by module.
+//!
+//! No network, no printing: callers pass a [`Progress`] and render the returned summaries.
+
+pub mod check;
+mod error;
+pub mod export;
+mod gosum;
+mod hashing;
+pub mod import;
+pub mod ls;
+pub mod manifest;
+mod progress;
+mod select;
+pub mod time;
+pub mod verify;
+
+pub use error::BundleError;
+pub use gosum::GoSums;
+pub use progress::{NoProgress, Progress};
+pub use select::Selection;
+
+#[cfg(test)]
+mod testutil;
