@@ -8,6 +8,8 @@
 //! - [`gocmd`] runs `go` with every environment variable that could leak the host's settings pinned;
 //! - [`process`] starts the `godepot` binary and reads its listen address from its log;
 //! - [`http`] is a tiny raw HTTP/1.1 client that sends request targets exactly as written;
+//! - [`sumdb`] writes a signed test checksum database over a universe, served by the upstream;
+//! - [`toolchain`] adds a fake Go toolchain module (`bin/go` a script) to a universe;
 //! - [`fsutil`] holds file-tree helpers (snapshots, copies) the tests use to prove "nothing stored".
 
 pub mod fsutil;
@@ -16,12 +18,15 @@ pub mod http;
 pub mod oracle;
 pub mod process;
 pub mod semver;
+pub mod sumdb;
+pub mod toolchain;
 pub mod universe;
 pub mod upstream;
 
 pub use gocmd::GoEnv;
 pub use http::{HttpResponse, http_get, http_request};
 pub use process::GodepotProcess;
+pub use sumdb::TestSumdb;
 pub use universe::{Universe, UniverseBuilder};
 pub use upstream::{Fault, FixtureUpstream};
 

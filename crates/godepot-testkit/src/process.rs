@@ -48,13 +48,15 @@ impl GodepotProcess {
             .stderr(Stdio::piped())
             .env_remove("RUST_LOG");
         // Hermetic: no GODEPOT_* setting of the machine leaks in, and should the binary ever
-        // fall back to GOPROXY for its upstream, it finds `off` rather than a real proxy.
+        // fall back to GOPROXY for its upstream (or GOSUMDB for its checksum databases), it
+        // finds `off` rather than a real proxy or database.
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("GODEPOT_") {
                 cmd.env_remove(&k);
             }
         }
         cmd.env("GOPROXY", "off")
+            .env("GOSUMDB", "off")
             .env("GOFLAGS", "")
             .env("GOENV", "off");
         let mut child = cmd

@@ -373,6 +373,20 @@ fn resolve(root: &Path, path: &str) -> Target {
             None => Target::Missing(format!("not found: {module}@latest: no versions")),
         };
     }
+    // A checksum database written beside the modules (see [`crate::sumdb`]).
+    if rel.starts_with("sumdb/") {
+        let full = root.join(rel);
+        return if full.is_file() {
+            let ct = if rel.contains("/tile/") && !rel.contains("/data/") {
+                "application/octet-stream"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            Target::File(full, ct)
+        } else {
+            Target::Missing(format!("not found: {path}"))
+        };
+    }
     let Some((_, file)) = rel.rsplit_once("/@v/") else {
         return Target::Missing(format!("not found: {path}"));
     };

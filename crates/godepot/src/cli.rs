@@ -78,6 +78,17 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "GODEPOT_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
     pub(crate) shutdown_timeout: Option<String>,
 
+    /// Checksum databases to proxy under /sumdb/<name>/, comma-separated, each 'name',
+    /// 'name+hash+key' (then godepot verifies its notes) or 'name+hash+key URL'; 'off' for none
+    /// [default: $GOSUMDB, else `go env GOSUMDB`].
+    #[arg(long, env = "GODEPOT_SUMDB", value_name = "LIST")]
+    pub(crate) sumdb: Option<String>,
+
+    /// Modules not checked against the checksum database when taken in: comma-separated
+    /// glob patterns of path prefixes, as in GONOSUMDB [default: $GONOSUMDB, else $GOPRIVATE].
+    #[arg(long, env = "GODEPOT_NOSUMDB", value_name = "PATTERNS")]
+    pub(crate) nosumdb: Option<String>,
+
     /// Log line format [default: text].
     #[arg(long, env = "GODEPOT_LOG_FORMAT", value_name = "FORMAT")]
     pub(crate) log_format: Option<LogFormat>,

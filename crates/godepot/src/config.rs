@@ -24,19 +24,23 @@ use crate::failure::Failure;
 /// shutdown-timeout = "30s"
 /// log-format = "json"
 /// log-level = "info"
+/// sumdb = "sum.corp.example+<hash>+<key>"
+/// nosumdb = "corp.example/private"
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) struct FileConfig {
     listen: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    upstream: Option<String>,
+    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) upstream: Option<String>,
     offline: Option<bool>,
-    list_ttl: Option<String>,
-    upstream_timeout: Option<String>,
+    pub(crate) list_ttl: Option<String>,
+    pub(crate) upstream_timeout: Option<String>,
     shutdown_timeout: Option<String>,
     log_format: Option<LogFormat>,
     log_level: Option<String>,
+    pub(crate) sumdb: Option<String>,
+    pub(crate) nosumdb: Option<String>,
 }
 
 impl FileConfig {
@@ -67,6 +71,10 @@ pub(crate) struct ServeConfig {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: String,
+    /// The checksum databases as configured; `None` means "discover" (`$GOSUMDB`, `go env`).
+    pub(crate) sumdb: Option<String>,
+    /// Modules not checked against it; `None` means "discover" (`$GONOSUMDB`, `$GOPRIVATE`).
+    pub(crate) nosumdb: Option<String>,
 }
 
 impl ServeConfig {
@@ -113,6 +121,8 @@ impl ServeConfig {
                 .log_level
                 .or(file.log_level)
                 .unwrap_or_else(|| "info".into()),
+            sumdb: args.sumdb.or(file.sumdb),
+            nosumdb: args.nosumdb.or(file.nosumdb),
         })
     }
 }

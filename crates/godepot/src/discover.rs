@@ -72,9 +72,43 @@ fn parse(spec: &str, what: &str) -> Result<ProxyList, Failure> {
     ProxyList::parse(spec).map_err(|e| Failure::config(format!("{what}: {e}")))
 }
 
+/// The checksum databases to proxy when the configuration does not say: `$GOSUMDB`, else
+/// `go env GOSUMDB`, else none. Returns the list and where it came from.
+pub(crate) fn sumdb(configured: Option<&str>) -> (String, &'static str) {
+    if let Some(spec) = configured {
+        return (spec.to_string(), "--sumdb");
+    }
+    if let Some(spec) = std::env::var("GOSUMDB")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        return (spec, "$GOSUMDB");
+    }
+    match go_env("GOSUMDB") {
+        Some(spec) => (spec, "`go env GOSUMDB`"),
+        None => ("off".to_string(), "default"),
+    }
+}
+
+/// The modules not checked against the checksum database: configured, else `$GONOSUMDB`,
+/// else `$GOPRIVATE` (the go command's own fallback), else none.
+pub(crate) fn nosumdb(configured: Option<&str>) -> String {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    configured
+        .map(str::to_string)
+        .or_else(|| env("GONOSUMDB"))
+        .or_else(|| env("GOPRIVATE"))
+        .unwrap_or_default()
+}
+
 /// `go env GOPROXY`, when a go binary is on PATH.
 fn go_env_goproxy() -> Option<String> {
-    let output = Command::new("go").args(["env", "GOPROXY"]).output().ok()?;
+    go_env("GOPROXY")
+}
+
+/// `go env <name>`, when a go binary is on PATH.
+fn go_env(name: &str) -> Option<String> {
+    let output = Command::new("go").args(["env", name]).output().ok()?;
     let value = String::from_utf8(output.stdout).ok()?.trim().to_string();
     (output.status.success() && !value.is_empty()).then_some(value)
 }

@@ -4,10 +4,12 @@
 mod cli;
 mod commands;
 mod config;
+mod datadir;
 mod discover;
 mod duration;
 mod failure;
 mod logging;
+mod progress;
 
 use std::process::ExitCode;
 

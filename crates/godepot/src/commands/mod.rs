@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and its `run`.
 
+pub(crate) mod depot;
 pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod ls;

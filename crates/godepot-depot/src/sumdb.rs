@@ -1,0 +1,475 @@
+//! Proxying the configured checksum databases (`/sumdb/<name>/…`), with a cache that lets
+//! `go` verify modules with `GOSUMDB` on in a network with no route to the database, and
+//! checking what godepot takes in from upstream against the database.
+//!
+//! - Only configured databases are proxied: godepot is never an open proxy to arbitrary hosts.
+//! - A database is reached through the upstream proxy's own `/sumdb/<name>/` when that proxy
+//!   answers `supported`, else directly (its configured URL, or `https://<name>`), as the go
+//!   command does. A configured URL is always used directly.
+//! - What never changes (lookup records, full tiles) is kept forever under
+//!   `.godepot/sumdb/<name>/`; `latest` and partial tiles are asked again after a TTL and the
+//!   last good copy is served when the database cannot be reached; offline, the copies are
+//!   all there is.
+//! - When the key is known (`name+hash+key`), godepot verifies like the go command: signed
+//!   notes, each record's inclusion in its tree, and consistency of every tree head with the
+//!   largest one verified so far (kept in `verified-tree`). And every `.zip`/`.mod` fetched
+//!   from upstream must match the database's hashes, or it is refused and nothing is stored.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use godepot_module::{ModulePath, Version};
+use godepot_store::Store;
+use godepot_sumdb::tile::HEIGHT;
+use godepot_sumdb::{DatabaseSpec, LookupAnswer, SumdbError, SumdbPath, TileHashes, TreeHead};
+use godepot_upstream::{FetchError, Upstream};
+
+use crate::DepotError;
+use crate::answer::{Answer, CacheStatus};
+use crate::flight::Flights;
+
+/// The largest answer accepted from a database: a full data tile is far smaller.
+const MAX_ANSWER: u64 = 4 << 20;
+/// Where the largest verified tree head of a database is kept (beside its cached answers;
+/// no request path maps to this name).
+const VERIFIED_TREE: &str = "verified-tree";
+/// A proof over a tree of 2^63 records needs fewer tiles than this.
+const MAX_TILE_ROUNDS: usize = 256;
+
+/// One checksum database godepot proxies.
+#[derive(Debug, Clone)]
+pub struct SumdbDatabase {
+    pub spec: DatabaseSpec,
+    /// The database itself: its configured URL, or `https://<name>`.
+    pub direct: Upstream,
+}
+
+/// Which checksum databases godepot proxies, and which modules are not looked up.
+#[derive(Debug, Clone, Default)]
+pub struct SumdbOptions {
+    pub databases: Vec<SumdbDatabase>,
+    /// `GONOSUMDB`-style comma-separated glob patterns: matching modules are not checked
+    /// against the database when taken in.
+    pub skip: String,
+}
+
+/// Which way requests to a database go, once found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    ThroughUpstream,
+    Direct,
+}
+
+struct Database {
+    config: SumdbDatabase,
+    route: Mutex<Option<Route>>,
+    /// When each mutable answer was last fetched (or found unreachable).
+    checked: Mutex<HashMap<String, Instant>>,
+    /// The largest verified tree head (`None` inside: none yet), loaded on first use. An
+    /// async mutex: it is held across tile fetches so that checks of one database run in turn.
+    verified: tokio::sync::Mutex<Option<Option<TreeHead>>>,
+}
+
+/// The checksum-database side of the depot. Cheap to clone: zip fetches hold one to check
+/// what they take in.
+#[derive(Clone)]
+pub(crate) struct SumdbProxy {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// In configured order: the first one with a key checks what is taken in.
+    databases: Vec<Arc<Database>>,
+    skip: String,
+    upstream: Option<Upstream>,
+    store: Arc<dyn Store>,
+    offline: bool,
+    ttl: Duration,
+    flights: Flights,
+}
+
+impl SumdbProxy {
+    pub(crate) fn new(
+        options: SumdbOptions,
+        upstream: Option<Upstream>,
+        store: Arc<dyn Store>,
+        offline: bool,
+        ttl: Duration,
+    ) -> Self {
+        let databases = options
+            .databases
+            .into_iter()
+            .map(|config| {
+                Arc::new(Database {
+                    config,
+                    route: Mutex::new(None),
+                    checked: Mutex::new(HashMap::new()),
+                    verified: tokio::sync::Mutex::new(None),
+                })
+            })
+            .collect();
+        SumdbProxy {
+            shared: Arc::new(Shared {
+                databases,
+                skip: options.skip,
+                upstream,
+                store,
+                offline,
+                ttl,
+                flights: Flights::default(),
+            }),
+        }
+    }
+
+    /// `GET /sumdb/<name>/<path>`.
+    pub(crate) async fn serve(&self, name: &str, path: &SumdbPath) -> Result<Answer, DepotError> {
+        let Some(db) = self.shared.databases.iter().find(|d| d.name() == name) else {
+            return Err(DepotError::NotFound(format!(
+                "checksum database {name:?} is not proxied here"
+            )));
+        };
+        if *path == SumdbPath::Supported {
+            return Ok(Answer::bytes(Bytes::new(), CacheStatus::Hit, false));
+        }
+        let (data, status) = self.obtain(db, path).await?;
+        Ok(Answer::bytes(data, status, path.is_immutable()))
+    }
+
+    /// Checks an artifact taken in from upstream against the database's hashes: `h1` of the
+    /// zip, or (with `go_mod`) of the go.mod. A mismatch is refused and logged as a security
+    /// warning; so is a module the database does not know.
+    pub(crate) async fn check_artifact(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        go_mod: bool,
+        h1: &str,
+    ) -> Result<(), DepotError> {
+        let Some(db) = self
+            .shared
+            .databases
+            .iter()
+            .find(|d| d.config.spec.key.is_some())
+        else {
+            return Ok(());
+        };
+        if godepot_module::matches_glob_prefix(&self.shared.skip, module.as_str()) {
+            return Ok(());
+        }
+        let what = format!(
+            "{module}@{version}{}",
+            if go_mod { " (.mod)" } else { " (.zip)" }
+        );
+        let lookup = SumdbPath::Lookup(module.clone(), version.clone());
+        let (answer, _) = match self.obtain(db, &lookup).await {
+            Ok(found) => found,
+            Err(e) if e.is_not_found() => {
+                return Err(DepotError::Rejected(format!(
+                    "{what}: not in checksum database {}: refusing to keep it unverified (list private modules in --nosumdb)",
+                    db.name()
+                )));
+            }
+            Err(e) => {
+                return Err(DepotError::Upstream(format!(
+                    "{what}: cannot check it against checksum database {}: {e}",
+                    db.name()
+                )));
+            }
+        };
+        let answer = LookupAnswer::parse(&answer)
+            .map_err(|e| DepotError::Rejected(format!("{what}: {e}")))?;
+        let line_version = if go_mod {
+            format!("{version}/go.mod")
+        } else {
+            version.to_string()
+        };
+        match answer.hash_of(module.as_str(), &line_version) {
+            Some(want) if want == h1 => Ok(()),
+            want => {
+                let want = want.unwrap_or("no hash");
+                tracing::warn!(
+                    security = true,
+                    %module, %version, go_mod, upstream = h1, database = db.name(), expected = want,
+                    "SECURITY: upstream sent a module that does not match the checksum database; refused"
+                );
+                Err(DepotError::Rejected(format!(
+                    "{what}: checksum mismatch: upstream sent {h1}, checksum database {} has {want}; refused (SECURITY: upstream may have been tampered with)",
+                    db.name()
+                )))
+            }
+        }
+    }
+
+    /// One answer of a database, under the cache policy in the module docs.
+    async fn obtain(
+        &self,
+        db: &Arc<Database>,
+        path: &SumdbPath,
+    ) -> Result<(Bytes, CacheStatus), DepotError> {
+        let shared = &self.shared;
+        let rel = path.rel();
+        let meta = format!("sumdb/{}/{rel}", db.name());
+        let cached = self.get_meta(&meta).await?;
+        match cached {
+            Some(data) if path.is_immutable() => return Ok((data, CacheStatus::Hit)),
+            Some(data) if shared.offline => return Ok((data, CacheStatus::Offline)),
+            Some(data) if db.is_fresh(&rel, shared.ttl) => return Ok((data, CacheStatus::Hit)),
+            None if shared.offline => {
+                return Err(DepotError::NotFound(format!(
+                    "checksum database {}: {rel} is not held (offline)",
+                    db.name()
+                )));
+            }
+            _ => {}
+        }
+        let (upstream, db_c, path_c) = (shared.upstream.clone(), Arc::clone(db), path.clone());
+        let (fetched, _) = shared
+            .flights
+            .run(&meta, || async move {
+                let data = fetch(upstream.as_ref(), &db_c, &path_c.rel()).await?;
+                check_syntax(&db_c, &path_c, &data).map_err(|e| refuse(&db_c, &path_c, e))?;
+                Ok(data)
+            })
+            .await;
+        let fetched = match fetched {
+            Ok(data) => self.check_tree(db, path, &data).await.map(|()| data),
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok(data) => {
+                db.mark_checked(&rel);
+                self.put_meta(meta, data.clone()).await;
+                Ok((data, CacheStatus::Miss))
+            }
+            Err(e) if e.is_not_found() => Err(e),
+            Err(e) => match cached {
+                Some(data) => {
+                    tracing::warn!(database = db.name(), %rel, error = %e, "checksum database failed; serving the last good answer");
+                    // Not asked again for one TTL, so a dead database does not slow every client.
+                    db.mark_checked(&rel);
+                    Ok((data, CacheStatus::Stale))
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    /// With a known key: the record of a lookup is in its tree, and every tree head is
+    /// consistent with the largest verified so far.
+    async fn check_tree(
+        &self,
+        db: &Arc<Database>,
+        path: &SumdbPath,
+        data: &Bytes,
+    ) -> Result<(), DepotError> {
+        let Some(key) = &db.config.spec.key else {
+            return Ok(());
+        };
+        let parsed = match path {
+            SumdbPath::Latest => None,
+            SumdbPath::Lookup(..) => {
+                Some(LookupAnswer::parse(data).map_err(|e| refuse(db, path, e))?)
+            }
+            _ => return Ok(()),
+        };
+        let note: &[u8] = parsed.as_ref().map_or(data, |a| a.note);
+        let text = godepot_sumdb::verify_note(note, key).map_err(|e| refuse(db, path, e))?;
+        let head = TreeHead::parse(text).map_err(|e| refuse(db, path, e))?;
+        let mut tiles = TileHashes::new(HEIGHT, head.size);
+        if let Some(answer) = &parsed {
+            self.prove(db, &mut tiles, &head, |t| {
+                t.check_record(answer.id, answer.data.as_bytes(), &head)
+            })
+            .await
+            .map_err(|e| refuse_error(db, path, e))?;
+        }
+        let mut verified = db.verified.lock().await;
+        if verified.is_none() {
+            let meta = format!("sumdb/{}/{VERIFIED_TREE}", db.name());
+            let known = self.get_meta(&meta).await?;
+            let known = known.and_then(|b| TreeHead::parse(std::str::from_utf8(&b).ok()?).ok());
+            *verified = Some(known);
+        }
+        let known = verified.and_then(|k| k);
+        match known {
+            Some(old) if old.size > head.size => {
+                let mut newer = TileHashes::new(HEIGHT, old.size);
+                self.prove(db, &mut newer, &old, |t| t.check_consistency(&head, &old))
+                    .await
+                    .map_err(|e| refuse_error(db, path, e))?;
+            }
+            Some(old) => {
+                self.prove(db, &mut tiles, &head, |t| t.check_consistency(&old, &head))
+                    .await
+                    .map_err(|e| refuse_error(db, path, e))?;
+                if head.size > old.size {
+                    *verified = Some(Some(head));
+                    self.put_meta(
+                        format!("sumdb/{}/{VERIFIED_TREE}", db.name()),
+                        head.text().into(),
+                    )
+                    .await;
+                }
+            }
+            None => {
+                *verified = Some(Some(head));
+                self.put_meta(
+                    format!("sumdb/{}/{VERIFIED_TREE}", db.name()),
+                    head.text().into(),
+                )
+                .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a proof check over the tree `head`, fetching the tiles it asks for until it can
+    /// decide. The tiles must also hash to `head`: that is how the go command authenticates
+    /// tiles, so it asks for the same ones, and the cache then holds all it needs offline.
+    async fn prove(
+        &self,
+        db: &Arc<Database>,
+        tiles: &mut TileHashes,
+        head: &TreeHead,
+        check: impl Fn(&TileHashes) -> Result<(), SumdbError>,
+    ) -> Result<(), DepotError> {
+        for _ in 0..MAX_TILE_ROUNDS {
+            match tiles.check_head(head).and_then(|()| check(tiles)) {
+                Ok(()) => return Ok(()),
+                Err(SumdbError::MissingTile(tile)) => {
+                    let (data, _) = Box::pin(self.obtain(db, &SumdbPath::Tile(tile))).await?;
+                    tiles
+                        .add(&tile, data.to_vec())
+                        .map_err(|e| DepotError::Rejected(e.to_string()))?;
+                }
+                Err(e) => return Err(DepotError::Rejected(e.to_string())),
+            }
+        }
+        Err(DepotError::Rejected("proof needs too many tiles".into()))
+    }
+
+    async fn get_meta(&self, name: &str) -> Result<Option<Bytes>, DepotError> {
+        let (store, name) = (Arc::clone(&self.shared.store), name.to_string());
+        tokio::task::spawn_blocking(move || store.get_meta(&name))
+            .await
+            .map_err(|e| DepotError::Store(format!("store task failed: {e}")))?
+            .map_err(DepotError::store)
+    }
+
+    /// Keeps an answer; a failure only costs a later refetch, so it is logged, not returned.
+    async fn put_meta(&self, name: String, data: Bytes) {
+        let store = Arc::clone(&self.shared.store);
+        let result = tokio::task::spawn_blocking(move || store.put_meta(&name, &data)).await;
+        let error = match result {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(%error, "could not keep a checksum database answer");
+    }
+}
+
+impl Database {
+    fn name(&self) -> &str {
+        &self.config.spec.name
+    }
+
+    fn is_fresh(&self, rel: &str, ttl: Duration) -> bool {
+        let checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
+        checked.get(rel).is_some_and(|t| t.elapsed() < ttl)
+    }
+
+    fn mark_checked(&self, rel: &str) {
+        let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
+        checked.insert(rel.to_string(), Instant::now());
+    }
+}
+
+/// Fetches `rel` from the database, through the upstream proxy or directly.
+async fn fetch(upstream: Option<&Upstream>, db: &Database, rel: &str) -> Result<Bytes, DepotError> {
+    let what = format!("checksum database {}: {rel}", db.name());
+    let result = match (route(upstream, db).await?, upstream) {
+        (Route::ThroughUpstream, Some(up)) => {
+            up.get_bytes(&format!("sumdb/{}/{rel}", db.name()), MAX_ANSWER)
+                .await
+        }
+        _ => db.config.direct.get_bytes(rel, MAX_ANSWER).await,
+    };
+    result.map_err(|e| DepotError::from_fetch(&what, e))
+}
+
+/// Whether the upstream proxy carries this database: asked once, remembered.
+async fn route(upstream: Option<&Upstream>, db: &Database) -> Result<Route, DepotError> {
+    if db.config.spec.url.is_some() {
+        return Ok(Route::Direct);
+    }
+    let Some(up) = upstream else {
+        return Ok(Route::Direct);
+    };
+    if let Some(route) = *db.route.lock().unwrap_or_else(|e| e.into_inner()) {
+        return Ok(route);
+    }
+    let route = match up.get(&format!("sumdb/{}/supported", db.name())).await {
+        Ok(_) => Route::ThroughUpstream,
+        Err(FetchError::NotFound { .. } | FetchError::Off) => Route::Direct,
+        Err(e) => {
+            let what = format!(
+                "checksum database {}: asking upstream whether it proxies it",
+                db.name()
+            );
+            return Err(DepotError::from_fetch(&what, e));
+        }
+    };
+    tracing::info!(database = db.name(), route = ?route, "checksum database route");
+    *db.route.lock().unwrap_or_else(|e| e.into_inner()) = Some(route);
+    Ok(route)
+}
+
+/// Refuses answers that are malformed or, when the key is known, not signed by it.
+fn check_syntax(db: &Database, path: &SumdbPath, data: &Bytes) -> Result<(), SumdbError> {
+    match path {
+        SumdbPath::Supported => Ok(()),
+        SumdbPath::Latest => tree_head(db, data).map(|_| ()),
+        SumdbPath::Lookup(..) => {
+            LookupAnswer::parse(data).and_then(|a| tree_head(db, a.note).map(|_| ()))
+        }
+        SumdbPath::Tile(tile) => match tile.hash_bytes() {
+            Some(want) if want != data.len() => Err(SumdbError::BadTileSize {
+                path: tile.path(),
+                got: data.len(),
+                want,
+            }),
+            None if data.is_empty() => Err(SumdbError::BadRecord("empty data tile".into())),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// The tree head in a signed note: verified when the key is known, else only parsed.
+fn tree_head(db: &Database, note: &[u8]) -> Result<TreeHead, SumdbError> {
+    let text = match &db.config.spec.key {
+        Some(key) => godepot_sumdb::verify_note(note, key)?,
+        None => godepot_sumdb::note::split_note(note)?.0,
+    };
+    TreeHead::parse(text)
+}
+
+fn refuse(db: &Database, path: &SumdbPath, e: SumdbError) -> DepotError {
+    refuse_error(db, path, DepotError::Rejected(e.to_string()))
+}
+
+/// Logs a refused database answer as a security warning. Failures to reach the database
+/// are passed on as they are.
+fn refuse_error(db: &Database, path: &SumdbPath, e: DepotError) -> DepotError {
+    let DepotError::Rejected(why) = e else {
+        return e;
+    };
+    tracing::warn!(security = true, database = db.name(), rel = %path.rel(), error = %why, "SECURITY: refused an answer of the checksum database");
+    DepotError::Rejected(format!(
+        "checksum database {}: {}: {why}",
+        db.name(),
+        path.rel()
+    ))
+}

@@ -1,0 +1,77 @@
+//! Go toolchains through godepot: `GOTOOLCHAIN=go1.99.0 go version` downloads the
+//! `golang.org/toolchain` module (which always needs the checksum database) through godepot,
+//! then again from an offline godepot with a clean module cache and GOPATH, and runs it.
+
+mod common;
+
+use godepot_testkit::universe::UniverseBuilder;
+use godepot_testkit::{FixtureUpstream, GoEnv, TestSumdb, toolchain};
+
+const DB_NAME: &str = "sum.godepot.test";
+const GO_VERSION: &str = "1.99.0";
+
+fn run_toolchain(proxy: &str, db: &TestSumdb, context: &str) {
+    let mut go = GoEnv::new(proxy);
+    go.set_env("GOSUMDB", &db.gosumdb());
+    go.set_env("GOTOOLCHAIN", &format!("go{GO_VERSION}"));
+    let out = go.ok(go.home(), ["version"]);
+    assert_eq!(
+        out.trim(),
+        toolchain::banner(GO_VERSION),
+        "{context}: the fixture toolchain did not run"
+    );
+}
+
+#[test]
+fn a_toolchain_downloads_through_godepot_and_then_offline() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let universe =
+        toolchain::add_fake_toolchain(UniverseBuilder::new(tmp.path().join("u")), GO_VERSION)
+            .build();
+    let db = TestSumdb::build(&universe, DB_NAME, 21);
+    let upstream = FixtureUpstream::start(&universe.root);
+    let data = tmp.path().join("data");
+    let data_arg = data.to_str().expect("utf-8");
+    let upstream_url = upstream.url();
+
+    let mut online = godepot_testkit::GodepotProcess::start(
+        common::bin(),
+        &[
+            "--data-dir",
+            data_arg,
+            "--upstream",
+            &upstream_url,
+            "--sumdb",
+            &db.gosumdb(),
+            "--log-format",
+            "json",
+        ],
+    );
+    run_toolchain(&online.url(), &db, "online");
+    let version = toolchain::version(GO_VERSION);
+    assert!(
+        data.join(format!("golang.org/toolchain/@v/{version}.zip"))
+            .is_file(),
+        "the toolchain zip was not kept"
+    );
+    assert!(
+        upstream.hits_containing(&format!("/sumdb/{DB_NAME}/lookup/golang.org/toolchain@")) > 0,
+        "the toolchain was not looked up in the checksum database"
+    );
+    online.stop();
+    upstream.stop();
+
+    let offline = godepot_testkit::GodepotProcess::start(
+        common::bin(),
+        &[
+            "--data-dir",
+            data_arg,
+            "--offline",
+            "--sumdb",
+            &db.gosumdb(),
+            "--log-format",
+            "json",
+        ],
+    );
+    run_toolchain(&offline.url(), &db, "offline");
+}
