@@ -1,4 +1,5 @@
 use std::pin::Pin;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -35,6 +36,9 @@ pub type ZipStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
 pub enum Body {
     /// Small answers held in memory.
     Bytes(Bytes),
+    /// A small stored artifact, read whole (or served from memory); `modified` is the stored
+    /// file's time, so validators match those of [`Body::File`].
+    Small { data: Bytes, modified: SystemTime },
     /// A stored artifact, opened.
     File(Artifact),
     /// A zip being fetched; `len` is known when upstream declared it.

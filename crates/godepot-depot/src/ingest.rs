@@ -1,11 +1,14 @@
 //! Taking versioned artifacts in: fetch once, check, keep. Nothing upstream sends is stored
 //! before it has passed the checks below.
 
+use std::io::Read;
+
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
 use godepot_store::{ArtifactKey, Kind};
 
 use crate::answer::{Answer, Body, CacheStatus};
+use crate::hot::{Hot, MAX_ENTRY};
 use crate::{DepotError, Inner};
 
 /// Upper bound for a `.info` answer: a version, a time and an `Origin` block.
@@ -13,10 +16,9 @@ const MAX_INFO: u64 = 1 << 20;
 
 /// `.info` or `.mod` of a canonical version: store hit, else one fetch shared by all askers.
 pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<Answer, DepotError> {
-    let open_key = key.clone();
-    if let Some(artifact) = inner.blocking(move |s| s.open(&open_key)).await? {
+    if let Some(held) = held_small(inner, &key).await? {
         return Ok(Answer {
-            body: Body::File(artifact),
+            body: held,
             cache: CacheStatus::Hit,
             immutable: true,
         });
@@ -31,6 +33,7 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
     let rel = key.rel_path();
     let store = std::sync::Arc::clone(&inner.store);
     let health = inner.mutable.health_handle();
+    let sumdb = inner.sumdb.clone();
     let flight_key = rel.clone();
     let (answer, _) = inner
         .small_flights
@@ -45,6 +48,12 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
             if key.kind == Kind::Info {
                 check_info(&data, &key.module, &key.version)?;
             }
+            if key.kind == Kind::Mod {
+                let h1 = godepot_module::hash_go_mod(&data);
+                sumdb
+                    .check_artifact(&key.module, &key.version, true, &h1)
+                    .await?;
+            }
             let stored = data.clone();
             tokio::task::spawn_blocking(move || store.put(&key, &stored))
                 .await
@@ -54,6 +63,51 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
         })
         .await;
     Ok(Answer::bytes(answer?, CacheStatus::Miss, true))
+}
+
+/// A held `.info`/`.mod`: from memory when hot, else read whole in one trip to the blocking
+/// pool (and kept hot), or opened for streaming when unusually large.
+async fn held_small(inner: &Inner, key: &ArtifactKey) -> Result<Option<Body>, DepotError> {
+    if let Some(hot) = inner.hot.get(key) {
+        return Ok(Some(Body::Small {
+            data: hot.data,
+            modified: hot.modified,
+        }));
+    }
+    let open_key = key.clone();
+    let read = inner
+        .blocking(move |s| {
+            let Some(mut artifact) = s.open(&open_key)? else {
+                return Ok(None);
+            };
+            if artifact.len > MAX_ENTRY {
+                return Ok(Some(Err(artifact)));
+            }
+            let mut data = Vec::with_capacity(artifact.len as usize);
+            artifact
+                .file
+                .read_to_end(&mut data)
+                .map_err(|e| godepot_store::StoreError::Io {
+                    path: open_key.rel_path().into(),
+                    source: e,
+                })?;
+            Ok(Some(Ok(Hot {
+                data: Bytes::from(data),
+                modified: artifact.modified,
+            })))
+        })
+        .await?;
+    Ok(match read {
+        None => None,
+        Some(Err(artifact)) => Some(Body::File(artifact)),
+        Some(Ok(hot)) => {
+            inner.hot.insert(key.clone(), hot.clone());
+            Some(Body::Small {
+                data: hot.data,
+                modified: hot.modified,
+            })
+        }
+    })
 }
 
 fn describe_kind(kind: Kind) -> &'static str {

@@ -14,9 +14,11 @@
 mod answer;
 mod error;
 mod flight;
+mod hot;
 mod ingest;
 mod mutable;
 mod offline;
+mod sumdb;
 mod zipflight;
 
 use std::sync::Arc;
@@ -30,8 +32,10 @@ pub use answer::{Answer, Body, CacheStatus, ZipStream};
 pub use error::DepotError;
 /// The header by which a godepot recognises its own requests (a proxy loop).
 pub use godepot_upstream::VIA_HEADER;
+pub use sumdb::{SumdbDatabase, SumdbOptions};
 
 use flight::Flights;
+use hot::HotCache;
 use mutable::MutableCache;
 use zipflight::ZipFlights;
 
@@ -45,6 +49,9 @@ pub struct DepotOptions {
     pub list_ttl: Duration,
     /// The largest zip accepted from upstream.
     pub max_zip: u64,
+    /// The checksum databases proxied under `/sumdb/<name>/` (no other name is), and which
+    /// modules are not checked against them.
+    pub sumdb: SumdbOptions,
 }
 
 impl Default for DepotOptions {
@@ -53,6 +60,7 @@ impl Default for DepotOptions {
             offline: false,
             list_ttl: Duration::from_secs(60),
             max_zip: godepot_module::MAX_ZIP_FILE,
+            sumdb: SumdbOptions::default(),
         }
     }
 }
@@ -70,7 +78,9 @@ struct Inner {
     options: DepotOptions,
     small_flights: Flights,
     zip_flights: ZipFlights,
+    hot: HotCache,
     mutable: MutableCache,
+    sumdb: sumdb::SumdbProxy,
 }
 
 /// What the readiness probe reports.
@@ -83,6 +93,13 @@ pub struct Readiness {
 impl Depot {
     pub fn new(store: Arc<dyn Store>, upstream: Option<Upstream>, options: DepotOptions) -> Self {
         let upstream = if options.offline { None } else { upstream };
+        let sumdb = sumdb::SumdbProxy::new(
+            options.sumdb.clone(),
+            upstream.clone(),
+            Arc::clone(&store),
+            options.offline,
+            options.list_ttl,
+        );
         Depot {
             inner: Arc::new(Inner {
                 store,
@@ -90,7 +107,9 @@ impl Depot {
                 options,
                 small_flights: Flights::default(),
                 zip_flights: ZipFlights::default(),
+                hot: HotCache::default(),
                 mutable: MutableCache::default(),
+                sumdb,
             }),
         }
     }
@@ -139,6 +158,15 @@ impl Depot {
     pub async fn zip(&self, module: &ModulePath, version: &Version) -> Result<Answer, DepotError> {
         let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Zip);
         zipflight::zip(&self.inner, key).await
+    }
+
+    /// `GET /sumdb/<name>/<path>`: a configured checksum database, proxied and cached.
+    pub async fn sumdb(
+        &self,
+        name: &str,
+        path: &godepot_sumdb::SumdbPath,
+    ) -> Result<Answer, DepotError> {
+        self.inner.sumdb.serve(name, path).await
     }
 
     /// Whether the store takes writes, and what is known of upstream. Never contacts

@@ -140,6 +140,7 @@ fn join_or_start(
         upstream,
         max_zip: inner.options.max_zip,
         health: inner.mutable.health_handle(),
+        sumdb: inner.sumdb.clone(),
         tx,
         _remove: Remove {
             map: Arc::clone(&inner.zip_flights.map),
@@ -157,6 +158,8 @@ struct Fetch {
     upstream: Upstream,
     max_zip: u64,
     health: Health,
+    /// Checks the zip's hash against the checksum database before it is kept.
+    sumdb: crate::sumdb::SumdbProxy,
     tx: watch::Sender<State>,
     /// Dropped when the fetch ends, however it ends.
     _remove: Remove,
@@ -272,6 +275,9 @@ impl Fetch {
         .await
         .map_err(|e| DepotError::Store(e.to_string()))?
         .map_err(|e| DepotError::Rejected(format!("{what}: upstream zip refused: {e}")))?;
+        self.sumdb
+            .check_artifact(&self.key.module, &self.key.version, false, &summary.h1)
+            .await?;
         let (store, key) = (Arc::clone(&self.store), self.key.clone());
         blocking(move || {
             store.put_spool(&key, spool)?;

@@ -17,6 +17,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
+use axum::serve::ListenerExt;
 use godepot_depot::VIA_HEADER;
 use godepot_depot::{Answer, CacheStatus, Depot, DepotError};
 
@@ -56,6 +57,11 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    // Responses go out as a head write and body writes: with Nagle's algorithm on, the body
+    // of a small response waits for the client's delayed ACK (~40 ms). Every hit would pay it.
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stopping_tx.send(());
@@ -115,9 +121,12 @@ async fn dispatch(
     let (result, resource) = match req {
         Request::Healthz => return (response::text(StatusCode::OK, "ok"), None),
         Request::Readyz => return (readyz(depot).await, None),
-        Request::Sumdb(name) => {
-            let message = format!("checksum database {name:?} is not proxied here");
-            return (response::text(StatusCode::NOT_FOUND, &message), None);
+        Request::Sumdb(name, path) => {
+            let resource = match path {
+                godepot_sumdb::SumdbPath::Tile(_) => Resource::Binary,
+                _ => Resource::Text,
+            };
+            (depot.sumdb(&name, &path).await, resource)
         }
         Request::List(m) => (depot.list(&m).await, Resource::Text),
         Request::Latest(m) => (depot.latest(&m).await, Resource::Json),

@@ -5,6 +5,7 @@
 //! what keeps `%2e%2e` and `%2F` from slipping past the checks.
 
 use godepot_module::{ModulePath, Version};
+use godepot_sumdb::{SumdbError, SumdbPath};
 use percent_encoding::percent_decode_str;
 
 /// The longest request path accepted. Module paths are far shorter in practice.
@@ -21,8 +22,9 @@ pub enum Request {
     Info(ModulePath, String),
     Mod(ModulePath, Version),
     Zip(ModulePath, Version),
-    /// `/sumdb/<name>/…`: no checksum database is proxied.
-    Sumdb(String),
+    /// `/sumdb/<name>/…`: a checksum database endpoint (whether `name` is proxied is the
+    /// depot's call).
+    Sumdb(String, SumdbPath),
 }
 
 /// Why a path was refused. `NotFound` is for well-formed paths that name no endpoint, so a
@@ -61,9 +63,11 @@ pub fn parse(raw: &str) -> Result<Request, Refusal> {
         _ => {}
     }
     if let Some(rest) = path.strip_prefix("sumdb/") {
-        return Ok(Request::Sumdb(
-            rest.split('/').next().unwrap_or("").to_string(),
-        ));
+        return match SumdbPath::parse(rest) {
+            Ok((name, endpoint)) => Ok(Request::Sumdb(name, endpoint)),
+            Err(SumdbError::NoSuchEndpoint(why)) => Err(Refusal::NotFound(why)),
+            Err(e) => Err(Refusal::Invalid(e.to_string())),
+        };
     }
     if let Some(module) = path.strip_suffix("/@latest") {
         return Ok(Request::Latest(module_path(module)?));
@@ -157,7 +161,14 @@ mod tests {
             "/example.com/m/@v/v2.0.0+incompatible.zip",
             r#"Zip(ModulePath("example.com/m"), Version("v2.0.0+incompatible"))"#,
         );
-        check("/sumdb/sum.example/supported", r#"Sumdb("sum.example")"#);
+        check(
+            "/sumdb/sum.example/supported",
+            r#"Sumdb("sum.example", Supported)"#,
+        );
+        check(
+            "/sumdb/sum.example/tile/8/0/x001/002.p/3",
+            r#"Sumdb("sum.example", Tile(Tile { height: 8, level: Some(0), index: 1002, width: 3 }))"#,
+        );
     }
 
     #[test]
@@ -182,6 +193,11 @@ mod tests {
             "/example.com/m/@v/%2e%2e.info",
             "/example.com/m/@v/v1.0.0%ff.info",
             "relative/@v/list",
+            "/sumdb/../latest",
+            "/sumdb/sum.example/%2e%2e/latest",
+            "/sumdb/sum.example/lookup/../../etc@v1.0.0",
+            "/sumdb/sum.example/tile/8/0/1",
+            "/sumdb/sum.example",
         ] {
             check(raw, "invalid");
         }
@@ -191,6 +207,7 @@ mod tests {
         );
         check("/example.com/m/@v/v1.0.0.tar", "not found");
         check("/example.com/m", "not found");
+        check("/sumdb/sum.example/other", "not found");
         check("/", "not found");
     }
 }

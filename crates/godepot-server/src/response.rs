@@ -2,20 +2,18 @@
 //! range requests, cache lifetimes. Also the one place errors become status codes.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::SeekFrom;
+use std::os::unix::fs::FileExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use futures_util::StreamExt;
 use godepot_depot::{Answer, DepotError};
 use godepot_store::Artifact;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
-/// Streaming buffer for stored files: large reads keep throughput at the disk's pace.
-const FILE_CHUNK: usize = 256 * 1024;
+/// Read size for streaming stored files: large enough to keep a single client at the disk's
+/// pace, small enough that hundreds of concurrent downloads stay within tens of MiB.
+const FILE_CHUNK: u64 = 128 * 1024;
 
 /// What kind of resource a response carries, for its Content-Type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +21,8 @@ pub enum Resource {
     Json,
     Text,
     Zip,
+    /// Checksum database tiles.
+    Binary,
 }
 
 impl Resource {
@@ -31,6 +31,7 @@ impl Resource {
             Resource::Json => "application/json",
             Resource::Text => "text/plain; charset=utf-8",
             Resource::Zip => "application/zip",
+            Resource::Binary => "application/octet-stream",
         }
     }
 }
@@ -67,6 +68,7 @@ pub fn answer(
                 .expect("valid response");
             (response, Some(len))
         }
+        godepot_depot::Body::Small { data, modified } => small(data, modified, builder, req),
         godepot_depot::Body::File(artifact) => file(artifact, builder, req),
         godepot_depot::Body::Stream { len, stream } => {
             if let Some(len) = len {
@@ -80,6 +82,33 @@ pub fn answer(
             )
         }
     }
+}
+
+/// A small stored artifact held in memory: the same validators as [`file`], whole body.
+fn small(
+    data: Bytes,
+    modified: SystemTime,
+    builder: axum::http::response::Builder,
+    req: &HeaderMap,
+) -> (Response, Sent) {
+    let etag = file_etag(data.len() as u64, modified);
+    let builder = builder
+        .header(header::ETAG, &etag)
+        .header(header::LAST_MODIFIED, httpdate::fmt_http_date(modified));
+    let unchanged = if req.contains_key(header::IF_NONE_MATCH) {
+        none_match(req, &etag)
+    } else {
+        not_modified_since(req, modified)
+    };
+    if unchanged {
+        return (not_modified(builder), Some(0));
+    }
+    let len = data.len() as u64;
+    let response = builder
+        .header(header::CONTENT_LENGTH, len)
+        .body(Body::from(data))
+        .expect("valid response");
+    (response, Some(len))
 }
 
 fn file(
@@ -122,24 +151,43 @@ fn file(
             return (response, Some(0));
         }
     };
-    let mut file = tokio::fs::File::from_std(artifact.file);
-    let stream = futures_util::stream::once(async move {
-        if start > 0 {
-            file.seek(SeekFrom::Start(start)).await?;
-        }
-        Ok::<_, std::io::Error>(ReaderStream::with_capacity(file.take(count), FILE_CHUNK))
-    })
-    .map(|opened| match opened {
-        Ok(reader) => reader.left_stream(),
-        Err(e) => futures_util::stream::once(async move { Err(e) }).right_stream(),
-    })
-    .flatten();
+    let stream = file_stream(artifact.file, start, count);
     let response = builder
         .status(status)
         .header(header::CONTENT_LENGTH, count)
         .body(Body::from_stream(stream))
         .expect("valid response");
     (response, Some(count))
+}
+
+/// `count` bytes of `file` from `start`, read with positioned reads on the blocking pool. Each
+/// chunk is read straight into the buffer that goes out: no second copy, no per-stream buffer
+/// held between reads.
+fn file_stream(
+    file: std::fs::File,
+    start: u64,
+    count: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
+    let file = std::sync::Arc::new(file);
+    futures_util::stream::try_unfold(
+        (file, start, start + count),
+        |(file, pos, end)| async move {
+            if pos >= end {
+                return Ok(None);
+            }
+            let len = (end - pos).min(FILE_CHUNK) as usize;
+            let reader = std::sync::Arc::clone(&file);
+            let chunk = tokio::task::spawn_blocking(move || {
+                let mut buf = vec![0; len];
+                reader
+                    .read_exact_at(&mut buf, pos)
+                    .map(|()| Bytes::from(buf))
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            Ok(Some((chunk, (file, pos + len as u64, end))))
+        },
+    )
 }
 
 fn not_modified(builder: axum::http::response::Builder) -> Response {
