@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
 use godepot_store::Store;
+use godepot_sumdb::check::{MAX_TILE_ROUNDS, VERIFIED_TREE, cache_name, check_hash};
 use godepot_sumdb::tile::HEIGHT;
 use godepot_sumdb::{DatabaseSpec, LookupAnswer, SumdbError, SumdbPath, TileHashes, TreeHead};
 use godepot_upstream::{FetchError, Upstream};
@@ -32,11 +33,6 @@ use crate::flight::Flights;
 
 /// The largest answer accepted from a database: a full data tile is far smaller.
 const MAX_ANSWER: u64 = 4 << 20;
-/// Where the largest verified tree head of a database is kept (beside its cached answers;
-/// no request path maps to this name).
-const VERIFIED_TREE: &str = "verified-tree";
-/// A proof over a tree of 2^63 records needs fewer tiles than this.
-const MAX_TILE_ROUNDS: usize = 256;
 
 /// One checksum database godepot proxies.
 #[derive(Debug, Clone)]
@@ -180,14 +176,9 @@ impl SumdbProxy {
         };
         let answer = LookupAnswer::parse(&answer)
             .map_err(|e| DepotError::Rejected(format!("{what}: {e}")))?;
-        let line_version = if go_mod {
-            format!("{version}/go.mod")
-        } else {
-            version.to_string()
-        };
-        match answer.hash_of(module.as_str(), &line_version) {
-            Some(want) if want == h1 => Ok(()),
-            want => {
+        match check_hash(&answer, module.as_str(), version.as_str(), go_mod, h1) {
+            Ok(()) => Ok(()),
+            Err(want) => {
                 let want = want.unwrap_or("no hash");
                 tracing::warn!(
                     security = true,
@@ -210,7 +201,7 @@ impl SumdbProxy {
     ) -> Result<(Bytes, CacheStatus), DepotError> {
         let shared = &self.shared;
         let rel = path.rel();
-        let meta = format!("sumdb/{}/{rel}", db.name());
+        let meta = cache_name(db.name(), &rel);
         let cached = self.get_meta(&meta).await?;
         match cached {
             Some(data) if path.is_immutable() => return Ok((data, CacheStatus::Hit)),
@@ -287,7 +278,7 @@ impl SumdbProxy {
         }
         let mut verified = db.verified.lock().await;
         if verified.is_none() {
-            let meta = format!("sumdb/{}/{VERIFIED_TREE}", db.name());
+            let meta = cache_name(db.name(), VERIFIED_TREE);
             let known = self.get_meta(&meta).await?;
             let known = known.and_then(|b| TreeHead::parse(std::str::from_utf8(&b).ok()?).ok());
             *verified = Some(known);
@@ -307,7 +298,7 @@ impl SumdbProxy {
                 if head.size > old.size {
                     *verified = Some(Some(head));
                     self.put_meta(
-                        format!("sumdb/{}/{VERIFIED_TREE}", db.name()),
+                        cache_name(db.name(), VERIFIED_TREE),
                         head.text().into(),
                     )
                     .await;
@@ -316,7 +307,7 @@ impl SumdbProxy {
             None => {
                 *verified = Some(Some(head));
                 self.put_meta(
-                    format!("sumdb/{}/{VERIFIED_TREE}", db.name()),
+                    cache_name(db.name(), VERIFIED_TREE),
                     head.text().into(),
                 )
                 .await;

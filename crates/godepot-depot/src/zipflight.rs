@@ -83,10 +83,15 @@ pub(crate) async fn zip(inner: &Inner, key: ArtifactKey) -> Result<Answer, Depot
     match snapshot.done {
         // Nothing has gone out to this client yet: it gets the reason, as a 502/504.
         Some(Err(e)) => Err(e),
-        // Finished before this client got going: it is in the store now.
-        Some(Ok(())) => open_held(inner, &key)
-            .await?
-            .ok_or_else(|| DepotError::Store(format!("{what}: stored zip vanished"))),
+        // Finished before this client got going: it is in the store now, but this request
+        // still caused (or waited for) the fetch, so it is logged as a miss.
+        Some(Ok(())) => {
+            let mut answer = open_held(inner, &key)
+                .await?
+                .ok_or_else(|| DepotError::Store(format!("{what}: stored zip vanished")))?;
+            answer.cache = CacheStatus::Miss;
+            Ok(answer)
+        }
         _ => Ok(Answer {
             body: Body::Stream {
                 len: snapshot.declared,
