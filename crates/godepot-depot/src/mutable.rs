@@ -27,9 +27,9 @@ pub(crate) struct MutableCache {
 }
 
 #[derive(Clone)]
-struct Entry {
+pub(crate) struct Entry {
     checked: Instant,
-    answer: Result<Bytes, DepotError>,
+    pub(crate) answer: Result<Bytes, DepotError>,
     status: CacheStatus,
 }
 
@@ -73,7 +73,7 @@ impl MutableCache {
         }
     }
 
-    fn fresh(&self, rel: &str, ttl: std::time::Duration) -> Option<Entry> {
+    pub(crate) fn fresh(&self, rel: &str, ttl: std::time::Duration) -> Option<Entry> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(rel)
@@ -86,7 +86,12 @@ impl MutableCache {
         entries.get(rel).and_then(|e| e.answer.clone().ok())
     }
 
-    fn remember(&self, rel: &str, answer: Result<Bytes, DepotError>, status: CacheStatus) {
+    pub(crate) fn remember(
+        &self,
+        rel: &str,
+        answer: Result<Bytes, DepotError>,
+        status: CacheStatus,
+    ) {
         let entry = Entry {
             checked: Instant::now(),
             answer,
@@ -201,17 +206,18 @@ pub(crate) async fn list(inner: &Inner, module: &ModulePath) -> Result<Answer, D
     }
     let rel = format!("{}/@v/list", module.escaped());
     let what = format!("{module}: list");
-    let upstream = cached(inner, module, rel, what, check_list, "").await;
-    let held_module = module.clone();
-    let held = inner.blocking(move |s| s.versions(&held_module)).await?;
-    match upstream {
-        Ok((data, status)) => Ok(Answer::bytes(merge_list(data, &held), status, false)),
+    match cached(inner, module, rel, what, check_list, "").await {
+        Ok((data, status)) => Ok(Answer::bytes(data, status, false)),
         // Versions are kept forever: a module upstream no longer knows is still listed here.
-        Err(e) if e.is_not_found() && !held.is_empty() => Ok(Answer::bytes(
-            merge_list(Bytes::new(), &held),
-            CacheStatus::Hit,
-            false,
-        )),
+        Err(e) if e.is_not_found() => {
+            let held_module = module.clone();
+            let held = inner.blocking(move |s| s.versions(&held_module)).await?;
+            if held.is_empty() {
+                return Err(e);
+            }
+            let merged = merge_list(Bytes::new(), &held);
+            Ok(Answer::bytes(merged, CacheStatus::Hit, false))
+        }
         Err(e) => Err(e),
     }
 }

@@ -13,7 +13,24 @@ async fn held(inner: &Inner, module: &ModulePath) -> Result<Vec<Version>, DepotE
 }
 
 /// The versions held. An unknown module answers 404, as a proxy that never saw it would.
+/// Kept for the list TTL like an upstream answer, so hits do not read the file each time.
 pub(crate) async fn list(inner: &Inner, module: &ModulePath) -> Result<Answer, DepotError> {
+    let rel = format!("{}/@v/list", module.escaped());
+    if let Some(entry) = inner.mutable.fresh(&rel, inner.options.list_ttl) {
+        return entry
+            .answer
+            .map(|data| Answer::bytes(data, CacheStatus::Offline, false));
+    }
+    let answer = read_list(inner, module).await;
+    if matches!(&answer, Ok(_) | Err(DepotError::NotFound(_))) {
+        inner
+            .mutable
+            .remember(&rel, answer.clone(), CacheStatus::Offline);
+    }
+    answer.map(|data| Answer::bytes(data, CacheStatus::Offline, false))
+}
+
+async fn read_list(inner: &Inner, module: &ModulePath) -> Result<Bytes, DepotError> {
     let versions = held(inner, module).await?;
     if versions.is_empty() {
         return Err(DepotError::NotFound(format!(
@@ -25,11 +42,7 @@ pub(crate) async fn list(inner: &Inner, module: &ModulePath) -> Result<Answer, D
         text.push_str(v.as_str());
         text.push('\n');
     }
-    Ok(Answer::bytes(
-        Bytes::from(text),
-        CacheStatus::Offline,
-        false,
-    ))
+    Ok(Bytes::from(text))
 }
 
 /// The held version the go command would pick as latest.
