@@ -24,7 +24,7 @@
 //! | input | needs |
 //! |---|---|
 //! | `go.mod` | its module graph (below) with that module as the main module |
-//! | `go.work` | the graph of the workspace: every `use` module is a main module |
+//! | `go.work` | the graph of the workspace (every `use` module is a main module), and each `use` module's own graph, which `go mod tidy` loads (it ignores go.work) |
 //! | `go.sum` | each `<version>/go.mod` line: the `.mod`; each other line: `.zip` + `.info` + `.mod` |
 //! | directory | every `go.mod` and `go.work` below it, skipping `vendor`, `testdata`, dot-dirs |
 //! | `module@version`, `module@latest` | that version, and its graph as if it were the main module (what `go install module@version` needs) unless [`ResolveOptions::query_deps`] is off |
@@ -121,6 +121,13 @@ pub async fn resolve<S: ModSource + ?Sized>(
             Input::GoWork(path) => {
                 if let Some(set) = MainSet::from_go_work_file(&path, &mut problems) {
                     needs.extend(resolve_set(&set, &memo, options, &mut problems).await);
+                    // `go mod tidy` in a workspace module ignores go.work and loads that
+                    // module on its own, so each one's own build list is needed too.
+                    for go_mod in &set.member_go_mods {
+                        if let Some(own) = MainSet::from_go_mod_file(go_mod, &mut problems) {
+                            needs.extend(resolve_set(&own, &memo, options, &mut problems).await);
+                        }
+                    }
                 }
             }
             Input::GoSum(path) => needs.extend(from_go_sum(&path, &mut problems)),

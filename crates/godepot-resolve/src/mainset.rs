@@ -44,6 +44,8 @@ pub(crate) struct MainSet {
     pub(crate) mains: Vec<MainModule>,
     /// go.work mode: graph loading differs slightly (see `select`).
     pub(crate) workspace: bool,
+    /// go.work mode: the go.mod of every `use` module that could be read.
+    pub(crate) member_go_mods: Vec<PathBuf>,
     /// go.work's replacements, which win over any main module's.
     work_replace: Replacements,
     module_replace: Replacements,
@@ -154,6 +156,7 @@ impl MainSet {
                     );
                     if set.add_main(&file, &dir, problems).is_some() {
                         files.push(file);
+                        set.member_go_mods.push(go_mod);
                     }
                 }
                 Err(m) => problems.push(Problem::new(go_mod.display().to_string(), m)),

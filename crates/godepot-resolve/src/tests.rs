@@ -235,7 +235,9 @@ fn cases() -> Vec<Case> {
                 ),
             ],
             inputs: &["w/go.work"],
-            // two's path-wide replace applies to a's requirement on c v1.1.0 too.
+            // two's path-wide replace applies to a's requirement on c v1.1.0 too. Zips: the
+            // workspace's build list, plus each module's own (for `go mod tidy`, which
+            // ignores go.work): two alone builds with its own replace, c v1.1.0.
             mods: &[
                 "x.test/a@v1.0.0",
                 "x.test/b@v1.0.0",
@@ -243,7 +245,12 @@ fn cases() -> Vec<Case> {
                 "x.test/c@v1.3.0",
                 "x.test/d@v1.0.0",
             ],
-            zips: &["x.test/a@v1.0.0", "x.test/b@v1.0.0", "x.test/c@v1.3.0"],
+            zips: &[
+                "x.test/a@v1.0.0",
+                "x.test/b@v1.0.0",
+                "x.test/c@v1.1.0",
+                "x.test/c@v1.3.0",
+            ],
             problems: &[],
         },
         Case {

@@ -3,6 +3,8 @@
 //! own data dir. Each test builds its own, so tests never share state.
 #![allow(dead_code)]
 
+pub(crate) mod project;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
