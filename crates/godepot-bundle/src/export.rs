@@ -53,12 +53,16 @@ pub struct ExportSummary {
     pub bundle_bytes: u64,
     /// Files of the store that are not artifacts and were left out.
     pub skipped_non_artifacts: usize,
+    /// Checksum-database answers carried (lookups, tiles, `latest`), under `sumdb/`.
+    pub sumdb_files: usize,
 }
 
-/// A file to write, in manifest order: an artifact on disk or a list made here.
+/// A file to write, in manifest order: an artifact on disk, a cached checksum-database
+/// answer, or content made here (lists, `supported` markers).
 enum Source<'a> {
     Artifact(&'a TreeEntry),
-    List(Vec<u8>),
+    Answer(PathBuf),
+    Made(Vec<u8>),
 }
 
 /// Exports from the `GOPROXY=file://` tree at `root` (a store's data directory) into a new
@@ -95,13 +99,36 @@ pub fn export(
     for (module, versions) in &plan.lists {
         let text: String = versions.iter().map(|v| format!("{v}\n")).collect();
         let data = text.into_bytes();
-        let record = FileRecord {
-            path: godepot_store::key::list_rel_path(module),
-            size: data.len() as u64,
-            sha256: crate::hashing::hex(&godepot_module::sha256(&data)),
-            h1: None,
+        files.push((
+            made(godepot_store::key::list_rel_path(module), &data),
+            Source::Made(data),
+        ));
+    }
+    let versions: BTreeSet<(&ModulePath, &Version)> = plan
+        .artifacts
+        .iter()
+        .map(|(_, k)| (&k.module, &k.version))
+        .collect();
+    let answers = crate::sumdb::select::select(
+        crate::sumdb::cache::walk(root)?,
+        (!matches!(options.selection, Selection::All)).then_some(&versions),
+        options.since,
+        &plan.prior,
+    );
+    for marker in crate::sumdb::select::markers(&answers) {
+        files.push((made(marker, &[]), Source::Made(Vec::new())));
+    }
+    for answer in &answers {
+        let data = std::fs::read(&answer.path).map_err(BundleError::io(&answer.path))?;
+        let path = crate::sumdb::select::bundle_path(answer);
+        // `latest` may be refreshed by a running server at any time: its bytes are taken
+        // now. Every other answer never changes, so it is streamed in pass two.
+        let source = if answer.endpoint == godepot_sumdb::SumdbPath::Latest {
+            Source::Made(data.clone())
+        } else {
+            Source::Answer(answer.path.clone())
         };
-        files.push((record, Source::List(data)));
+        files.push((made(path, &data), source));
     }
     files.sort_by(|a, b| a.0.path.as_bytes().cmp(b.0.path.as_bytes()));
 
@@ -123,11 +150,6 @@ pub fn export(
     };
     std::fs::rename(&partial, out).map_err(BundleError::io(out))?;
 
-    let versions: BTreeSet<(&ModulePath, &Version)> = plan
-        .artifacts
-        .iter()
-        .map(|(_, k)| (&k.module, &k.version))
-        .collect();
     let modules: BTreeSet<&ModulePath> = versions.iter().map(|(m, _)| *m).collect();
     Ok(ExportSummary {
         bundle: out.to_path_buf(),
@@ -141,7 +163,18 @@ pub fn export(
             .filter(|e| !matches!(e.file, godepot_store::TreeFile::Artifact(_)))
             .filter(|e| !matches!(e.file, godepot_store::TreeFile::List(_)))
             .count(),
+        sumdb_files: answers.len(),
     })
+}
+
+/// The manifest record of a file without an `h1:` (a list, a database answer, a marker).
+fn made(path: String, data: &[u8]) -> FileRecord {
+    FileRecord {
+        path,
+        size: data.len() as u64,
+        sha256: crate::hashing::hex(&godepot_module::sha256(data)),
+        h1: None,
+    }
 }
 
 /// The manifest record of a held artifact; refuses artifacts that fail their own checks, so
@@ -220,8 +253,11 @@ fn write_bundle(
         for (record, source) in files {
             progress.file(&record.path);
             match source {
-                Source::List(data) => {
+                Source::Made(data) => {
                     tar.append_data(&mut header(record.size), &record.path, data.as_slice())?
+                }
+                Source::Answer(path) => {
+                    append_checked(&mut tar, path, record)?;
                 }
                 Source::Artifact(entry) => {
                     append_artifact(&mut tar, root, entry, record)?;
@@ -249,15 +285,23 @@ fn append_artifact<W: Write>(
     entry: &TreeEntry,
     record: &FileRecord,
 ) -> io::Result<()> {
-    let path = root.join(&entry.rel_path);
-    let file = File::open(&path)?;
+    append_checked(tar, &root.join(&entry.rel_path), record)
+}
+
+/// Streams one file into the archive, checking it still is what pass one hashed.
+fn append_checked<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &Path,
+    record: &FileRecord,
+) -> io::Result<()> {
+    let file = File::open(path)?;
     let mut reader = HashingReader::new(io::Read::take(file, record.size));
     tar.append_data(&mut header(record.size), &record.path, &mut reader)?;
     let (size, sha256) = reader.finish();
     if size != record.size || sha256 != record.sha256 {
         return Err(io::Error::other(format!(
             "{} changed while the bundle was being written",
-            entry.rel_path
+            record.path
         )));
     }
     Ok(())

@@ -19,6 +19,7 @@ pub mod ls;
 pub mod manifest;
 mod progress;
 mod select;
+pub mod sumdb;
 pub mod time;
 pub mod verify;
 

@@ -1,7 +1,10 @@
 //! Re-checking what a store holds: every zip re-hashed with the go command's rules and
 //! compared with its `.ziphash`, every go.mod and zip compared with go.sum files when given,
 //! every `.info` parsed; files that are not artifacts, or a `.ziphash` without its zip, are
-//! orphans. `repair` moves every file involved in a problem to the quarantine, so that a
+//! orphans. With a keyed checksum database, every zip and go.mod must also match the
+//! database's records held in the store's cache (proven with the tiles held there): a
+//! different hash is a mismatch, a missing or unprovable record leaves it unverified.
+//! `repair` moves every file involved in a problem to the quarantine, so that a
 //! server fetches it again instead of serving it.
 
 use std::collections::BTreeMap;
@@ -13,6 +16,8 @@ use godepot_store::{ArtifactKey, Kind, LocalStore, TreeEntry, TreeFile};
 use serde::Serialize;
 
 use crate::check::{Facts, check_expected, check_ziphash, inspect};
+use crate::sumdb::SumdbCheck;
+use crate::sumdb::records::{RecordProblem, Records};
 use crate::{BundleError, GoSums, Progress};
 
 #[derive(Debug, Clone, Default)]
@@ -20,6 +25,8 @@ pub struct VerifyOptions {
     pub go_sums: GoSums,
     /// Move bad and orphaned files to `.godepot/quarantine/<time>/`.
     pub repair: bool,
+    /// Check zips and go.mod files against this database's cached records.
+    pub sumdb: SumdbCheck,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -27,6 +34,8 @@ pub struct VerifyReport {
     /// Artifacts checked, and their bytes.
     pub checked: usize,
     pub bytes: u64,
+    /// Zips and go.mod files found in the checksum database's records with their hash.
+    pub sumdb_matched: usize,
     pub findings: Vec<Finding>,
     /// Where repaired files went (with `repair`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,6 +71,9 @@ pub enum FindingKind {
     Unreadable,
     /// Not an artifact, or a `.ziphash` without its zip.
     Orphan,
+    /// No checksum-database record at hand proves it (none held, or one that does not
+    /// verify). Not repaired: the artifact may well be fine.
+    Unverified,
 }
 
 pub fn verify(
@@ -90,8 +102,18 @@ pub fn verify(
     }
     let total = versions.values().flatten().map(|(e, _)| e.size).sum();
     progress.phase("verifying", total);
+    let empty = Default::default();
+    let records = options.sumdb.keyed().map(|db| {
+        let key = db.key.as_ref().expect("keyed");
+        Records::new(store.root(), &db.name, key, &empty)
+    });
+    let against = Against {
+        go_sums: &options.go_sums,
+        sumdb: &options.sumdb,
+        records: records.as_ref(),
+    };
     for files in versions.values() {
-        verify_version(store, files, &options.go_sums, progress, &mut report);
+        verify_version(store, files, &against, progress, &mut report);
     }
     progress.finish_phase();
     report.findings.sort_by(|a, b| a.path.cmp(&b.path));
@@ -101,10 +123,17 @@ pub fn verify(
     Ok(report)
 }
 
+/// What artifacts are compared with, beyond their own rules.
+struct Against<'a> {
+    go_sums: &'a GoSums,
+    sumdb: &'a SumdbCheck,
+    records: Option<&'a Records<'a>>,
+}
+
 fn verify_version(
     store: &LocalStore,
     files: &[(&TreeEntry, &ArtifactKey)],
-    go_sums: &GoSums,
+    against: &Against<'_>,
     progress: &dyn Progress,
     report: &mut VerifyReport,
 ) {
@@ -149,9 +178,28 @@ fn verify_version(
             Ok(Ok(facts)) => facts,
         };
         // Size and SHA-256 matter only against a manifest; here go.sum is the reference.
-        if let Err(reason) = check_expected(key, 0, "", &facts, None, go_sums) {
+        if let Err(reason) = check_expected(key, 0, "", &facts, None, against.go_sums) {
             finding(FindingKind::Mismatch, reason);
             continue;
+        }
+        if let (Some(records), Some(h1)) = (against.records, facts.h1())
+            && against.sumdb.covers(key.module.as_str())
+        {
+            match records.check_artifact(&key.module, &key.version, key.kind == Kind::Mod, h1) {
+                Ok(()) => report.sumdb_matched += 1,
+                Err(RecordProblem::Mismatch(reason)) => {
+                    finding(FindingKind::Mismatch, reason);
+                    continue;
+                }
+                Err(RecordProblem::Unverified(reason)) => {
+                    report.findings.push(Finding {
+                        path: entry.rel_path.clone(),
+                        problem: FindingKind::Unverified,
+                        detail: reason,
+                        involves: Vec::new(),
+                    });
+                }
+            }
         }
         match facts {
             Facts::Zip { h1 } => zip_h1 = Some(h1),

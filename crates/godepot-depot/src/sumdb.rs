@@ -297,20 +297,14 @@ impl SumdbProxy {
                     .map_err(|e| refuse_error(db, path, e))?;
                 if head.size > old.size {
                     *verified = Some(Some(head));
-                    self.put_meta(
-                        cache_name(db.name(), VERIFIED_TREE),
-                        head.text().into(),
-                    )
-                    .await;
+                    self.put_meta(cache_name(db.name(), VERIFIED_TREE), head.text().into())
+                        .await;
                 }
             }
             None => {
                 *verified = Some(Some(head));
-                self.put_meta(
-                    cache_name(db.name(), VERIFIED_TREE),
-                    head.text().into(),
-                )
-                .await;
+                self.put_meta(cache_name(db.name(), VERIFIED_TREE), head.text().into())
+                    .await;
             }
         }
         Ok(())

@@ -6,10 +6,12 @@
 //! - [`tree`]: subtree hashes read from tiles, inclusion and consistency checks;
 //! - [`record`]: `lookup` answers and the go.sum lines they carry;
 //! - [`request`]: a `/sumdb/<name>/…` path, validated;
-//! - [`config`]: the `GOSUMDB`-style list of databases.
+//! - [`config`]: the `GOSUMDB`-style list of databases;
+//! - [`check`]: proofs over tiles at hand, and an artifact's hash against its record.
 //!
 //! No I/O and no async: callers fetch bytes and hand them in.
 
+pub mod check;
 pub mod config;
 mod error;
 pub mod hash;

@@ -33,13 +33,19 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Fill a store with everything some Go projects need (for the air gap).
     Prefetch(crate::commands::prefetch::PrefetchArgs),
-    /// Write a bundle file (tar + zstd of a GOPROXY=file:// tree, with a manifest).
+    // `about` rather than a doc comment: a doc comment here would also replace the `--help`
+    // text (the details and examples) written on the arguments struct.
+    #[command(
+        about = "Write a bundle file (tar + zstd of a GOPROXY=file:// tree, with a manifest)"
+    )]
     Export(crate::commands::export::ExportArgs),
-    /// Take in a bundle, a GOPROXY=file:// tree or a module cache, checking every artifact.
+    #[command(
+        about = "Take in a bundle, a GOPROXY=file:// tree or a module cache, checking every artifact"
+    )]
     Import(crate::commands::import::ImportArgs),
-    /// Re-hash every held artifact and report anything wrong.
+    #[command(about = "Re-hash every held artifact and report anything wrong")]
     Verify(crate::commands::verify::VerifyArgs),
-    /// List held modules and versions.
+    #[command(about = "List held modules and versions")]
     Ls(crate::commands::ls::LsArgs),
 }
 

@@ -11,10 +11,12 @@ use godepot_module::{ModulePath, Version};
 use godepot_store::{Kind, LocalStore, TreeFile, classify};
 
 use super::publish::{StageError, Staged, publish, publish_rank, stage};
+use super::sumdb::Incoming;
 use super::{ImportOptions, ImportSummary};
 use crate::check::{Facts, check_expected, check_ziphash, inspect};
 use crate::hashing::hash_reader;
 use crate::manifest::{MANIFEST_PATH, Manifest, read_manifest_entry};
+use crate::sumdb::BUNDLE_PREFIX;
 use crate::{BundleError, Progress};
 
 pub(super) fn import_bundle(
@@ -44,6 +46,7 @@ pub(super) fn import_bundle(
     let total: u64 = manifest.files.iter().map(|f| f.size).sum();
     progress.phase("checking", total);
     let mut staged: Vec<Staged> = Vec::new();
+    let mut answers = Incoming::default();
     for record in &manifest.files {
         progress.file(&record.path);
         let mut entry = match entries.next() {
@@ -69,6 +72,16 @@ pub(super) fn import_bundle(
         }
         if entry.header().entry_type() != tar::EntryType::Regular {
             return Err(bad(&name, "not a regular file".into()));
+        }
+        if record.path.starts_with(BUNDLE_PREFIX) {
+            let data = answers
+                .add(&record.path, record.size, &mut entry, progress)
+                .map_err(|r| bad(&record.path, r))?;
+            let sha256 = crate::hashing::hex(&godepot_module::sha256(&data));
+            if data.len() as u64 != record.size || sha256 != record.sha256 {
+                return Err(bad(&record.path, "does not match the manifest".into()));
+            }
+            continue;
         }
         match classify(&record.path) {
             TreeFile::Other(reason) => {
@@ -121,6 +134,9 @@ pub(super) fn import_bundle(
     progress.finish_phase();
 
     check_staged_ziphashes(store, &staged).map_err(|(file, r)| bad(&file, r))?;
+    answers
+        .verify(store, &options.sumdb, &staged)
+        .map_err(|(file, r)| bad(&file, r))?;
 
     staged.sort_by(|a, b| {
         (
@@ -137,9 +153,10 @@ pub(super) fn import_bundle(
     let mut summary = ImportSummary {
         source: path.display().to_string(),
         source_kind: "bundle".into(),
-        skipped: manifest.files.len() - staged.len(),
+        skipped: manifest.files.len() - staged.len() - answers.len(),
         ..ImportSummary::default()
     };
+    answers.publish(store, &mut summary)?;
     for one in staged {
         publish(store, one, &mut summary)?;
     }

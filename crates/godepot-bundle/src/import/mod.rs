@@ -8,6 +8,7 @@
 
 mod bundle;
 mod publish;
+mod sumdb;
 mod tree;
 
 use std::path::Path;
@@ -15,12 +16,17 @@ use std::path::Path;
 use godepot_store::LocalStore;
 use serde::Serialize;
 
+use crate::sumdb::SumdbCheck;
 use crate::{BundleError, GoSums, Progress};
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// go.sum files whose lines every matching artifact must agree with.
     pub go_sums: GoSums,
+    /// With a keyed database: every zip and go.mod must match its records, which must verify
+    /// with the key: for a bundle, those it carries or the store holds (else the bundle is
+    /// refused whole); for a tree, those the store holds (else the artifact is refused).
+    pub sumdb: SumdbCheck,
 }
 
 /// What an import did. It succeeded only if [`ImportSummary::is_success`].
@@ -37,7 +43,10 @@ pub struct ImportSummary {
     pub already_held: usize,
     /// Files of the source that are not artifacts (lists, lock files, ...), not imported.
     pub skipped: usize,
-    /// Artifacts that differ from the ones held for the same version: never overwritten.
+    /// Checksum-database answers newly kept under `.godepot/sumdb/`, and those already held.
+    pub sumdb_stored: usize,
+    pub sumdb_already_held: usize,
+    /// Artifacts (and database answers) that differ from the ones held: never overwritten.
     pub conflicts: Vec<Problem>,
     /// Artifacts that failed a check and were not imported.
     pub refused: Vec<Problem>,

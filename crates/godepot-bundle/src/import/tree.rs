@@ -15,6 +15,7 @@ use super::bundle::held_zip_h1;
 use super::publish::{StageError, publish, publish_rank, stage};
 use super::{ImportOptions, ImportSummary, Problem};
 use crate::check::{Facts, check_expected, check_ziphash};
+use crate::sumdb::records::Records;
 use crate::{BundleError, Progress};
 
 pub(super) fn import_tree(
@@ -90,6 +91,9 @@ fn import_version(
         let id = &staged.id;
         let mut verdict =
             check_expected(key, id.size, &id.sha256, &id.facts, None, &options.go_sums);
+        if let (Ok(()), Some(h1)) = (&verdict, id.facts.h1()) {
+            verdict = check_records(store, key, h1, options);
+        }
         match &id.facts {
             Facts::Zip { h1 } => {
                 zip_h1 = Some(verdict.is_ok().then(|| h1.clone()));
@@ -112,4 +116,27 @@ fn import_version(
         }
     }
     Ok(())
+}
+
+/// With a keyed database: the artifact must match the records the store holds (a tree
+/// brings none of its own), as a bundle's artifacts must match the bundle's.
+fn check_records(
+    store: &LocalStore,
+    key: &ArtifactKey,
+    h1: &str,
+    options: &ImportOptions,
+) -> Result<(), String> {
+    let Some(db) = options.sumdb.keyed() else {
+        return Ok(());
+    };
+    if !options.sumdb.covers(key.module.as_str()) {
+        return Ok(());
+    }
+    let Some(verifier) = db.key.as_ref() else {
+        return Ok(());
+    };
+    let none = BTreeMap::new();
+    Records::new(store.root(), &db.name, verifier, &none)
+        .check_artifact(&key.module, &key.version, key.kind == Kind::Mod, h1)
+        .map_err(|p| p.reason().to_owned())
 }

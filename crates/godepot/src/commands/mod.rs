@@ -7,3 +7,4 @@ pub(crate) mod ls;
 pub(crate) mod prefetch;
 pub(crate) mod serve;
 pub(crate) mod verify;
+pub(crate) mod verify_sumdb;

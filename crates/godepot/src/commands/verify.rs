@@ -6,13 +6,18 @@ use godepot_bundle::GoSums;
 use godepot_bundle::verify::{VerifyOptions, VerifyReport, verify};
 use godepot_store::LocalStore;
 
+use crate::commands::import::sumdb_check;
+use crate::commands::verify_sumdb::{self, Online};
 use crate::datadir;
 use crate::failure::Failure;
 use crate::progress::{Bar, human_bytes};
 
 /// Re-hash every held zip and go.mod, compare with the stored .ziphash and, when given,
 /// go.sum files; report mismatches, unreadable files and orphans (files that are not
-/// artifacts, a .ziphash without its zip). Exits non-zero when anything is wrong.
+/// artifacts, a .ziphash without its zip). With --sumdb name+hash+key, also check every zip
+/// and go.mod against the checksum database's records: those held in the store's cache, and
+/// (unless --offline) those it lacks, fetched through the upstream or the database's URL.
+/// Exits non-zero when anything is wrong.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
     /// The store to work on.
@@ -27,6 +32,24 @@ pub(crate) struct VerifyArgs {
     /// again instead of served.
     #[arg(long)]
     pub(crate) repair: bool,
+
+    /// Check zips and go.mod files against this checksum database (name+hash+key, or
+    /// name+hash+key URL, as for `serve`).
+    #[arg(long, env = "GODEPOT_SUMDB", value_name = "LIST")]
+    pub(crate) sumdb: Option<String>,
+
+    /// Modules not checked against the checksum database (GONOSUMDB-style patterns).
+    #[arg(long, env = "GODEPOT_NOSUMDB", value_name = "PATTERNS")]
+    pub(crate) nosumdb: Option<String>,
+
+    /// With --sumdb: use only the records the store holds; fetch none.
+    #[arg(long)]
+    pub(crate) offline: bool,
+
+    /// With --sumdb: where missing records are fetched through, as for `serve`
+    /// [default: $GOPROXY, else `go env GOPROXY`].
+    #[arg(long, env = "GODEPOT_UPSTREAM", value_name = "LIST")]
+    pub(crate) upstream: Option<String>,
 
     /// Print the report as JSON on stdout.
     #[arg(long)]
@@ -43,13 +66,33 @@ pub(crate) fn run(_config: Option<&Path>, args: VerifyArgs) -> Result<(), Failur
             root.display()
         ))
     })?;
+    let sumdb = sumdb_check(args.sumdb.as_deref(), args.nosumdb.as_deref())?;
+    let sources = match &args.sumdb {
+        None => None,
+        Some(list) => {
+            let online = (!args.offline).then(|| Online {
+                upstream: args.upstream.as_deref(),
+                list,
+                nosumdb: args.nosumdb.as_deref(),
+            });
+            Some(verify_sumdb::gather(&store, &sumdb, online)?)
+        }
+    };
     let options = VerifyOptions {
         go_sums,
         repair: args.repair,
+        sumdb,
     };
     let report = verify(&store, &options, &Bar::new())
         .map_err(|e| Failure::runtime(format!("verify failed: {e}")))?;
     print(&report, args.json);
+    if let Some(sources) = &sources {
+        eprintln!(
+            "{}; {} artifacts match it",
+            verify_sumdb::describe(sources),
+            report.sumdb_matched
+        );
+    }
     if report.is_clean() {
         return Ok(());
     }

@@ -1,0 +1,205 @@
+//! Checksum-database answers arriving in a bundle (`sumdb/<name>/…`): checked for form as
+//! they stream by, verified with the database's key when it is known (and then used to check
+//! every zip and go.mod of the bundle), and written back under `.godepot/sumdb/<name>/`.
+//!
+//! Lookup answers and tiles never change, so they are write-once: a held copy that differs
+//! is a conflict (a lookup answer counts as the same when its record is, as the tree head
+//! it carries depends on when it was fetched). `latest` is replaced only by a larger tree
+//! that the key verifies.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use godepot_store::{LocalStore, Store};
+use godepot_sumdb::check::{VERIFIED_TREE, cache_name};
+use godepot_sumdb::note::split_note;
+use godepot_sumdb::{LookupAnswer, SumdbPath, TreeHead};
+
+use super::publish::Staged;
+use super::{ImportSummary, Problem};
+use crate::check::Facts;
+use crate::sumdb::records::Records;
+use crate::sumdb::{BUNDLE_PREFIX, SumdbCheck, cache};
+use crate::{BundleError, Progress};
+
+/// The largest answer accepted: a full data tile is far smaller.
+pub(super) const MAX_ANSWER: u64 = 4 << 20;
+
+/// The database answers of one bundle, by database and path under its root.
+#[derive(Debug, Default)]
+pub(super) struct Incoming {
+    databases: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// The keyed database and the largest tree head verified, once [`Incoming::verify`] ran.
+    verified: Option<(String, TreeHead)>,
+}
+
+impl Incoming {
+    /// Database answers to keep (`supported` markers are not kept).
+    pub(super) fn len(&self) -> usize {
+        self.databases.values().map(BTreeMap::len).sum()
+    }
+
+    /// Reads one `sumdb/…` entry (at most `size` bytes, which the manifest states) and checks
+    /// its form. `Err` is the reason to refuse the bundle.
+    pub(super) fn add(
+        &mut self,
+        bundle_path: &str,
+        size: u64,
+        reader: &mut impl Read,
+        progress: &dyn Progress,
+    ) -> Result<Vec<u8>, String> {
+        let rest = &bundle_path[BUNDLE_PREFIX.len()..];
+        let (name, endpoint) = SumdbPath::parse(rest).map_err(|e| e.to_string())?;
+        if size > MAX_ANSWER {
+            return Err(format!(
+                "larger than {MAX_ANSWER} bytes: not a checksum database answer"
+            ));
+        }
+        let mut data = Vec::new();
+        reader
+            .take(MAX_ANSWER + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| format!("cannot read it ({e}): the bundle is corrupt or truncated"))?;
+        progress.advance(data.len() as u64);
+        check_form(&endpoint, &data)?;
+        // `supported` only serves `GOPROXY=file://` use of the bundle: checked, not kept.
+        if endpoint != SumdbPath::Supported {
+            self.databases
+                .entry(name)
+                .or_default()
+                .insert(endpoint.rel(), data.clone());
+        }
+        Ok(data)
+    }
+
+    /// With a key: verifies the answers of the keyed database, then checks every staged zip
+    /// and go.mod against its records. `Err` is (file in the bundle, reason).
+    pub(super) fn verify(
+        &mut self,
+        store: &LocalStore,
+        check: &SumdbCheck,
+        staged: &[Staged],
+    ) -> Result<(), (String, String)> {
+        let Some(db) = check.keyed() else {
+            return Ok(());
+        };
+        let key = db.key.as_ref().expect("keyed");
+        let empty = BTreeMap::new();
+        let incoming = self.databases.get(&db.name).unwrap_or(&empty);
+        let records = Records::new(store.root(), &db.name, key, incoming);
+        let largest = records
+            .verify_incoming()
+            .map_err(|(rel, why)| (format!("{BUNDLE_PREFIX}{}/{rel}", db.name), why))?;
+        for one in staged {
+            let (go_mod, h1) = match &one.id.facts {
+                Facts::Zip { h1 } => (false, h1),
+                Facts::Mod { h1 } => (true, h1),
+                _ => continue,
+            };
+            let key = &one.id.key;
+            if !check.covers(key.module.as_str()) {
+                continue;
+            }
+            records
+                .check_artifact(&key.module, &key.version, go_mod, h1)
+                .map_err(|p| (one.id.rel_path.clone(), p.reason().to_owned()))?;
+        }
+        self.verified = largest.map(|head| (db.name.clone(), head));
+        Ok(())
+    }
+
+    /// Writes the answers into the store's cache (before the artifacts they vouch for, so a
+    /// server never holds an artifact without its record); records the outcome.
+    pub(super) fn publish(
+        self,
+        store: &LocalStore,
+        summary: &mut ImportSummary,
+    ) -> Result<(), BundleError> {
+        for (name, files) in &self.databases {
+            let verified = self.verified.as_ref().filter(|(n, _)| n == name);
+            for (rel, data) in files {
+                let held = cache::read(store.root(), name, rel)?;
+                let write = match (&held, rel.as_str()) {
+                    (None, _) => true,
+                    // Only a larger tree the key verified (and found consistent) replaces
+                    // the held one: without a key nothing says the new one is genuine.
+                    (Some(held), "latest") => verified.is_some_and(|_| {
+                        head_size(data).unwrap_or(0) > head_size(held).unwrap_or(0)
+                    }),
+                    (Some(held), _) if same_answer(rel, held, data) => false,
+                    (Some(_), _) => {
+                        summary.conflicts.push(Problem {
+                            path: format!("{BUNDLE_PREFIX}{name}/{rel}"),
+                            reason: "differs from the checksum database answer already held (kept the held one)".into(),
+                        });
+                        continue;
+                    }
+                };
+                if write {
+                    store.put_meta(&cache_name(name, rel), data)?;
+                    summary.sumdb_stored += 1;
+                } else {
+                    summary.sumdb_already_held += 1;
+                }
+            }
+        }
+        if let Some((name, head)) = &self.verified {
+            remember_verified(store, name, head)?;
+        }
+        Ok(())
+    }
+}
+
+/// Keeps the largest tree head now verified, as the depot does, so that later answers
+/// must be consistent with it.
+fn remember_verified(store: &LocalStore, name: &str, head: &TreeHead) -> Result<(), BundleError> {
+    let before = cache::read(store.root(), name, VERIFIED_TREE)?
+        .and_then(|b| TreeHead::parse(std::str::from_utf8(&b).ok()?).ok());
+    if before.is_none_or(|b| b.size < head.size) {
+        store.put_meta(&cache_name(name, VERIFIED_TREE), head.text().as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The form every answer must have, key or not.
+fn check_form(endpoint: &SumdbPath, data: &[u8]) -> Result<(), String> {
+    let tree_head = |note: &[u8]| -> Result<(), String> {
+        let (text, _) = split_note(note).map_err(|e| e.to_string())?;
+        TreeHead::parse(text).map(|_| ()).map_err(|e| e.to_string())
+    };
+    match endpoint {
+        SumdbPath::Supported => Ok(()),
+        SumdbPath::Latest => tree_head(data),
+        SumdbPath::Lookup(..) => {
+            let answer = LookupAnswer::parse(data).map_err(|e| e.to_string())?;
+            tree_head(answer.note)
+        }
+        SumdbPath::Tile(tile) => match tile.hash_bytes() {
+            Some(want) if want != data.len() => {
+                Err(format!("tile has {} bytes, want {want}", data.len()))
+            }
+            None if data.is_empty() => Err("empty data tile".into()),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Whether two copies of one answer say the same: equal bytes, or for lookups the same
+/// record under tree heads of different times.
+fn same_answer(rel: &str, held: &[u8], new: &[u8]) -> bool {
+    if held == new {
+        return true;
+    }
+    if !rel.starts_with("lookup/") {
+        return false;
+    }
+    match (LookupAnswer::parse(held), LookupAnswer::parse(new)) {
+        (Ok(a), Ok(b)) => a.id == b.id && a.data == b.data,
+        _ => false,
+    }
+}
+
+fn head_size(note: &[u8]) -> Option<u64> {
+    let (text, _) = split_note(note).ok()?;
+    TreeHead::parse(text).ok().map(|h| h.size)
+}

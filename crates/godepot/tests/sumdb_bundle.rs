@@ -1,0 +1,371 @@
+//! The checksum database across the air gap: prefetch keeps the records and tiles that prove
+//! each module, export carries them in the bundle, import (with the database's key) checks
+//! every module against them and keeps them, and an offline godepot then lets `go` verify
+//! everything with `GOSUMDB` on, from clean caches, with no route out. A bundle whose zip was
+//! swapped (manifest regenerated to match) is refused because the database disagrees.
+//! Hermetic: loopback and temp dirs only.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{Rig, bin};
+use godepot_bundle::manifest::{MANIFEST_PATH, Manifest};
+use godepot_testkit::{GoEnv, GodepotProcess, TestSumdb, fsutil};
+
+/// A name under the reserved `.test` top-level domain: no such host exists.
+const DB_NAME: &str = "sum.godepot.test";
+
+/// Runs `godepot <args>` with nothing of the machine's configuration leaking in.
+fn godepot(args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env("GOPROXY", "off")
+        .env("GOSUMDB", "off")
+        .env("GOENV", "off");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("GODEPOT_") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.output().expect("run godepot")
+}
+
+fn ok(args: &[&str]) -> (String, String) {
+    let out = godepot(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "godepot {args:?} failed:\n{stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// `go` against `proxy`, verifying with the test database, with a fresh GOPATH (so
+/// `$GOPATH/pkg/sumdb` remembers no tree head) and a clean module cache.
+fn go_with_sumdb(proxy: &str, db: &TestSumdb) -> GoEnv {
+    let mut go = GoEnv::new(proxy);
+    go.set_env("GOSUMDB", &db.gosumdb());
+    go.set_env("GONOSUMDB", "");
+    go.set_env("GOPRIVATE", "");
+    go.set_env("GONOSUMCHECK", "");
+    go
+}
+
+/// `go mod download all` and `go mod verify` of the project with no go.sum, so that every
+/// module is checked against the database; then checks that go really consulted it.
+fn download_and_verify(go: &GoEnv, rig: &Rig, go_mod: &Path, context: &str) {
+    let project = rig.universe.copy_project(&go.home().join("project"));
+    std::fs::copy(go_mod, project.join("go.mod")).expect("tidy go.mod");
+    let _ = std::fs::remove_file(project.join("go.sum"));
+    for args in [&["mod", "download", "all"][..], &["mod", "verify"]] {
+        let out = go.run(&project, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{context}: go {args:?} failed:\n{stderr}"
+        );
+        for alarm in ["SECURITY ERROR", "verifying", "checksum mismatch"] {
+            assert!(
+                !stderr.contains(alarm),
+                "{context}: go {args:?} reported {alarm:?}:\n{stderr}"
+            );
+        }
+    }
+    let go_sum = std::fs::read_to_string(project.join("go.sum")).unwrap_or_default();
+    assert!(
+        go_sum.contains("example.com/Upper/CamelCase v1.1.0-Beta h1:"),
+        "{context}: go.sum lacks the upper-case module:\n{go_sum}"
+    );
+    let remembered = go.gopath().join("pkg/sumdb").join(DB_NAME).join("latest");
+    assert!(
+        remembered.is_file(),
+        "{context}: go did not consult the checksum database"
+    );
+}
+
+/// A tidy go.mod of the fixture project (prefetch then knows every module it needs).
+fn tidy_go_mod(rig: &Rig) -> (GoEnv, std::path::PathBuf) {
+    let tidy = GoEnv::new(&rig.universe.proxy_url());
+    let project = rig.universe.copy_project(&tidy.home().join("tidy"));
+    tidy.ok(&project, ["mod", "tidy"]);
+    let go_mod = project.join("go.mod");
+    (tidy, go_mod)
+}
+
+#[test]
+fn go_verifies_everything_in_the_bundle_offline_with_gosumdb_on() {
+    let rig = Rig::standard();
+    let db = TestSumdb::build(&rig.universe, DB_NAME, 31);
+    let (_tidy, go_mod) = tidy_go_mod(&rig);
+    let outside = &rig.data;
+    let spec = format!("{} {}/sumdb/{DB_NAME}", db.gosumdb(), rig.upstream.url());
+    ok(&[
+        "prefetch",
+        "--data-dir",
+        s(outside),
+        "--upstream",
+        &rig.upstream.url(),
+        "--sumdb",
+        &spec,
+        s(&go_mod),
+    ]);
+    let bundle = rig.tmp.path().join("airgap.tar.zst");
+    ok(&["export", "--data-dir", s(outside), "--out", s(&bundle)]);
+    let manifest = godepot_bundle::manifest::read_manifest(&bundle).expect("manifest");
+    let carried = |prefix: &str| {
+        manifest
+            .files
+            .iter()
+            .any(|f| f.path.starts_with(&format!("sumdb/{DB_NAME}/{prefix}")))
+    };
+    // (`latest` only if something asked for it: go verifies a lookup with the tree head the
+    // answer carries.)
+    for part in ["supported", "lookup/", "tile/8/0/", "tile/8/1/"] {
+        assert!(
+            carried(part),
+            "the bundle carries no sumdb/{DB_NAME}/{part}"
+        );
+    }
+
+    // Inside: from here on nothing may reach the fixture upstream or database.
+    rig.upstream.reset_hits();
+    let inside = rig.tmp.path().join("inside");
+    let (summary, _) = ok(&[
+        "import",
+        "--json",
+        "--data-dir",
+        s(&inside),
+        "--sumdb",
+        &db.gosumdb(),
+        s(&bundle),
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(&summary).expect("json");
+    assert!(
+        summary["sumdb_stored"].as_u64().unwrap_or(0) > 0,
+        "{summary}"
+    );
+    assert!(
+        inside
+            .join(".godepot/sumdb")
+            .join(DB_NAME)
+            .join("verified-tree")
+            .is_file(),
+        "import did not remember the verified tree head"
+    );
+    let (_, verified) = ok(&[
+        "verify",
+        "--data-dir",
+        s(&inside),
+        "--sumdb",
+        &db.gosumdb(),
+        "--offline",
+    ]);
+    assert!(verified.contains("from the store's cache"), "{verified}");
+
+    // The upstream is given, so only --offline keeps the server from it.
+    let server = GodepotProcess::start(
+        bin(),
+        &[
+            "--data-dir",
+            s(&inside),
+            "--offline",
+            "--upstream",
+            &rig.upstream.url(),
+            "--sumdb",
+            &db.gosumdb(),
+            "--log-format",
+            "json",
+        ],
+    );
+    let go = go_with_sumdb(&server.url(), &db);
+    download_and_verify(&go, &rig, &go_mod, "through the offline godepot");
+    assert_eq!(
+        rig.upstream.total_hits(),
+        0,
+        "the inside reached the upstream: {:?}",
+        rig.upstream.all_hits()
+    );
+    let misses: Vec<String> = server
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains("\"cache\":\"miss\""))
+        .collect();
+    assert!(misses.is_empty(), "the offline server missed: {misses:?}");
+
+    // The bundle unpacked by tar alone serves the database to go as well.
+    let unpacked = rig.tmp.path().join("unpacked");
+    let decoder = zstd::stream::read::Decoder::new(std::fs::File::open(&bundle).unwrap()).unwrap();
+    tar::Archive::new(decoder)
+        .unpack(&unpacked)
+        .expect("unpack");
+    let go = go_with_sumdb(&format!("file://{}", unpacked.display()), &db);
+    download_and_verify(&go, &rig, &go_mod, "from the unpacked bundle");
+}
+
+/// Reads a bundle's entries, lets `edit` change them, and writes a bundle again.
+fn rewrite(bundle: &Path, out: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) {
+    let decoder = zstd::stream::read::Decoder::new(std::fs::File::open(bundle).unwrap()).unwrap();
+    let mut archive = tar::Archive::new(decoder);
+    let mut entries = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        entries.push((path, data));
+    }
+    edit(&mut entries);
+    let encoder =
+        zstd::stream::write::Encoder::new(std::fs::File::create(out).unwrap(), 3).unwrap();
+    let mut tar = tar::Builder::new(encoder);
+    for (path, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, path, data.as_slice()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Replaces one file of a bundle and regenerates the manifest to match: a malicious but
+/// well-formed bundle, which only the checksum database can expose.
+fn replace_consistently(entries: &mut [(String, Vec<u8>)], path: &str, data: Vec<u8>, h1: &str) {
+    let mut manifest = Manifest::from_json(&entries[0].1).expect("manifest");
+    assert_eq!(entries[0].0, MANIFEST_PATH);
+    for (p, d) in entries.iter_mut() {
+        if p == path {
+            *d = data.clone();
+        } else if p == &path.replace(".zip", ".ziphash") {
+            *d = format!("{h1}\n").into_bytes();
+        }
+    }
+    for record in &mut manifest.files {
+        if let Some((_, d)) = entries.iter().find(|(p, _)| *p == record.path) {
+            record.size = d.len() as u64;
+            record.sha256 = hex(&godepot_module::sha256(d));
+            if record.path == path {
+                record.h1 = Some(h1.to_string());
+            }
+        }
+    }
+    entries[0].1 = manifest.to_json();
+}
+
+#[test]
+fn a_swapped_zip_with_a_consistent_manifest_is_refused_by_an_import_with_the_key() {
+    let rig = Rig::small();
+    let db = TestSumdb::build(&rig.universe, DB_NAME, 32);
+    let outside = &rig.data;
+    ok(&[
+        "prefetch",
+        "--data-dir",
+        s(outside),
+        "--upstream",
+        &rig.upstream.url(),
+        "--sumdb",
+        &db.gosumdb(),
+        "--no-deps",
+        "example.com/f@v1.1.0",
+        "example.com/f@v1.0.0",
+    ]);
+    let bundle = rig.tmp.path().join("good.tar.zst");
+    ok(&["export", "--data-dir", s(outside), "--out", s(&bundle)]);
+
+    let zip = "example.com/f/@v/v1.1.0.zip";
+    let forged = godepot_testkit::universe::zip_bytes(&[
+        ("example.com/f@v1.1.0/go.mod", b"module example.com/f\n"),
+        (
+            "example.com/f@v1.1.0/f.go",
+            b"package f\n\n// V is not what was published.\nconst V = 666\n",
+        ),
+    ]);
+    let forged_h1 = godepot_testkit::sumdb::zip_hash(&forged);
+    let swapped = rig.tmp.path().join("swapped.tar.zst");
+    rewrite(&bundle, &swapped, |entries| {
+        replace_consistently(entries, zip, forged.clone(), &forged_h1);
+    });
+
+    // Well-formed: without the key, nothing tells it apart.
+    let gullible = rig.tmp.path().join("gullible");
+    ok(&["import", "--data-dir", s(&gullible), s(&swapped)]);
+    assert_eq!(std::fs::read(gullible.join(zip)).unwrap(), forged);
+    // And verify with the key, from the records the store got with the bundle, finds it.
+    let out = godepot(&[
+        "verify",
+        "--data-dir",
+        s(&gullible),
+        "--sumdb",
+        &db.gosumdb(),
+        "--offline",
+    ]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "verify --sumdb passed a forged zip: {report}"
+    );
+    assert!(
+        report.contains(zip) && report.contains("checksum mismatch"),
+        "{report}"
+    );
+
+    // With the key: refused whole, naming the file, and the store is unchanged.
+    let inside = rig.tmp.path().join("inside");
+    let out = godepot(&[
+        "import",
+        "--data-dir",
+        s(&inside),
+        "--sumdb",
+        &db.gosumdb(),
+        s(&swapped),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a swapped zip was imported");
+    assert!(stderr.contains(zip), "the message names the file: {stderr}");
+    assert!(stderr.contains("checksum mismatch"), "{stderr}");
+    let held: Vec<String> = fsutil::tree(&inside)
+        .into_keys()
+        .filter(|p| !p.starts_with(".godepot/tmp"))
+        .collect();
+    assert!(held.is_empty(), "a refused bundle left files: {held:?}");
+
+    // A store filled without the database: verify fetches the records it lacks, says so,
+    // and finds everything genuine.
+    let plain = rig.tmp.path().join("plain");
+    ok(&[
+        "prefetch",
+        "--data-dir",
+        s(&plain),
+        "--upstream",
+        &rig.upstream.url(),
+        "--sumdb",
+        "off",
+        "--no-deps",
+        "example.com/f@v1.1.0",
+    ]);
+    let spec = format!("{} {}/sumdb/{DB_NAME}", db.gosumdb(), rig.upstream.url());
+    let (_, said) = ok(&["verify", "--data-dir", s(&plain), "--sumdb", &spec]);
+    assert!(said.contains("0 records from the store's cache"), "{said}");
+    assert!(said.contains("1 fetched from http://127.0.0.1:"), "{said}");
+
+    // The genuine bundle passes the same import.
+    ok(&[
+        "import",
+        "--data-dir",
+        s(&inside),
+        "--sumdb",
+        &db.gosumdb(),
+        s(&bundle),
+    ]);
+    assert_eq!(
+        std::fs::read(inside.join(zip)).unwrap(),
+        rig.fixture("example.com/f", "v1.1.0", "zip")
+    );
+}
