@@ -26,6 +26,7 @@ mod gosum;
 mod h1;
 mod path;
 pub mod semver;
+mod toolchain;
 mod version;
 mod zipcheck;
 
@@ -41,6 +42,7 @@ pub use path::{
     check, check_file_path, check_import_path, check_path, check_path_major, matches_glob_prefix,
     split_path_version,
 };
+pub use toolchain::{TOOLCHAIN_MODULE, host_platform, toolchain_version};
 pub use version::{
     ModulePath, Version, canonical_version, is_pseudo_version, pick_latest, pseudo_version_time,
 };

@@ -75,3 +75,60 @@ fn a_toolchain_downloads_through_godepot_and_then_offline() {
     );
     run_toolchain(&offline.url(), &db, "offline");
 }
+
+/// The air gap for toolchains: `prefetch --toolchain` gathers the toolchain module for the
+/// host platform and its checksum-database proof; an offline godepot on that store alone lets
+/// `GOTOOLCHAIN=go1.99.0 go version` download, verify and run it.
+#[test]
+fn prefetch_toolchain_then_serve_it_offline() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let universe =
+        toolchain::add_fake_toolchain(UniverseBuilder::new(tmp.path().join("u")), GO_VERSION)
+            .build();
+    let db = TestSumdb::build(&universe, DB_NAME, 21);
+    let upstream = FixtureUpstream::start(&universe.root);
+    let data = tmp.path().join("data");
+    let (goos, goarch) = toolchain::host_platform();
+
+    let mut cmd = std::process::Command::new(common::bin());
+    cmd.arg("prefetch")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--upstream", &upstream.url(), "--sumdb", &db.gosumdb()])
+        .args(["--toolchain", &format!("go{GO_VERSION}")])
+        .args(["--platform", &format!("{goos}/{goarch}")]);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("GODEPOT_") {
+            cmd.env_remove(&k);
+        }
+    }
+    let out = cmd
+        .env("GOPROXY", "off")
+        .env("GOENV", "off")
+        .output()
+        .expect("run godepot prefetch");
+    assert!(
+        out.status.success(),
+        "prefetch --toolchain failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = toolchain::version(GO_VERSION);
+    assert!(
+        data.join(format!("golang.org/toolchain/@v/{version}.zip"))
+            .is_file(),
+        "prefetch did not keep the toolchain zip"
+    );
+    upstream.stop();
+
+    let offline = godepot_testkit::GodepotProcess::start(
+        common::bin(),
+        &[
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--offline",
+            "--sumdb",
+            &db.gosumdb(),
+        ],
+    );
+    run_toolchain(&offline.url(), &db, "offline after prefetch --toolchain");
+}

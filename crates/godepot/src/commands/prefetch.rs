@@ -35,13 +35,25 @@ use source::{DepotSource, DryRunSource};
 #[command(after_help = "Examples:
   godepot prefetch --data-dir /srv/godepot ./go.mod
   godepot prefetch --data-dir /srv/godepot ~/src          # every go.mod and go.work below
-  godepot prefetch --data-dir /srv/godepot golang.org/x/tools@latest modules.txt")]
+  godepot prefetch --data-dir /srv/godepot example.com/tool@latest modules.txt
+  godepot prefetch --data-dir /srv/godepot --toolchain go1.22.3 --platform linux/amd64 \\
+      --platform darwin/arm64")]
 pub(crate) struct PrefetchArgs {
     /// What to fetch for: go.mod, go.work or go.sum files; directories (every go.mod and
     /// go.work below them, skipping vendor, testdata and dot-dirs); module@version or
     /// module@latest; or files listing those, one per line (# starts a comment).
-    #[arg(value_name = "INPUT", required = true)]
+    #[arg(value_name = "INPUT", required_unless_present = "toolchain")]
     pub(crate) inputs: Vec<String>,
+
+    /// A Go toolchain to gather (the `golang.org/toolchain` module the go command downloads
+    /// for GOTOOLCHAIN), e.g. go1.22.3. Repeatable.
+    #[arg(long, value_name = "GOVERSION")]
+    pub(crate) toolchain: Vec<String>,
+
+    /// Platforms of the --toolchain downloads, as GOOS/GOARCH. Repeatable
+    /// [default: this machine's].
+    #[arg(long, value_name = "GOOS/GOARCH", requires = "toolchain")]
+    pub(crate) platform: Vec<String>,
 
     /// The store to fill (a GOPROXY=file:// tree); created if absent.
     #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
@@ -127,6 +139,7 @@ fn settings(file: FileConfig, args: PrefetchArgs) -> Result<Settings, Failure> {
             )
         })?);
     }
+    inputs.extend(toolchain_inputs(&args.toolchain, &args.platform)?);
     Ok(Settings {
         inputs,
         data_dir: match args.data_dir.or(file.data_dir) {
@@ -151,6 +164,38 @@ fn settings(file: FileConfig, args: PrefetchArgs) -> Result<Settings, Failure> {
         dry_run: args.dry_run,
         no_deps: args.no_deps,
     })
+}
+
+/// One `golang.org/toolchain@v0.0.1-go<version>.<goos>-<goarch>` input per toolchain and
+/// platform.
+fn toolchain_inputs(toolchains: &[String], platforms: &[String]) -> Result<Vec<Input>, Failure> {
+    let host = godepot_module::host_platform();
+    let platforms: Vec<(&str, &str)> = if platforms.is_empty() {
+        vec![host]
+    } else {
+        platforms
+            .iter()
+            .map(|p| {
+                p.split_once('/').ok_or_else(|| {
+                    Failure::config(format!(
+                        "--platform {p:?}: want GOOS/GOARCH, e.g. linux/amd64"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut inputs = Vec::new();
+    for go in toolchains {
+        for &(goos, goarch) in &platforms {
+            let (module, version) = godepot_module::toolchain_version(go, goos, goarch)
+                .map_err(|e| Failure::config(format!("--toolchain {go}: {e}")))?;
+            inputs.push(Input::Query {
+                module,
+                query: godepot_resolve::Query::Version(version),
+            });
+        }
+    }
+    Ok(inputs)
 }
 
 /// No address is served: port 0 matches no upstream URL, so only real loops are refused.
