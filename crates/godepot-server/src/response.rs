@@ -13,7 +13,7 @@ use godepot_store::Artifact;
 
 /// Read size for streaming stored files: large enough to keep a single client at the disk's
 /// pace, small enough that hundreds of concurrent downloads stay within tens of MiB.
-const FILE_CHUNK: u64 = 128 * 1024;
+const FILE_CHUNK: u64 = 64 * 1024;
 
 /// What kind of resource a response carries, for its Content-Type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -100,12 +100,12 @@ fn upstream_500_gives_502_and_nothing_stored() {
 
 #[test]
 fn connection_reset_mid_zip_gives_502() {
-    fault_then_recover(Fault::ResetAfter(64 * 1024), &[], 502);
+    fault_then_recover(Fault::ResetAfter(16 * 1024), &[], 502);
 }
 
 #[test]
 fn truncated_zip_gives_502() {
-    fault_then_recover(Fault::Truncate(64 * 1024), &[], 502);
+    fault_then_recover(Fault::Truncate(16 * 1024), &[], 502);
 }
 
 /// A large zip is relayed while it is fetched, so a fault past the first MiB can no longer be

@@ -32,8 +32,8 @@ impl Rig {
         Rig::finish(tmp, universe)
     }
 
-    /// A small universe for protocol and fault tests: `example.com/f` v1.0.0 (768 KiB stored
-    /// random data so a mid-body fault is really mid-body, yet under the 1 MiB godepot checks
+    /// A small universe for protocol and fault tests: `example.com/f` v1.0.0 (48 KiB stored
+    /// random data so a mid-body fault is really mid-body, yet under the 64 KiB godepot checks
     /// whole before sending), v1.1.0, an upper-case module, and `example.com/big` v1.0.0 (4 MiB,
     /// which godepot streams while fetching).
     pub(crate) fn small() -> Rig {
@@ -43,7 +43,7 @@ impl Rig {
             .version("v1.0.0")
             .stored()
             .file("f.go", "package f\n")
-            .file("data.bin", universe::random_bytes(42, 768 * 1024))
+            .file("data.bin", universe::random_bytes(42, 48 * 1024))
             .version("v1.1.0")
             .file("f.go", "package f\n\n// V is the version.\nconst V = 2\n")
             .module("example.com/Upper/Mod")
