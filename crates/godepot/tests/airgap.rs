@@ -16,29 +16,13 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use common::bin;
+use common::godepot_cli as godepot;
 use common::project::{
     Fixture, P, check_project_offline, check_workspace_offline, fixture, withhold,
 };
 use godepot_testkit::{FixtureUpstream, GoEnv, GodepotProcess, fsutil, serde_json};
-
-/// Runs `godepot <args>` with no setting of the machine leaking in.
-fn godepot(args: &[&str]) -> Output {
-    let mut cmd = Command::new(bin());
-    // GOSUMDB too: left unset, godepot would ask `go env GOSUMDB` for a database to use.
-    cmd.args(args)
-        .env("GOPROXY", "off")
-        .env("GOSUMDB", "off")
-        .env("GOENV", "off");
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("GODEPOT_") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.output().expect("run godepot")
-}
 
 /// Runs `godepot <args>`, which must succeed; returns its stdout.
 fn ok(args: &[&str]) -> String {

@@ -7,23 +7,11 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use common::bin;
+use common::godepot_cli as godepot;
 use godepot_testkit::universe::{self, Universe};
 use godepot_testkit::{GoEnv, GodepotProcess, UniverseBuilder, fsutil};
-
-/// Runs `godepot <args>` with no GODEPOT_* setting of the machine leaking in.
-fn godepot(args: &[&str]) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.args(args).env("GOPROXY", "off");
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("GODEPOT_") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.output().expect("run godepot")
-}
 
 fn ok(args: &[&str]) -> String {
     let out = godepot(args);

@@ -9,29 +9,14 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::godepot_cli as godepot;
 use common::{Rig, bin};
 use godepot_bundle::manifest::{MANIFEST_PATH, Manifest};
 use godepot_testkit::{GoEnv, GodepotProcess, TestSumdb, fsutil};
 
 /// A name under the reserved `.test` top-level domain: no such host exists.
 const DB_NAME: &str = "sum.godepot.test";
-
-/// Runs `godepot <args>` with nothing of the machine's configuration leaking in.
-fn godepot(args: &[&str]) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .env("GOPROXY", "off")
-        .env("GOSUMDB", "off")
-        .env("GOENV", "off");
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("GODEPOT_") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.output().expect("run godepot")
-}
 
 fn ok(args: &[&str]) -> (String, String) {
     let out = godepot(args);

@@ -90,23 +90,20 @@ fn prefetch_toolchain_then_serve_it_offline() {
     let data = tmp.path().join("data");
     let (goos, goarch) = toolchain::host_platform();
 
-    let mut cmd = std::process::Command::new(common::bin());
-    cmd.arg("prefetch")
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["--upstream", &upstream.url(), "--sumdb", &db.gosumdb()])
-        .args(["--toolchain", &format!("go{GO_VERSION}")])
-        .args(["--platform", &format!("{goos}/{goarch}")]);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("GODEPOT_") {
-            cmd.env_remove(&k);
-        }
-    }
-    let out = cmd
-        .env("GOPROXY", "off")
-        .env("GOENV", "off")
-        .output()
-        .expect("run godepot prefetch");
+    let (toolchain_arg, platform_arg) = (format!("go{GO_VERSION}"), format!("{goos}/{goarch}"));
+    let out = common::godepot_cli(&[
+        "prefetch",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--upstream",
+        &upstream.url(),
+        "--sumdb",
+        &db.gosumdb(),
+        "--toolchain",
+        &toolchain_arg,
+        "--platform",
+        &platform_arg,
+    ]);
     assert!(
         out.status.success(),
         "prefetch --toolchain failed:\n{}",

@@ -6,6 +6,7 @@
 pub(crate) mod project;
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use godepot_testkit::universe::{self, Universe};
@@ -159,4 +160,21 @@ pub(crate) fn get(godepot: &GodepotProcess, path: &str) -> godepot_testkit::Http
 pub(crate) fn tail(godepot: &GodepotProcess) -> String {
     let logs = godepot.logs();
     logs[logs.len().saturating_sub(15)..].join("\n")
+}
+
+/// Runs `godepot <args>` with nothing of the machine's configuration leaking in: no
+/// `GODEPOT_*` variables, and `GOPROXY`/`GOSUMDB` off (left unset, godepot would ask
+/// `go env` for an upstream and a checksum database), `GOENV` off.
+pub(crate) fn godepot_cli(args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env("GOPROXY", "off")
+        .env("GOSUMDB", "off")
+        .env("GOENV", "off");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("GODEPOT_") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.output().expect("run godepot")
 }
