@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli::{LogFormat, ServeArgs};
+use crate::datadir;
 use crate::duration;
 use crate::failure::Failure;
 
@@ -80,16 +81,7 @@ pub(crate) struct ServeConfig {
 impl ServeConfig {
     /// Flag (or its GODEPOT_* variable, which clap already folded in) > file > default.
     pub(crate) fn merge(args: ServeArgs, file: FileConfig) -> Result<Self, Failure> {
-        let duration = |flag: &str, value: Option<String>, default: Duration| match value {
-            None => Ok(default),
-            Some(text) => {
-                duration::parse(&text).map_err(|e| Failure::config(format!("--{flag}: {e}")))
-            }
-        };
-        let data_dir = match args.data_dir.or(file.data_dir) {
-            Some(dir) => dir,
-            None => default_data_dir()?,
-        };
+        let data_dir = datadir::resolve(args.data_dir.or(file.data_dir))?;
         Ok(ServeConfig {
             listen: args
                 .listen
@@ -98,17 +90,17 @@ impl ServeConfig {
             data_dir,
             upstream: args.upstream.or(file.upstream),
             offline: args.offline.or(file.offline).unwrap_or(false),
-            list_ttl: duration(
+            list_ttl: duration_setting(
                 "list-ttl",
                 args.list_ttl.or(file.list_ttl),
-                Duration::from_secs(60),
+                DEFAULT_LIST_TTL,
             )?,
-            upstream_timeout: duration(
+            upstream_timeout: duration_setting(
                 "upstream-timeout",
                 args.upstream_timeout.or(file.upstream_timeout),
-                Duration::from_secs(30),
+                DEFAULT_UPSTREAM_TIMEOUT,
             )?,
-            shutdown_timeout: duration(
+            shutdown_timeout: duration_setting(
                 "shutdown-timeout",
                 args.shutdown_timeout.or(file.shutdown_timeout),
                 Duration::from_secs(30),
@@ -124,6 +116,23 @@ impl ServeConfig {
             sumdb: args.sumdb.or(file.sumdb),
             nosumdb: args.nosumdb.or(file.nosumdb),
         })
+    }
+}
+
+/// How long mutable answers are reused, unless configured.
+pub(crate) const DEFAULT_LIST_TTL: Duration = Duration::from_secs(60);
+/// The upstream patience, unless configured.
+pub(crate) const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A duration setting: the value given (flag or variable, else file), else the default.
+pub(crate) fn duration_setting(
+    flag: &str,
+    value: Option<String>,
+    default: Duration,
+) -> Result<Duration, Failure> {
+    match value {
+        None => Ok(default),
+        Some(text) => duration::parse(&text).map_err(|e| Failure::config(format!("--{flag}: {e}"))),
     }
 }
 

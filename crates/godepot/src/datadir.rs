@@ -1,5 +1,5 @@
-//! The data directory of the store commands (export, import, verify, ls): `--data-dir`, else
-//! `GODEPOT_DATA_DIR` (folded in by clap), else the platform default, as for `serve`.
+//! The data directory of every command: `--data-dir` (or `GODEPOT_DATA_DIR`, folded in by
+//! clap; for serve and prefetch also the config file), else the platform default.
 
 use std::path::PathBuf;
 

@@ -23,8 +23,8 @@ use tokio::task::JoinSet;
 
 use crate::cli::LogFormat;
 use crate::commands::depot::{self, DepotSettings};
-use crate::config::{FileConfig, default_data_dir};
-use crate::duration;
+use crate::config::{DEFAULT_LIST_TTL, DEFAULT_UPSTREAM_TIMEOUT, FileConfig, duration_setting};
+use crate::datadir;
 use crate::failure::Failure;
 use crate::logging;
 
@@ -127,10 +127,6 @@ pub(crate) fn run(config: Option<&Path>, args: PrefetchArgs) -> Result<(), Failu
 }
 
 fn settings(file: FileConfig, args: PrefetchArgs) -> Result<Settings, Failure> {
-    let duration = |flag: &str, value: Option<String>, default: Duration| match value {
-        None => Ok(default),
-        Some(text) => duration::parse(&text).map_err(|e| Failure::config(format!("--{flag}: {e}"))),
-    };
     let mut inputs = Vec::new();
     for arg in &args.inputs {
         inputs.push(Input::parse_arg(arg).map_err(|e| {
@@ -142,20 +138,17 @@ fn settings(file: FileConfig, args: PrefetchArgs) -> Result<Settings, Failure> {
     inputs.extend(toolchain_inputs(&args.toolchain, &args.platform)?);
     Ok(Settings {
         inputs,
-        data_dir: match args.data_dir.or(file.data_dir) {
-            Some(dir) => dir,
-            None => default_data_dir()?,
-        },
+        data_dir: datadir::resolve(args.data_dir.or(file.data_dir))?,
         upstream: args.upstream.or(file.upstream),
-        list_ttl: duration(
+        list_ttl: duration_setting(
             "list-ttl",
             args.list_ttl.or(file.list_ttl),
-            Duration::from_secs(60),
+            DEFAULT_LIST_TTL,
         )?,
-        upstream_timeout: duration(
+        upstream_timeout: duration_setting(
             "upstream-timeout",
             args.upstream_timeout.or(file.upstream_timeout),
-            Duration::from_secs(30),
+            DEFAULT_UPSTREAM_TIMEOUT,
         )?,
         sumdb: args.sumdb.or(file.sumdb),
         nosumdb: args.nosumdb.or(file.nosumdb),
