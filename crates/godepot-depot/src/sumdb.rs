@@ -49,6 +49,10 @@ pub struct SumdbOptions {
     /// `GONOSUMDB`-style comma-separated glob patterns: matching modules are not checked
     /// against the database when taken in.
     pub skip: String,
+    /// Keep, for every module taken in, the lookup answer and the tiles that prove it, even
+    /// for a database whose key is not known (so nothing can be verified here): prefetch for
+    /// an air gap, where the go command inside will verify them with its own key.
+    pub gather: bool,
 }
 
 /// Which way requests to a database go, once found out.
@@ -79,6 +83,8 @@ struct Shared {
     /// In configured order: the first one with a key checks what is taken in.
     databases: Vec<Arc<Database>>,
     skip: String,
+    /// See [`SumdbOptions::gather`].
+    gather: bool,
     upstream: Option<Upstream>,
     store: Arc<dyn Store>,
     offline: bool,
@@ -110,6 +116,7 @@ impl SumdbProxy {
             shared: Arc::new(Shared {
                 databases,
                 skip: options.skip,
+                gather: options.gather,
                 upstream,
                 store,
                 offline,
@@ -143,17 +150,20 @@ impl SumdbProxy {
         go_mod: bool,
         h1: &str,
     ) -> Result<(), DepotError> {
+        if godepot_module::matches_glob_prefix(&self.shared.skip, module.as_str()) {
+            return Ok(());
+        }
         let Some(db) = self
             .shared
             .databases
             .iter()
             .find(|d| d.config.spec.key.is_some())
         else {
+            if self.shared.gather {
+                self.gather_unverified(module, version).await;
+            }
             return Ok(());
         };
-        if godepot_module::matches_glob_prefix(&self.shared.skip, module.as_str()) {
-            return Ok(());
-        }
         let what = format!(
             "{module}@{version}{}",
             if go_mod { " (.mod)" } else { " (.zip)" }
@@ -190,6 +200,33 @@ impl SumdbProxy {
                     db.name()
                 )))
             }
+        }
+    }
+
+    /// Keeps the lookup answer of `module@version` and the tiles proving it, from the first
+    /// database, without a key to verify them with. Best effort: a module the database does
+    /// not know (a private one) or a failure only costs the client inside a miss, so it is
+    /// logged, never fatal.
+    async fn gather_unverified(&self, module: &ModulePath, version: &Version) {
+        let Some(db) = self.shared.databases.first() else {
+            return;
+        };
+        let lookup = SumdbPath::Lookup(module.clone(), version.clone());
+        let result = async {
+            let (data, _) = self.obtain(db, &lookup).await?;
+            let answer =
+                LookupAnswer::parse(&data).map_err(|e| DepotError::Rejected(e.to_string()))?;
+            let head =
+                tree_head(db, answer.note).map_err(|e| DepotError::Rejected(e.to_string()))?;
+            let mut tiles = TileHashes::new(HEIGHT, head.size);
+            self.prove(db, &mut tiles, &head, |t| {
+                t.check_record(answer.id, answer.data.as_bytes(), &head)
+            })
+            .await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(%module, %version, database = db.name(), error = %e, "could not keep the checksum database's records for this module");
         }
     }
 

@@ -191,6 +191,38 @@ fn go_verifies_everything_in_the_bundle_offline_with_gosumdb_on() {
     download_and_verify(&go, &rig, &go_mod, "from the unpacked bundle");
 }
 
+/// The usual case: godepot is told the database's name (as `go env GOSUMDB` gives it) but not
+/// its key. prefetch still keeps the lookups and tiles the go command inside will need, and
+/// `go` with its own key verifies everything through an offline godepot.
+#[test]
+fn records_are_gathered_for_the_air_gap_even_without_the_key() {
+    let rig = Rig::standard();
+    let db = TestSumdb::build(&rig.universe, DB_NAME, 33);
+    let (_tidy, go_mod) = tidy_go_mod(&rig);
+    let outside = &rig.data;
+    ok(&[
+        "prefetch",
+        "--data-dir",
+        s(outside),
+        "--upstream",
+        &rig.upstream.url(),
+        "--sumdb",
+        DB_NAME,
+        s(&go_mod),
+    ]);
+    let bundle = rig.tmp.path().join("unkeyed.tar.zst");
+    ok(&["export", "--data-dir", s(outside), "--out", s(&bundle)]);
+    rig.upstream.stop();
+    let inside = rig.tmp.path().join("inside");
+    ok(&["import", "--data-dir", s(&inside), s(&bundle)]);
+    let server = GodepotProcess::start(
+        bin(),
+        &["--data-dir", s(&inside), "--offline", "--sumdb", DB_NAME],
+    );
+    let go = go_with_sumdb(&server.url(), &db);
+    download_and_verify(&go, &rig, &go_mod, "unkeyed prefetch, offline godepot");
+}
+
 /// Reads a bundle's entries, lets `edit` change them, and writes a bundle again.
 fn rewrite(bundle: &Path, out: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) {
     let decoder = zstd::stream::read::Decoder::new(std::fs::File::open(bundle).unwrap()).unwrap();

@@ -107,6 +107,7 @@ pub(crate) fn sumdb_options(
     Ok(SumdbOptions {
         databases,
         skip: discover::nosumdb(nosumdb),
+        gather: false,
     })
 }
 

@@ -88,9 +88,9 @@ pub(crate) struct PrefetchArgs {
     #[arg(long, env = "GODEPOT_UPSTREAM_TIMEOUT", value_name = "DURATION")]
     pub(crate) upstream_timeout: Option<String>,
 
-    /// Checksum databases, as for `serve`. With a key (name+hash+key), every module fetched is
-    /// checked against the database, and the lookup answers and tiles that prove it are kept
-    /// for an offline `serve` [default: $GOSUMDB, else `go env GOSUMDB`].
+    /// Checksum databases, as for `serve`. The lookup answers and tiles that prove each
+    /// module fetched are kept for an offline `serve`; with a key (name+hash+key) every module
+    /// is also checked against the database [default: $GOSUMDB, else `go env GOSUMDB`].
     #[arg(long, env = "GODEPOT_SUMDB", value_name = "LIST")]
     pub(crate) sumdb: Option<String>,
 
@@ -214,11 +214,14 @@ async fn prefetch(settings: Settings) -> Result<(), Failure> {
         instance_id: depot::instance_id(),
         listen: no_listen(),
     };
-    let sumdb = depot::sumdb_options(
+    let mut sumdb = depot::sumdb_options(
         settings.sumdb.as_deref(),
         settings.nosumdb.as_deref(),
         &depot_settings,
     )?;
+    // Inside the air gap the go command verifies with its own key: keep the records even
+    // when godepot was not given the key.
+    sumdb.gather = true;
     let built = depot::build_with_sumdb(&depot_settings, sumdb)?;
     let progress = Progress::new();
     let tally = Arc::new(Mutex::new(Tally {
