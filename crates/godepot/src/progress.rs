@@ -54,7 +54,13 @@ impl Progress for Bar {
     }
 }
 
-/// `1.5 MiB`-style sizes for summaries.
+/// `1.50 MiB`-style sizes for summaries.
 pub(crate) fn human_bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
+}
+
+/// `1 module`, `2 modules`: counts in summaries.
+pub(crate) fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

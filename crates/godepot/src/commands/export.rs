@@ -12,7 +12,7 @@ use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
 
 use crate::datadir;
 use crate::failure::Failure;
-use crate::progress::{Bar, human_bytes};
+use crate::progress::{Bar, count, human_bytes};
 
 /// Write one bundle file: a zstd-compressed tar whose content is a GOPROXY=file:// tree (so
 /// `tar -x` alone makes it usable), led by a manifest of every file's size, SHA-256 and h1.
@@ -151,10 +151,10 @@ fn report(summary: &ExportSummary, json: bool) {
         return;
     }
     eprintln!(
-        "exported {} modules, {} versions, {} artifacts ({}) to {} ({} compressed)",
-        summary.modules,
-        summary.versions,
-        summary.artifacts,
+        "exported {}, {}, {} ({}) to {} ({} compressed)",
+        count(summary.modules as u64, "module"),
+        count(summary.versions as u64, "version"),
+        count(summary.artifacts as u64, "artifact"),
         human_bytes(summary.artifact_bytes),
         summary.bundle.display(),
         human_bytes(summary.bundle_bytes)

@@ -10,6 +10,8 @@ use godepot_module::{ModulePath, Version};
 use godepot_store::Kind;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::progress::human_bytes;
+
 /// One file of one module version.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Artifact {
@@ -191,32 +193,5 @@ impl Summary {
             "elapsed_seconds": self.elapsed.as_secs_f64(),
             "failures": failures,
         })
-    }
-}
-
-pub(super) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn bytes_are_human() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(30 << 20), "30.0 MiB");
     }
 }
