@@ -26,8 +26,8 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
     let what = format!("{}@{}", key.module, key.version);
     let Some(upstream) = inner.upstream.clone() else {
         return Err(DepotError::NotFound(format!(
-            "{what}: {} not held (offline mode)",
-            describe_kind(key.kind)
+            "{what}: .{} not held (offline mode)",
+            key.kind.extension()
         )));
     };
     let rel = key.rel_path();
@@ -108,15 +108,6 @@ async fn held_small(inner: &Inner, key: &ArtifactKey) -> Result<Option<Body>, De
             })
         }
     })
-}
-
-fn describe_kind(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Info => ".info",
-        Kind::Mod => ".mod",
-        Kind::Zip => ".zip",
-        Kind::ZipHash => ".ziphash",
-    }
 }
 
 /// The `Version` field of an `.info` answer, if it is one.

@@ -147,7 +147,7 @@ fn respond(
         Ok(answer) => {
             let cache = answer.cache;
             (
-                response::answer(answer, resource, headers, ttl).0,
+                response::answer(answer, resource, headers, ttl),
                 Some(cache),
             )
         }

@@ -36,15 +36,7 @@ impl Resource {
     }
 }
 
-/// The bytes a response will carry, for the access log (`None` when not known up front).
-pub type Sent = Option<u64>;
-
-pub fn answer(
-    answer: Answer,
-    resource: Resource,
-    req: &HeaderMap,
-    ttl: Duration,
-) -> (Response, Sent) {
+pub fn answer(answer: Answer, resource: Resource, req: &HeaderMap, ttl: Duration) -> Response {
     let cache_control = if answer.immutable {
         HeaderValue::from_static("public, max-age=31536000, immutable")
     } else {
@@ -59,14 +51,13 @@ pub fn answer(
             let etag = bytes_etag(&data);
             builder = builder.header(header::ETAG, &etag);
             if none_match(req, &etag) {
-                return (not_modified(builder), Some(0));
+                return not_modified(builder);
             }
             let len = data.len() as u64;
-            let response = builder
+            builder
                 .header(header::CONTENT_LENGTH, len)
                 .body(Body::from(data))
-                .expect("valid response");
-            (response, Some(len))
+                .expect("valid response")
         }
         godepot_depot::Body::Small { data, modified } => small(data, modified, builder, req),
         godepot_depot::Body::File(artifact) => file(artifact, builder, req),
@@ -74,12 +65,9 @@ pub fn answer(
             if let Some(len) = len {
                 builder = builder.header(header::CONTENT_LENGTH, len);
             }
-            (
-                builder
-                    .body(Body::from_stream(stream))
-                    .expect("valid response"),
-                len,
-            )
+            builder
+                .body(Body::from_stream(stream))
+                .expect("valid response")
         }
     }
 }
@@ -90,7 +78,7 @@ fn small(
     modified: SystemTime,
     builder: axum::http::response::Builder,
     req: &HeaderMap,
-) -> (Response, Sent) {
+) -> Response {
     let etag = file_etag(data.len() as u64, modified);
     let builder = builder
         .header(header::ETAG, &etag)
@@ -101,21 +89,20 @@ fn small(
         not_modified_since(req, modified)
     };
     if unchanged {
-        return (not_modified(builder), Some(0));
+        return not_modified(builder);
     }
     let len = data.len() as u64;
-    let response = builder
+    builder
         .header(header::CONTENT_LENGTH, len)
         .body(Body::from(data))
-        .expect("valid response");
-    (response, Some(len))
+        .expect("valid response")
 }
 
 fn file(
     artifact: Artifact,
     mut builder: axum::http::response::Builder,
     req: &HeaderMap,
-) -> (Response, Sent) {
+) -> Response {
     let etag = file_etag(artifact.len, artifact.modified);
     let last_modified = httpdate::fmt_http_date(artifact.modified);
     builder = builder
@@ -128,7 +115,7 @@ fn file(
         not_modified_since(req, artifact.modified)
     };
     if conditional {
-        return (not_modified(builder), Some(0));
+        return not_modified(builder);
     }
     let len = artifact.len;
     let range = match req.get(header::RANGE).and_then(|v| v.to_str().ok()) {
@@ -142,22 +129,20 @@ fn file(
             (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
         Range::Unsatisfiable => {
-            let response = builder
+            return builder
                 .status(StatusCode::RANGE_NOT_SATISFIABLE)
                 .header(header::CONTENT_RANGE, format!("bytes */{len}"))
                 .header(header::CONTENT_LENGTH, 0)
                 .body(Body::empty())
                 .expect("valid response");
-            return (response, Some(0));
         }
     };
     let stream = file_stream(artifact.file, start, count);
-    let response = builder
+    builder
         .status(status)
         .header(header::CONTENT_LENGTH, count)
         .body(Body::from_stream(stream))
-        .expect("valid response");
-    (response, Some(count))
+        .expect("valid response")
 }
 
 /// `count` bytes of `file` from `start`, read with positioned reads on the blocking pool. Each

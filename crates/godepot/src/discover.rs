@@ -130,7 +130,7 @@ fn refuse_self(list: &ProxyList, listen: SocketAddr) -> Result<(), Failure> {
 }
 
 fn points_at(url: &str, listen: SocketAddr) -> bool {
-    let Ok(parsed) = reqwest_url(url) else {
+    let Ok(parsed) = host_and_port(url) else {
         return false;
     };
     let (host, port) = parsed;
@@ -149,7 +149,7 @@ fn points_at(url: &str, listen: SocketAddr) -> bool {
 }
 
 /// Host and effective port of an http(s) URL.
-fn reqwest_url(url: &str) -> Result<(String, u16), ()> {
+fn host_and_port(url: &str) -> Result<(String, u16), ()> {
     let rest = url
         .strip_prefix("http://")
         .map(|r| (r, 80))

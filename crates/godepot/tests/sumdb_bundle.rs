@@ -7,10 +7,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::Path;
 
 use common::godepot_cli as godepot;
+use common::rewrite;
 use common::{Rig, bin};
 use godepot_bundle::manifest::{MANIFEST_PATH, Manifest};
 use godepot_testkit::{GoEnv, GodepotProcess, TestSumdb, fsutil};
@@ -221,31 +221,6 @@ fn records_are_gathered_for_the_air_gap_even_without_the_key() {
     );
     let go = go_with_sumdb(&server.url(), &db);
     download_and_verify(&go, &rig, &go_mod, "unkeyed prefetch, offline godepot");
-}
-
-/// Reads a bundle's entries, lets `edit` change them, and writes a bundle again.
-fn rewrite(bundle: &Path, out: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) {
-    let decoder = zstd::stream::read::Decoder::new(std::fs::File::open(bundle).unwrap()).unwrap();
-    let mut archive = tar::Archive::new(decoder);
-    let mut entries = Vec::new();
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        let path = entry.path().unwrap().to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).unwrap();
-        entries.push((path, data));
-    }
-    edit(&mut entries);
-    let encoder =
-        zstd::stream::write::Encoder::new(std::fs::File::create(out).unwrap(), 3).unwrap();
-    let mut tar = tar::Builder::new(encoder);
-    for (path, data) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        tar.append_data(&mut header, path, data.as_slice()).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -5,6 +5,7 @@
 
 pub(crate) mod project;
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -177,4 +178,29 @@ pub(crate) fn godepot_cli(args: &[&str]) -> Output {
         }
     }
     cmd.output().expect("run godepot")
+}
+
+/// Reads a bundle's entries (as an attacker or a bad disk would change them), lets `edit` change them, and writes a bundle again.
+pub(crate) fn rewrite(bundle: &Path, out: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) {
+    let decoder = zstd::stream::read::Decoder::new(std::fs::File::open(bundle).unwrap()).unwrap();
+    let mut archive = tar::Archive::new(decoder);
+    let mut entries = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        entries.push((path, data));
+    }
+    edit(&mut entries);
+    let encoder =
+        zstd::stream::write::Encoder::new(std::fs::File::create(out).unwrap(), 3).unwrap();
+    let mut tar = tar::Builder::new(encoder);
+    for (path, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, path, data.as_slice()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
 }
