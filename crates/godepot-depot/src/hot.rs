@@ -1,6 +1,7 @@
-//! A small in-memory cache of hot small artifacts (`.info`, `.mod`). They are immutable, so a
-//! copy never goes stale, and serving one from memory saves the open/stat/read/close that
-//! would otherwise dominate a hit. Bounded in bytes, so idle memory stays small.
+//! A small in-memory cache of hot small artifacts (`.info`, `.mod`, and zips of small modules).
+//! They are immutable, so a copy never goes stale, and serving one from memory saves the
+//! open/stat/read/close and the hand-off to the blocking pool that would otherwise dominate a
+//! hit. Bounded in bytes, so idle memory stays small.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -21,7 +21,7 @@ use godepot_upstream::Upstream;
 use tokio::sync::watch;
 
 use crate::answer::{Answer, Body, CacheStatus};
-use crate::ingest::check_first_entry;
+use crate::ingest::{check_first_entry, held};
 use crate::mutable::Health;
 use crate::{DepotError, Inner};
 
@@ -105,15 +105,11 @@ pub(crate) async fn zip(inner: &Inner, key: ArtifactKey) -> Result<Answer, Depot
 }
 
 async fn open_held(inner: &Inner, key: &ArtifactKey) -> Result<Option<Answer>, DepotError> {
-    let key = key.clone();
-    Ok(inner
-        .blocking(move |s| s.open(&key))
-        .await?
-        .map(|artifact| Answer {
-            body: Body::File(artifact),
-            cache: CacheStatus::Hit,
-            immutable: true,
-        }))
+    Ok(held(inner, key).await?.map(|body| Answer {
+        body,
+        cache: CacheStatus::Hit,
+        immutable: true,
+    }))
 }
 
 fn join_or_start(

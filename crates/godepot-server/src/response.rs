@@ -9,7 +9,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use godepot_depot::{Answer, DepotError};
-use godepot_store::Artifact;
 
 /// Read size for streaming stored files: large enough to keep a single client at the disk's
 /// pace, small enough that hundreds of concurrent downloads stay within tens of MiB.
@@ -59,8 +58,17 @@ pub fn answer(answer: Answer, resource: Resource, req: &HeaderMap, ttl: Duration
                 .body(Body::from(data))
                 .expect("valid response")
         }
-        godepot_depot::Body::Small { data, modified } => small(data, modified, builder, req),
-        godepot_depot::Body::File(artifact) => file(artifact, builder, req),
+        godepot_depot::Body::Small { data, modified } => {
+            let len = data.len() as u64;
+            stored(Stored::Memory(data), len, modified, builder, req)
+        }
+        godepot_depot::Body::File(artifact) => stored(
+            Stored::File(artifact.file),
+            artifact.len,
+            artifact.modified,
+            builder,
+            req,
+        ),
         godepot_depot::Body::Stream { len, stream } => {
             if let Some(len) = len {
                 builder = builder.header(header::CONTENT_LENGTH, len);
@@ -72,39 +80,23 @@ pub fn answer(answer: Answer, resource: Resource, req: &HeaderMap, ttl: Duration
     }
 }
 
-/// A small stored artifact held in memory: the same validators as [`file`], whole body.
-fn small(
-    data: Bytes,
-    modified: SystemTime,
-    builder: axum::http::response::Builder,
-    req: &HeaderMap,
-) -> Response {
-    let etag = file_etag(data.len() as u64, modified);
-    let builder = builder
-        .header(header::ETAG, &etag)
-        .header(header::LAST_MODIFIED, httpdate::fmt_http_date(modified));
-    let unchanged = if req.contains_key(header::IF_NONE_MATCH) {
-        none_match(req, &etag)
-    } else {
-        not_modified_since(req, modified)
-    };
-    if unchanged {
-        return not_modified(builder);
-    }
-    let len = data.len() as u64;
-    builder
-        .header(header::CONTENT_LENGTH, len)
-        .body(Body::from(data))
-        .expect("valid response")
+/// The bytes of a stored artifact: held in memory (small ones), or an open file.
+enum Stored {
+    Memory(Bytes),
+    File(std::fs::File),
 }
 
-fn file(
-    artifact: Artifact,
+/// A stored artifact: the same validators (ETag from length and time, Last-Modified),
+/// conditional and range handling whether it is served from memory or from disk.
+fn stored(
+    content: Stored,
+    len: u64,
+    modified: SystemTime,
     mut builder: axum::http::response::Builder,
     req: &HeaderMap,
 ) -> Response {
-    let etag = file_etag(artifact.len, artifact.modified);
-    let last_modified = httpdate::fmt_http_date(artifact.modified);
+    let etag = file_etag(len, modified);
+    let last_modified = httpdate::fmt_http_date(modified);
     builder = builder
         .header(header::ETAG, &etag)
         .header(header::LAST_MODIFIED, &last_modified)
@@ -112,12 +104,11 @@ fn file(
     let conditional = if req.contains_key(header::IF_NONE_MATCH) {
         none_match(req, &etag)
     } else {
-        not_modified_since(req, artifact.modified)
+        not_modified_since(req, modified)
     };
     if conditional {
         return not_modified(builder);
     }
-    let len = artifact.len;
     let range = match req.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(spec) if if_range_holds(req, &etag, &last_modified) => parse_range(spec, len),
         _ => Range::Full,
@@ -137,11 +128,15 @@ fn file(
                 .expect("valid response");
         }
     };
-    let stream = file_stream(artifact.file, start, count);
+    let body = match content {
+        // The range was parsed against this very length, so the slice is in bounds.
+        Stored::Memory(data) => Body::from(data.slice(start as usize..(start + count) as usize)),
+        Stored::File(file) => Body::from_stream(file_stream(file, start, count)),
+    };
     builder
         .status(status)
         .header(header::CONTENT_LENGTH, count)
-        .body(Body::from_stream(stream))
+        .body(body)
         .expect("valid response")
 }
 

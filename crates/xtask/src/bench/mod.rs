@@ -47,6 +47,19 @@ pub(crate) struct BenchArgs {
     /// Benchmark this godepot binary instead of building one (e.g. to compare two builds).
     #[arg(long, value_name = "FILE")]
     godepot_bin: Option<PathBuf>,
+    /// Run only these sections (comma-separated), e.g. `--only client` while tuning one
+    /// figure; without warm, scale compares against zeros.
+    #[arg(long, value_delimiter = ',', value_name = "SECTION")]
+    only: Vec<Section>,
+}
+
+/// The sections of a run, in the order they run.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Section {
+    Warm,
+    Cold,
+    Client,
+    Scale,
 }
 
 /// What every section gets.
@@ -114,7 +127,15 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
     eprintln!("[bench] {}", pinning.note);
 
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        sections(&plan, &godepot, &nginx, &wrk_bin, &pinning, &mut report)
+        sections(
+            &plan,
+            &args.only,
+            &godepot,
+            &nginx,
+            &wrk_bin,
+            &pinning,
+            &mut report,
+        )
     }));
     match result {
         Ok(Ok(())) => {}
@@ -168,6 +189,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
 
 fn sections(
     plan: &Plan,
+    only: &[Section],
     godepot: &Path,
     nginx: &Path,
     wrk_bin: &Path,
@@ -206,14 +228,25 @@ fn sections(
         upstream: &upstream,
         work: work.path(),
     };
-    let small = section(report, "warm store: godepot vs nginx", |r| {
-        warm::run(&ctx, r)
-    });
-    section(report, "cold path", |r| cold::run(&ctx, r));
-    section(report, "client view", |r| client::run(&ctx, r));
-    section(report, "scale", |r| {
-        scale::run(&ctx, r, &small.clone().unwrap_or_default())
-    });
+    let wanted = |s: Section| only.is_empty() || only.contains(&s);
+    let small = if wanted(Section::Warm) {
+        section(report, "warm store: godepot vs nginx", |r| {
+            warm::run(&ctx, r)
+        })
+    } else {
+        None
+    };
+    if wanted(Section::Cold) {
+        section(report, "cold path", |r| cold::run(&ctx, r));
+    }
+    if wanted(Section::Client) {
+        section(report, "client view", |r| client::run(&ctx, r));
+    }
+    if wanted(Section::Scale) {
+        section(report, "scale", |r| {
+            scale::run(&ctx, r, &small.clone().unwrap_or_default())
+        });
+    }
     Ok(())
 }
 
