@@ -13,18 +13,23 @@ use axum::response::Response;
 use futures_util::{Stream, StreamExt};
 use godepot_depot::CacheStatus;
 
+use crate::activity::InFlight;
+
 pub(crate) struct AccessLog {
     method: Method,
     path: String,
     start: Instant,
+    /// Held until the line is written, i.e. until the response has ended.
+    _in_flight: InFlight,
 }
 
 impl AccessLog {
-    pub(crate) fn start(method: Method, path: String, start: Instant) -> Self {
+    pub(crate) fn start(method: Method, path: String, start: Instant, in_flight: InFlight) -> Self {
         AccessLog {
             method,
             path,
             start,
+            _in_flight: in_flight,
         }
     }
 

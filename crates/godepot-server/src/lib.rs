@@ -4,8 +4,10 @@
 //! - [`response`]: depot answers → responses (validators, ranges, cache lifetimes), and the
 //!   single mapping from errors to status codes.
 //! - [`access_log`]: one structured line per request, written when its body is done.
+//! - [`activity`]: requests started and still in flight.
 
 mod access_log;
+mod activity;
 pub mod request;
 pub mod response;
 
@@ -22,6 +24,7 @@ use godepot_depot::VIA_HEADER;
 use godepot_depot::{Answer, CacheStatus, Depot, DepotError};
 
 use access_log::AccessLog;
+pub use activity::Activity;
 use request::{Refusal, Request};
 use response::Resource;
 
@@ -32,6 +35,8 @@ pub struct ServerOptions {
     pub list_ttl: Duration,
     /// This process's id; a request carrying it came from ourselves (a proxy loop).
     pub instance_id: String,
+    /// Counts requests, for whoever wants to know when the server is quiet.
+    pub activity: Arc<Activity>,
 }
 
 #[derive(Clone)]
@@ -87,7 +92,12 @@ async fn handle(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let log = AccessLog::start(method.clone(), uri.path().to_string(), Instant::now());
+    let log = AccessLog::start(
+        method.clone(),
+        uri.path().to_string(),
+        Instant::now(),
+        state.options.activity.begin(),
+    );
     if method != Method::GET && method != Method::HEAD {
         return log.finish(
             response::text(

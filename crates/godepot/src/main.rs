@@ -9,6 +9,7 @@ mod discover;
 mod duration;
 mod failure;
 mod logging;
+mod memory;
 mod progress;
 
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    memory::limit_arenas();
     let cli = cli::Cli::parse();
     let config = cli.config.as_deref();
     let result = match cli.command {

@@ -1,14 +1,15 @@
 //! `godepot serve`.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use godepot_server::ServerOptions;
+use godepot_server::{Activity, ServerOptions};
 
 use crate::cli::ServeArgs;
 use crate::commands::depot::{self, DepotSettings, instance_id};
 use crate::config::{FileConfig, ServeConfig};
 use crate::failure::Failure;
-use crate::logging;
+use crate::{logging, memory};
 
 pub(crate) fn run(config_file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
     let config = ServeConfig::merge(args, FileConfig::load(config_file)?)?;
@@ -48,11 +49,14 @@ async fn serve(config: ServeConfig) -> Result<(), Failure> {
     } else {
         "online"
     };
+    let activity = Arc::new(Activity::default());
+    tokio::spawn(memory::release_when_idle(Arc::clone(&activity)));
     let router = godepot_server::router(
         depot,
         ServerOptions {
             list_ttl: config.list_ttl,
             instance_id,
+            activity,
         },
     );
     tracing::info!(data_dir = %config.data_dir.display(), mode, "listening on http://{addr}");

@@ -147,7 +147,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<HitResults, Stri
         Some(Target::AtMost { x: 64.0 }),
     );
 
-    std::thread::sleep(Duration::from_secs(1));
+    // Idle means a few quiet seconds: godepot hands freed memory back after one second with
+    // nothing in flight, and the last downloads of the run above are still draining.
+    std::thread::sleep(Duration::from_secs(3));
     let nginx_idle = rss::rss_mib(&nginx.pids);
     report.add(
         "idle RSS after start-up",
