@@ -55,10 +55,15 @@ impl GoEnv {
     /// A fresh environment using `goproxy` (e.g. `file:///...` or `http://127.0.0.1:1234`).
     /// Panics if `go` is not on PATH.
     pub fn new(goproxy: &str) -> GoEnv {
+        GoEnv::new_in(&std::env::temp_dir(), goproxy)
+    }
+
+    /// Like [`GoEnv::new`], with HOME and GOPATH under `parent` (say, a memory file system).
+    pub fn new_in(parent: &Path, goproxy: &str) -> GoEnv {
         require_go();
         let home = tempfile::Builder::new()
             .prefix("godepot-goenv-")
-            .tempdir()
+            .tempdir_in(parent)
             .expect("temp GOPATH");
         std::fs::create_dir_all(home.path().join("gopath")).expect("mkdir gopath");
         GoEnv {
