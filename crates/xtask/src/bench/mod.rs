@@ -48,7 +48,7 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     godepot_bin: Option<PathBuf>,
     /// Run only these sections (comma-separated), e.g. `--only client` while tuning one
-    /// figure; without warm, scale compares against zeros.
+    /// figure.
     #[arg(long, value_delimiter = ',', value_name = "SECTION")]
     only: Vec<Section>,
 }
@@ -229,13 +229,11 @@ fn sections(
         work: work.path(),
     };
     let wanted = |s: Section| only.is_empty() || only.contains(&s);
-    let small = if wanted(Section::Warm) {
+    if wanted(Section::Warm) {
         section(report, "warm store: godepot vs nginx", |r| {
             warm::run(&ctx, r)
-        })
-    } else {
-        None
-    };
+        });
+    }
     if wanted(Section::Cold) {
         section(report, "cold path", |r| cold::run(&ctx, r));
     }
@@ -243,9 +241,7 @@ fn sections(
         section(report, "client view", |r| client::run(&ctx, r));
     }
     if wanted(Section::Scale) {
-        section(report, "scale", |r| {
-            scale::run(&ctx, r, &small.clone().unwrap_or_default())
-        });
+        section(report, "scale", |r| scale::run(&ctx, r));
     }
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! Warm store: godepot and nginx serving the same directory, under the same load.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::Ctx;
@@ -17,11 +16,7 @@ const ZIP_CONNS: [usize; 2] = [1, 16];
 /// Connections of the zip run that measures memory under load.
 const ZIP_MEMORY_CONNS: usize = 256;
 
-/// godepot's small-file results, by `(kind, connections)`, for the scale section to compare
-/// against.
-pub(crate) type HitResults = BTreeMap<(String, usize), WrkResult>;
-
-pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<HitResults, String> {
+pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
     let f = ctx.fixture;
     let kinds = [
         (
@@ -71,7 +66,6 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<HitResults, Stri
         }
     }
 
-    let mut results = HitResults::new();
     for (kind, paths) in &kinds {
         for conns in HIT_CONNS {
             let name = format!("{kind} hits c={conns}");
@@ -107,7 +101,6 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<HitResults, Stri
                 None,
             );
             report.add(&format!("{name}: peak RSS"), "MiB", g.1, nb(n.1), None);
-            results.insert((kind.to_string(), conns), g.0);
         }
     }
 
@@ -169,7 +162,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<HitResults, Stri
     report.add("VmHWM over the whole warm section", "MiB", hwm, None, None);
     godepot.check_alive()?;
     nginx.check_alive()?;
-    Ok(results)
+    Ok(())
 }
 
 /// A wrk run and the server's peak RSS (MiB) during it.
