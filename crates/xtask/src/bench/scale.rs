@@ -12,6 +12,9 @@ use super::{Ctx, fixture, median};
 const STARTUP_REPS: usize = 5;
 const LATENCY_CONNS: [usize; 2] = [1, 64];
 
+/// A reported figure of a wrk run: name, unit, how to read it, target.
+type Figure = (&'static str, &'static str, fn(&WrkResult) -> f64, Target);
+
 pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
     ctx.upstream.set_latency(Duration::ZERO);
     let started = Instant::now();
@@ -72,7 +75,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
                 }
             }
             let name = format!("{kind} c={conns}, {total} versions");
-            let figures: [(&str, &str, fn(&WrkResult) -> f64, Target); 3] = [
+            let figures: [Figure; 3] = [
                 ("p50", "ms", |r| r.p50_ms, Target::RatioAtMost { x: 1.1 }),
                 ("p99", "ms", |r| r.p99_ms, Target::RatioAtMost { x: 1.1 }),
                 ("req/s", "req/s", |r| r.rps, Target::RatioAtLeast { x: 0.9 }),
