@@ -32,7 +32,7 @@ pub use answer::{Answer, Body, CacheStatus, ZipStream};
 pub use error::DepotError;
 /// The header by which a godepot recognises its own requests (a proxy loop).
 pub use godepot_upstream::VIA_HEADER;
-pub use sumdb::{SumdbDatabase, SumdbOptions};
+pub use sumdb::{ProofTiles, SumdbDatabase, SumdbOptions};
 
 use flight::Flights;
 use hot::HotCache;
@@ -167,6 +167,12 @@ impl Depot {
         path: &godepot_sumdb::SumdbPath,
     ) -> Result<Answer, DepotError> {
         self.inner.sumdb.serve(name, path).await
+    }
+
+    /// After a prefetch: fetches the checksum-database tiles a go command needs to check the
+    /// lookups held, in any order.
+    pub async fn gather_proof_tiles(&self) -> ProofTiles {
+        self.inner.sumdb.gather_proof_tiles().await
     }
 
     /// Whether the store takes writes, and what is known of upstream. Never contacts

@@ -20,11 +20,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use godepot_module::{ModulePath, Version};
 use godepot_store::Store;
 use godepot_sumdb::check::{MAX_TILE_ROUNDS, VERIFIED_TREE, cache_name, check_hash};
 use godepot_sumdb::tile::HEIGHT;
-use godepot_sumdb::{DatabaseSpec, LookupAnswer, SumdbError, SumdbPath, TileHashes, TreeHead};
+use godepot_sumdb::{
+    DatabaseSpec, LookupAnswer, SumdbError, SumdbPath, Tile, TileHashes, TreeHead,
+};
 use godepot_upstream::{FetchError, Upstream};
 
 use crate::DepotError;
@@ -33,6 +36,18 @@ use crate::flight::Flights;
 
 /// The largest answer accepted from a database: a full data tile is far smaller.
 const MAX_ANSWER: u64 = 4 << 20;
+
+/// Tiles fetched at once while gathering proofs.
+const TILE_FETCHES: usize = 8;
+
+/// What [`SumdbProxy::gather_proof_tiles`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ProofTiles {
+    /// Tiles now held (fetched or held already).
+    pub held: usize,
+    /// Tiles (or lookup listings) that could not be had.
+    pub failed: usize,
+}
 
 /// One checksum database godepot proxies.
 #[derive(Debug, Clone)]
@@ -227,6 +242,76 @@ impl SumdbProxy {
         .await;
         if let Err(e) = result {
             tracing::warn!(%module, %version, database = db.name(), error = %e, "could not keep the checksum database's records for this module");
+        }
+    }
+
+    /// Fetches, for every database, the tiles a go command will read to check the lookup
+    /// answers held, whichever of their tree heads it meets first (see
+    /// [`godepot_sumdb::plan`]). Lookups kept over minutes, or from a caching upstream, carry
+    /// many heads; without these tiles a go command inside the air gap fails on "checking
+    /// tree#A against tree#B". Best effort, like gathering: failures are counted and logged.
+    pub(crate) async fn gather_proof_tiles(&self) -> ProofTiles {
+        let mut report = ProofTiles::default();
+        for db in &self.shared.databases {
+            let prefix = cache_name(db.name(), "lookup");
+            let store = Arc::clone(&self.shared.store);
+            let names = tokio::task::spawn_blocking(move || store.list_meta(&prefix))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            let names = match names {
+                Ok(names) if !names.is_empty() => names,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(database = db.name(), error = %e, "cannot list the checksum database's kept lookups");
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            let (mut sizes, mut ids) = (Vec::new(), Vec::new());
+            for name in names {
+                let parsed = self.get_meta(&name).await.ok().flatten().and_then(|data| {
+                    let answer = LookupAnswer::parse(&data).ok()?;
+                    let head = tree_head(db, answer.note).ok()?;
+                    Some((answer.id, head.size))
+                });
+                if let Some((id, size)) = parsed {
+                    ids.push(id);
+                    sizes.push(size);
+                }
+            }
+            let tiles = godepot_sumdb::plan::client_tiles(HEIGHT, &sizes, &ids);
+            let results: Vec<_> = futures_util::stream::iter(tiles)
+                .map(|tile| async move { (tile, self.obtain_tile(db, tile).await) })
+                .buffer_unordered(TILE_FETCHES)
+                .collect()
+                .await;
+            for (tile, result) in results {
+                match result {
+                    Ok(()) => report.held += 1,
+                    Err(e) => {
+                        tracing::warn!(database = db.name(), tile = %tile.path(), error = %e, "could not keep a tile the go command will need");
+                        report.failed += 1;
+                    }
+                }
+            }
+        }
+        report
+    }
+
+    /// A tile, or the full tile at its place: the go command falls back to the full tile when
+    /// a partial one is missing, and a database may no longer serve a partial tile that has
+    /// since filled up.
+    async fn obtain_tile(&self, db: &Arc<Database>, tile: Tile) -> Result<(), DepotError> {
+        match self.obtain(db, &SumdbPath::Tile(tile)).await {
+            Err(e) if e.is_not_found() && !tile.is_full() => {
+                let full = Tile {
+                    width: tile.full_width(),
+                    ..tile
+                };
+                self.obtain(db, &SumdbPath::Tile(full)).await.map(drop)
+            }
+            other => other.map(drop),
         }
     }
 

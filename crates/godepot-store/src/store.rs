@@ -121,6 +121,9 @@ pub trait Store: Send + Sync + 'static {
     fn get_meta(&self, name: &str) -> Result<Option<Bytes>, StoreError>;
     /// Writes (replaces) a metadata file under `.godepot/`, atomically.
     fn put_meta(&self, name: &str, data: &[u8]) -> Result<(), StoreError>;
+    /// The names of the metadata files under the directory `prefix` (recursively), for
+    /// maintenance work that must see them all; never called while serving.
+    fn list_meta(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
     /// Proves the store can take writes right now (for readiness checks).
     fn check_writable(&self) -> Result<(), StoreError>;
     /// A human-readable location, for logs.

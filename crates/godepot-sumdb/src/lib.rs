@@ -7,7 +7,8 @@
 //! - [`record`]: `lookup` answers and the go.sum lines they carry;
 //! - [`request`]: a `/sumdb/<name>/…` path, validated;
 //! - [`config`]: the `GOSUMDB`-style list of databases;
-//! - [`check`]: proofs over tiles at hand, and an artifact's hash against its record.
+//! - [`check`]: proofs over tiles at hand, and an artifact's hash against its record;
+//! - [`plan`]: which tiles the go command reads to check a set of lookups.
 //!
 //! No I/O and no async: callers fetch bytes and hand them in.
 
@@ -16,6 +17,7 @@ pub mod config;
 mod error;
 pub mod hash;
 pub mod note;
+pub mod plan;
 pub mod record;
 pub mod request;
 pub mod tile;

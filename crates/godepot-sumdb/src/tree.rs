@@ -137,6 +137,18 @@ impl TileHashes {
         self.range_hash(0, self.size)
     }
 
+    /// The root hash of the tree of the first `size` records, read from these tiles: how the
+    /// go command checks that an older tree head is a prefix of this tree.
+    pub fn prefix_hash(&self, size: u64) -> Result<Hash, SumdbError> {
+        if size == 0 || size > self.size {
+            return Err(SumdbError::ProofFailed(format!(
+                "no prefix of size {size} in a tree of size {}",
+                self.size
+            )));
+        }
+        self.range_hash(0, size)
+    }
+
     /// Checks that `head` is this tree (size and root hash).
     pub fn check_head(&self, head: &TreeHead) -> Result<(), SumdbError> {
         if head.size != self.size || self.tree_hash()? != head.hash {
@@ -306,12 +318,19 @@ fn roots_from_consistency<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    impl TileHashes {
+        /// The bytes held for a tile position.
+        pub(crate) fn held(&self, level: u8, index: u64) -> &[u8] {
+            &self.tiles[&(level, index)]
+        }
+    }
 
     /// Builds every tile of a tree of `n` records straight from the definition, the way a
     /// database server would.
-    fn tiles_for(records: &[Vec<u8>], height: u8) -> TileHashes {
+    pub(crate) fn tiles_for(records: &[Vec<u8>], height: u8) -> TileHashes {
         let n = records.len() as u64;
         let mut tiles = TileHashes::new(height, n);
         let mut level_hashes: Vec<Hash> = records.iter().map(|r| record_hash(r)).collect();
@@ -329,7 +348,7 @@ mod tests {
         tiles
     }
 
-    fn mth(hashes: &[Hash]) -> Hash {
+    pub(crate) fn mth(hashes: &[Hash]) -> Hash {
         if hashes.len() == 1 {
             return hashes[0];
         }
@@ -337,7 +356,7 @@ mod tests {
         node_hash(&mth(&hashes[..k]), &mth(&hashes[k..]))
     }
 
-    fn records(n: usize) -> Vec<Vec<u8>> {
+    pub(crate) fn records(n: usize) -> Vec<Vec<u8>> {
         (0..n)
             .map(|i| format!("example.com/m{i} v1.0.0 h1:x=\n").into_bytes())
             .collect()

@@ -25,6 +25,8 @@ use crate::universe::Universe;
 const HEIGHT: u32 = 8;
 const FILLER_BEFORE: usize = 100;
 const FILLER_AFTER: usize = 180;
+/// Enough records after the universe's that the tree has several tiles at level 1.
+const GROWING_FILLER_AFTER: usize = 70_000;
 
 /// A test checksum database, written under `<universe root>/sumdb/<name>/`.
 #[derive(Debug, Clone)]
@@ -45,6 +47,24 @@ impl TestSumdb {
     /// when the universe has one), signs it with a key derived from `seed`, and writes it
     /// under `<universe root>/sumdb/<name>/`.
     pub fn build(universe: &Universe, name: &str, seed: u8) -> TestSumdb {
+        Self::build_with(universe, name, seed, FILLER_AFTER, false)
+    }
+
+    /// Like [`TestSumdb::build`], for a database that kept growing while it was asked: the
+    /// tree spans several tiles of level 1 (over 65,536 records), and each lookup answer
+    /// carries a different tree head, as lookups fetched minutes apart (or cached by a proxy
+    /// at different times) do. Partial tiles are served for every one of those heads.
+    pub fn build_growing(universe: &Universe, name: &str, seed: u8) -> TestSumdb {
+        Self::build_with(universe, name, seed, GROWING_FILLER_AFTER, true)
+    }
+
+    fn build_with(
+        universe: &Universe,
+        name: &str,
+        seed: u8,
+        filler_after: usize,
+        growing: bool,
+    ) -> TestSumdb {
         let key = SigningKey::from_bytes(&[seed; 32]);
         let dir = universe.root.join("sumdb").join(name);
         let mut texts: Vec<String> = (0..FILLER_BEFORE).map(filler).collect();
@@ -74,7 +94,7 @@ impl TestSumdb {
                 texts.push(text);
             }
         }
-        texts.extend((FILLER_BEFORE..FILLER_BEFORE + FILLER_AFTER).map(filler));
+        texts.extend((FILLER_BEFORE..FILLER_BEFORE + filler_after).map(filler));
         let db = TestSumdb {
             name: name.to_string(),
             dir,
@@ -82,7 +102,7 @@ impl TestSumdb {
             size: texts.len() as u64,
             records,
         };
-        db.write(&texts, &key);
+        db.write(&texts, &key, growing);
         db
     }
 
@@ -96,35 +116,62 @@ impl TestSumdb {
         format!("lookup/{}@{}", escape(module), escape(version))
     }
 
-    fn write(&self, texts: &[String], key: &SigningKey) {
+    fn write(&self, texts: &[String], key: &SigningKey, growing: bool) {
         let leaves: Vec<[u8; 32]> = texts.iter().map(|t| leaf_hash(t.as_bytes())).collect();
-        let root = mth(&leaves);
-        let head = format!(
-            "go.sum database tree\n{}\n{}\n",
-            texts.len(),
-            STANDARD.encode(root)
-        );
-        let signed = sign_note(&self.name, key, &head);
+        let signed_head = |size: usize| {
+            let head = format!(
+                "go.sum database tree\n{size}\n{}\n",
+                STANDARD.encode(mth(&leaves[..size]))
+            );
+            sign_note(&self.name, key, &head)
+        };
         put(&self.dir.join("supported"), b"");
-        put(&self.dir.join("latest"), &signed);
-        for (module, version, id) in &self.records {
+        put(&self.dir.join("latest"), &signed_head(texts.len()));
+        // Tile level L holds the hashes of complete subtrees of 2^(8L) records.
+        let mut levels = vec![leaves.clone()];
+        while levels.last().expect("level 0").len() >= 1 << HEIGHT {
+            let next = levels
+                .last()
+                .expect("a level")
+                .chunks_exact(1 << HEIGHT)
+                .map(mth)
+                .collect();
+            levels.push(next);
+        }
+        let mut head_sizes = vec![texts.len()];
+        for (n, (module, version, id)) in self.records.iter().enumerate() {
+            // Growing: record n was looked up when the tree had grown by n steps past it.
+            let size = if growing {
+                (*id as usize + 1 + n * (texts.len() / self.records.len().max(1))).min(texts.len())
+            } else {
+                texts.len()
+            };
+            head_sizes.push(size);
             let mut answer = format!("{id}\n{}\n", texts[*id as usize]).into_bytes();
-            answer.extend_from_slice(&signed);
+            answer.extend_from_slice(&signed_head(size));
             put(&self.dir.join(Self::lookup_path(module, version)), &answer);
         }
-        // Hash tiles: level L holds the hashes of complete subtrees of 2^(8L) records.
-        let mut level_hashes = leaves;
-        let mut level = 0;
-        while !level_hashes.is_empty() {
-            for (i, chunk) in level_hashes.chunks(1 << HEIGHT).enumerate() {
-                let bytes: Vec<u8> = chunk.concat();
+        // Every full tile, and the partial tiles at the right edge of every head served.
+        for (level, hashes) in levels.iter().enumerate() {
+            for (i, chunk) in hashes.chunks_exact(1 << HEIGHT).enumerate() {
                 put(
                     &self.dir.join(tile_path(&level.to_string(), i, chunk.len())),
-                    &bytes,
+                    &chunk.concat(),
                 );
             }
-            level_hashes = level_hashes.chunks_exact(1 << HEIGHT).map(mth).collect();
-            level += 1;
+            for &size in &head_sizes {
+                let count = size >> (HEIGHT as usize * level);
+                let width = count % (1 << HEIGHT);
+                if width > 0 {
+                    let start = count - width;
+                    put(
+                        &self
+                            .dir
+                            .join(tile_path(&level.to_string(), start >> HEIGHT, width)),
+                        &hashes[start..count].concat(),
+                    );
+                }
+            }
         }
         // Data tiles: each record's text followed by a blank line's newline, as the go
         // command's server writes them.

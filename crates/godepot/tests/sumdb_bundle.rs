@@ -198,7 +198,22 @@ fn go_verifies_everything_in_the_bundle_offline_with_gosumdb_on() {
 fn records_are_gathered_for_the_air_gap_even_without_the_key() {
     let rig = Rig::standard();
     let db = TestSumdb::build(&rig.universe, DB_NAME, 33);
-    let (_tidy, go_mod) = tidy_go_mod(&rig);
+    prefetch_unkeyed_then_verify_offline(&rig, &db, "unkeyed prefetch, offline godepot");
+}
+
+/// A real database grows while it is asked, and a caching upstream keeps answers from
+/// different times: every lookup carries another tree head. The go command inside checks each
+/// head against the others and each record against whichever head it took as the latest, in
+/// no fixed order; prefetch must keep the tiles for all of that.
+#[test]
+fn records_with_many_tree_heads_verify_offline() {
+    let rig = Rig::standard();
+    let db = TestSumdb::build_growing(&rig.universe, DB_NAME, 34);
+    prefetch_unkeyed_then_verify_offline(&rig, &db, "growing database, offline godepot");
+}
+
+fn prefetch_unkeyed_then_verify_offline(rig: &Rig, db: &TestSumdb, context: &str) {
+    let (_tidy, go_mod) = tidy_go_mod(rig);
     let outside = &rig.data;
     ok(&[
         "prefetch",
@@ -219,8 +234,8 @@ fn records_are_gathered_for_the_air_gap_even_without_the_key() {
         bin(),
         &["--data-dir", s(&inside), "--offline", "--sumdb", DB_NAME],
     );
-    let go = go_with_sumdb(&server.url(), &db);
-    download_and_verify(&go, &rig, &go_mod, "unkeyed prefetch, offline godepot");
+    let go = go_with_sumdb(&server.url(), db);
+    download_and_verify(&go, rig, &go_mod, context);
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -200,6 +200,30 @@ impl Store for LocalStore {
         atomic::write_replace(&self.tmp, &dest, data).map_err(StoreError::io(&dest))
     }
 
+    fn list_meta(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let dir = self.meta_path(prefix)?;
+        let mut names = Vec::new();
+        let mut pending = vec![(dir, prefix.trim_end_matches('/').to_string())];
+        while let Some((dir, name)) = pending.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::io(&dir)(e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(StoreError::io(&dir))?;
+                let child = format!("{name}/{}", entry.file_name().to_string_lossy());
+                if entry.file_type().map_err(StoreError::io(&dir))?.is_dir() {
+                    pending.push((entry.path(), child));
+                } else {
+                    names.push(child);
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     fn check_writable(&self) -> Result<(), StoreError> {
         let (path, file) = atomic::temp_file(&self.tmp).map_err(StoreError::io(&self.tmp))?;
         let result = file.sync_all().map_err(StoreError::io(&path));

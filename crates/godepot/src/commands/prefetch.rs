@@ -256,6 +256,8 @@ async fn prefetch(settings: Settings) -> Result<(), Failure> {
     ));
     progress.fetching(todo.len() as u64);
     fetch_all(&built.depot, &built.store, todo, settings.jobs, &tally).await;
+    progress.phase("gathering the checksum database's proof tiles");
+    let tiles = built.depot.gather_proof_tiles().await;
     progress.finish();
     let mut tally = lock(&tally);
     tally.failures.sort();
@@ -263,6 +265,7 @@ async fn prefetch(settings: Settings) -> Result<(), Failure> {
         versions: versions(&needs),
         mods: needs.mods.len(),
         zips: needs.zips.len(),
+        tiles,
         elapsed: started.elapsed(),
     };
     finish(&summary, &tally, settings.json)

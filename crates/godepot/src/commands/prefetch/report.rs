@@ -6,6 +6,7 @@ use std::fmt;
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use godepot_depot::ProofTiles;
 use godepot_module::{ModulePath, Version};
 use godepot_store::Kind;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -151,6 +152,8 @@ pub(super) struct Summary {
     pub(super) versions: usize,
     pub(super) mods: usize,
     pub(super) zips: usize,
+    /// Checksum-database tiles held for the go command's proofs.
+    pub(super) tiles: ProofTiles,
     pub(super) elapsed: Duration,
 }
 
@@ -167,6 +170,18 @@ impl Summary {
             tally.failures.len(),
             self.elapsed.as_secs_f64()
         );
+        if self.tiles.held + self.tiles.failed > 0 {
+            eprintln!(
+                "checksum database: {} tiles held for the go command's proofs{}",
+                self.tiles.held,
+                match self.tiles.failed {
+                    0 => String::new(),
+                    n => format!(
+                        " ({n} could not be fetched: the go command inside may fail to verify some modules; see the warnings above)"
+                    ),
+                }
+            );
+        }
         if !tally.failures.is_empty() {
             eprintln!("failures:");
             for (what, error) in &tally.failures {
@@ -188,6 +203,8 @@ impl Summary {
             "fetched": tally.fetched,
             "already_held": tally.already_held,
             "failed": tally.failures.len(),
+            "sumdb_tiles_held": self.tiles.held,
+            "sumdb_tiles_failed": self.tiles.failed,
             "bytes_fetched": tally.bytes_fetched,
             "bytes_total": tally.bytes_total,
             "elapsed_seconds": self.elapsed.as_secs_f64(),
