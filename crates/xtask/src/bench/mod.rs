@@ -147,7 +147,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
     let notes = vec![
         format!("plan: {} ({} module versions in the universe)", plan.name, plan.universe_versions()),
         pinning.note.clone(),
-        "godepot runs online (upstream: the fixture upstream on 127.0.0.1) with its default info-level access log; nginx logs each request too".to_owned(),
+        "godepot runs online (upstream: the fixture upstream on 127.0.0.1, list TTL 1 h so that list hits stay hits) with its default info-level access log; nginx logs each request too".to_owned(),
         format!(
             "other builds: {} rustc processes at start, {} at end; load average {} at start, {} at end",
             machine.rustc_start, machine.rustc_end, machine.loadavg_start, machine.loadavg_end
