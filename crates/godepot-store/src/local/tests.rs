@@ -113,6 +113,25 @@ fn meta_names_cannot_escape_the_meta_dir() {
 }
 
 #[test]
+fn meta_files_are_listed_under_a_prefix() {
+    let (_dir, store) = store();
+    assert!(store.list_meta("sumdb/db/lookup").unwrap().is_empty());
+    for name in [
+        "sumdb/db/lookup/a@v1",
+        "sumdb/db/lookup/example.com/b@v2",
+        "sumdb/db/tile/8/0/000",
+        "sumdb/other/lookup/c@v3",
+    ] {
+        store.put_meta(name, b"x").unwrap();
+    }
+    assert_eq!(
+        store.list_meta("sumdb/db/lookup").unwrap(),
+        ["sumdb/db/lookup/a@v1", "sumdb/db/lookup/example.com/b@v2"]
+    );
+    assert!(store.list_meta("../escape").is_err());
+}
+
+#[test]
 fn closed_spools_keep_their_bytes_until_reopened_and_put() {
     let (dir, store) = store();
     let k = key("example.com/m", "v1.0.0", Kind::Mod);
