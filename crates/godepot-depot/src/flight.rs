@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -58,13 +59,14 @@ impl Flights {
     }
 }
 
-/// Takes a finished (or panicked) flight out of the map.
-struct Remove {
-    map: Arc<Mutex<HashMap<String, watch::Receiver<Option<Shared>>>>>,
-    key: String,
+/// Takes a finished flight out of its map when dropped, however the fetch ended (even by
+/// panic). Shared by the small-artifact and the zip single-flight maps.
+pub(crate) struct Remove<K: Eq + Hash, V> {
+    pub(crate) map: Arc<Mutex<HashMap<K, V>>>,
+    pub(crate) key: K,
 }
 
-impl Drop for Remove {
+impl<K: Eq + Hash, V> Drop for Remove<K, V> {
     fn drop(&mut self) {
         self.map
             .lock()

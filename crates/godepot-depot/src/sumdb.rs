@@ -253,33 +253,21 @@ impl SumdbProxy {
     pub(crate) async fn gather_proof_tiles(&self) -> ProofTiles {
         let mut report = ProofTiles::default();
         for db in &self.shared.databases {
-            let prefix = cache_name(db.name(), "lookup");
-            let store = Arc::clone(&self.shared.store);
-            let names = tokio::task::spawn_blocking(move || store.list_meta(&prefix))
+            // One trip to the blocking pool for the whole walk: thousands of small reads.
+            let (store, db_c) = (Arc::clone(&self.shared.store), Arc::clone(db));
+            let held = tokio::task::spawn_blocking(move || held_lookups(store.as_ref(), &db_c))
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| e.to_string()));
-            let names = match names {
-                Ok(names) if !names.is_empty() => names,
+            let (ids, sizes) = match held {
+                Ok(held) if !held.0.is_empty() => held,
                 Ok(_) => continue,
                 Err(e) => {
-                    tracing::warn!(database = db.name(), error = %e, "cannot list the checksum database's kept lookups");
+                    tracing::warn!(database = db.name(), error = %e, "cannot read the checksum database's kept lookups");
                     report.failed += 1;
                     continue;
                 }
             };
-            let (mut sizes, mut ids) = (Vec::new(), Vec::new());
-            for name in names {
-                let parsed = self.get_meta(&name).await.ok().flatten().and_then(|data| {
-                    let answer = LookupAnswer::parse(&data).ok()?;
-                    let head = tree_head(db, answer.note).ok()?;
-                    Some((answer.id, head.size))
-                });
-                if let Some((id, size)) = parsed {
-                    ids.push(id);
-                    sizes.push(size);
-                }
-            }
             let tiles = godepot_sumdb::plan::client_tiles(HEIGHT, &sizes, &ids);
             let results: Vec<_> = futures_util::stream::iter(tiles)
                 .map(|tile| async move { (tile, self.obtain_tile(db, tile).await) })
@@ -552,6 +540,28 @@ fn check_syntax(db: &Database, path: &SumdbPath, data: &Bytes) -> Result<(), Sum
             _ => Ok(()),
         },
     }
+}
+
+/// The record ids and tree-head sizes of a database's lookup answers held in the store (an
+/// answer that does not parse is skipped: it is the go command's to refuse).
+fn held_lookups(
+    store: &dyn Store,
+    db: &Database,
+) -> Result<(Vec<u64>, Vec<u64>), godepot_store::StoreError> {
+    let (mut ids, mut sizes) = (Vec::new(), Vec::new());
+    for name in store.list_meta(&cache_name(db.name(), "lookup"))? {
+        let Some(data) = store.get_meta(&name)? else {
+            continue;
+        };
+        let Ok(answer) = LookupAnswer::parse(&data) else {
+            continue;
+        };
+        if let Ok(head) = tree_head(db, answer.note) {
+            ids.push(answer.id);
+            sizes.push(head.size);
+        }
+    }
+    Ok((ids, sizes))
 }
 
 /// The tree head in a signed note: verified when the key is known, else only parsed.

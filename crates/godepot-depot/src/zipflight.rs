@@ -21,6 +21,7 @@ use godepot_upstream::Upstream;
 use tokio::sync::watch;
 
 use crate::answer::{Answer, Body, CacheStatus};
+use crate::flight::Remove;
 use crate::ingest::{check_first_entry, held};
 use crate::mutable::Health;
 use crate::{DepotError, Inner};
@@ -164,7 +165,7 @@ struct Fetch {
     sumdb: crate::sumdb::SumdbProxy,
     tx: watch::Sender<State>,
     /// Dropped when the fetch ends, however it ends.
-    _remove: Remove,
+    _remove: Remove<ArtifactKey, Arc<Flight>>,
 }
 
 impl Fetch {
@@ -350,19 +351,4 @@ where
 
 fn spool_error(e: std::io::Error) -> DepotError {
     DepotError::Store(format!("spool file: {e}"))
-}
-
-/// Takes a finished flight out of the map, however the fetch ended (even by panic).
-struct Remove {
-    map: Arc<Mutex<HashMap<ArtifactKey, Arc<Flight>>>>,
-    key: ArtifactKey,
-}
-
-impl Drop for Remove {
-    fn drop(&mut self) {
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.key);
-    }
 }

@@ -9,6 +9,7 @@
 //! - [`process`] starts the `godepot` binary and reads its listen address from its log;
 //! - [`http`] is a tiny raw HTTP/1.1 client that sends request targets exactly as written;
 //! - [`sumdb`] writes a signed test checksum database over a universe, served by the upstream;
+//! - [`tamper`] rewrites a bundle's entries, as an attacker or a bad disk would;
 //! - [`toolchain`] adds a fake Go toolchain module (`bin/go` a script) to a universe;
 //! - [`fsutil`] holds file-tree helpers (snapshots, copies) the tests use to prove "nothing stored".
 
@@ -19,6 +20,7 @@ pub mod oracle;
 pub mod process;
 pub mod semver;
 pub mod sumdb;
+pub mod tamper;
 pub mod toolchain;
 pub mod universe;
 pub mod upstream;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use common::bin;
 use common::godepot_cli as godepot;
-use common::rewrite;
+use godepot_testkit::tamper::rewrite_bundle as rewrite;
 use godepot_testkit::universe::{self, Universe};
 use godepot_testkit::{GoEnv, GodepotProcess, UniverseBuilder, fsutil};
 

@@ -14,16 +14,8 @@ enum Start {
 }
 
 fn start<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Start {
-    let mut cmd = Command::new(common::bin());
-    cmd.arg("serve").args(args);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("GODEPOT_") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.env("GOPROXY", "off")
-        .env("GOSUMDB", "off")
-        .env("GOENV", "off");
+    let mut cmd = common::godepot_command(&["serve"]);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

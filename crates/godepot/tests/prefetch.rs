@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::bin;
 use common::project::{
@@ -42,21 +42,8 @@ impl Run {
 
 /// `godepot prefetch --data-dir <data> --upstream <upstream> <args>`, hermetically.
 fn prefetch(data: &Path, upstream: &str, args: &[&str]) -> Run {
-    let mut cmd = Command::new(bin());
-    cmd.arg("prefetch")
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--upstream", upstream])
-        .args(args);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("GODEPOT_") {
-            cmd.env_remove(&k);
-        }
-    }
-    // GOSUMDB too: left unset, godepot would ask `go env GOSUMDB` for a database to use.
-    cmd.env("GOPROXY", "off")
-        .env("GOSUMDB", "off")
-        .env("GOENV", "off");
+    let mut cmd = common::godepot_command(&["prefetch", "--upstream", upstream]);
+    cmd.arg("--data-dir").arg(data).args(args);
     Run {
         output: cmd.output().expect("run godepot prefetch"),
     }

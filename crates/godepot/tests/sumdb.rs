@@ -4,23 +4,12 @@
 
 mod common;
 
-use common::{Rig, assert_healthy};
+use common::{Rig, assert_healthy, go_with_sumdb};
 use godepot_testkit::http::try_http_request;
 use godepot_testkit::{GoEnv, TestSumdb};
 
 /// A name under the reserved `.test` top-level domain: no such host exists.
 const DB_NAME: &str = "sum.godepot.test";
-
-/// A `go` environment against `proxy` that verifies with the test database. Each call is a
-/// fresh GOPATH: the client remembers tree heads under `$GOPATH/pkg/sumdb`.
-fn go_with_sumdb(proxy: &str, db: &TestSumdb) -> GoEnv {
-    let mut go = GoEnv::new(proxy);
-    go.set_env("GOSUMDB", &db.gosumdb());
-    go.set_env("GONOSUMDB", "");
-    go.set_env("GOPRIVATE", "");
-    go.set_env("GONOSUMCHECK", "");
-    go
-}
 
 /// Builds the project from scratch (no go.sum), so every module is checked against the
 /// database, then checks the client really used it.
@@ -348,20 +337,14 @@ fn prefetch_with_a_keyed_database_keeps_what_offline_go_needs_to_verify() {
     let project = rig.universe.copy_project(&tidy.home().join("tidy"));
     tidy.ok(&project, ["mod", "tidy"]);
     let go_mod = project.join("go.mod");
-    let mut cmd = std::process::Command::new(common::bin());
-    cmd.arg("prefetch")
-        .arg("--data-dir")
-        .arg(&rig.data)
-        .args(["--upstream", &rig.upstream.url(), "--sumdb", &db.gosumdb()])
-        .arg(&go_mod);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("GODEPOT_") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.env("GOPROXY", "off")
-        .env("GOSUMDB", "off")
-        .env("GOENV", "off");
+    let mut cmd = common::godepot_command(&[
+        "prefetch",
+        "--upstream",
+        &rig.upstream.url(),
+        "--sumdb",
+        &db.gosumdb(),
+    ]);
+    cmd.arg("--data-dir").arg(&rig.data).arg(&go_mod);
     let out = cmd.output().expect("run godepot prefetch");
     assert!(
         out.status.success(),

@@ -10,9 +10,9 @@ mod common;
 use std::path::Path;
 
 use common::godepot_cli as godepot;
-use common::rewrite;
-use common::{Rig, bin};
+use common::{Rig, bin, go_with_sumdb};
 use godepot_bundle::manifest::{MANIFEST_PATH, Manifest};
+use godepot_testkit::tamper::rewrite_bundle as rewrite;
 use godepot_testkit::{GoEnv, GodepotProcess, TestSumdb, fsutil};
 
 /// A name under the reserved `.test` top-level domain: no such host exists.
@@ -27,17 +27,6 @@ fn ok(args: &[&str]) -> (String, String) {
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
-}
-
-/// `go` against `proxy`, verifying with the test database, with a fresh GOPATH (so
-/// `$GOPATH/pkg/sumdb` remembers no tree head) and a clean module cache.
-fn go_with_sumdb(proxy: &str, db: &TestSumdb) -> GoEnv {
-    let mut go = GoEnv::new(proxy);
-    go.set_env("GOSUMDB", &db.gosumdb());
-    go.set_env("GONOSUMDB", "");
-    go.set_env("GOPRIVATE", "");
-    go.set_env("GONOSUMCHECK", "");
-    go
 }
 
 /// `go mod download all` and `go mod verify` of the project with no go.sum, so that every

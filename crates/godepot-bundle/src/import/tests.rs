@@ -1,9 +1,9 @@
 //! Export and import together: round trips, determinism, increments, corruption, conflicts.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use godepot_store::{Kind, LocalStore, Store};
+use godepot_testkit::tamper::rewrite_bundle as rewrite;
 
 use super::*;
 use crate::export::{ExportOptions, export};
@@ -26,32 +26,6 @@ fn import_ok(store: &LocalStore, source: &Path) -> ImportSummary {
     let summary = import(store, source, &ImportOptions::default(), &NoProgress).unwrap();
     assert!(summary.is_success(), "{summary:#?}");
     summary
-}
-
-/// Rewrites a bundle's tar stream through `edit` (given every entry's path and bytes) and
-/// compresses it again: how an attacker or a bad disk would change it.
-fn rewrite(bundle: &Path, out: &Path, mut edit: impl FnMut(&mut Vec<(String, Vec<u8>)>)) {
-    let mut entries = Vec::new();
-    let decoder = zstd::stream::read::Decoder::new(std::fs::File::open(bundle).unwrap()).unwrap();
-    let mut archive = tar::Archive::new(decoder);
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        let path = entry.path().unwrap().to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).unwrap();
-        entries.push((path, data));
-    }
-    edit(&mut entries);
-    let encoder =
-        zstd::stream::write::Encoder::new(std::fs::File::create(out).unwrap(), 3).unwrap();
-    let mut tar = tar::Builder::new(encoder);
-    for (path, data) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        tar.append_data(&mut header, path, data.as_slice()).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
 }
 
 #[test]

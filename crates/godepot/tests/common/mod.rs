@@ -5,7 +5,6 @@
 
 pub(crate) mod project;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -163,10 +162,10 @@ pub(crate) fn tail(godepot: &GodepotProcess) -> String {
     logs[logs.len().saturating_sub(15)..].join("\n")
 }
 
-/// Runs `godepot <args>` with nothing of the machine's configuration leaking in: no
+/// `godepot <args>`, not yet run, with nothing of the machine's configuration leaking in: no
 /// `GODEPOT_*` variables, and `GOPROXY`/`GOSUMDB` off (left unset, godepot would ask
 /// `go env` for an upstream and a checksum database), `GOENV` off.
-pub(crate) fn godepot_cli(args: &[&str]) -> Output {
+pub(crate) fn godepot_command<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .env("GOPROXY", "off")
@@ -177,30 +176,24 @@ pub(crate) fn godepot_cli(args: &[&str]) -> Output {
             cmd.env_remove(&k);
         }
     }
-    cmd.output().expect("run godepot")
+    cmd
 }
 
-/// Reads a bundle's entries (as an attacker or a bad disk would change them), lets `edit` change them, and writes a bundle again.
-pub(crate) fn rewrite(bundle: &Path, out: &Path, edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) {
-    let decoder = zstd::stream::read::Decoder::new(std::fs::File::open(bundle).unwrap()).unwrap();
-    let mut archive = tar::Archive::new(decoder);
-    let mut entries = Vec::new();
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        let path = entry.path().unwrap().to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).unwrap();
-        entries.push((path, data));
-    }
-    edit(&mut entries);
-    let encoder =
-        zstd::stream::write::Encoder::new(std::fs::File::create(out).unwrap(), 3).unwrap();
-    let mut tar = tar::Builder::new(encoder);
-    for (path, data) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        tar.append_data(&mut header, path, data.as_slice()).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
+/// Runs [`godepot_command`].
+pub(crate) fn godepot_cli(args: &[&str]) -> Output {
+    godepot_command(args).output().expect("run godepot")
+}
+
+/// `go` against `proxy`, verifying with the test database, with a fresh GOPATH (so
+/// `$GOPATH/pkg/sumdb` remembers no tree head) and a clean module cache.
+pub(crate) fn go_with_sumdb(
+    proxy: &str,
+    db: &godepot_testkit::TestSumdb,
+) -> godepot_testkit::GoEnv {
+    let mut go = godepot_testkit::GoEnv::new(proxy);
+    go.set_env("GOSUMDB", &db.gosumdb());
+    go.set_env("GONOSUMDB", "");
+    go.set_env("GOPRIVATE", "");
+    go.set_env("GONOSUMCHECK", "");
+    go
 }
