@@ -103,6 +103,38 @@ pub fn parse_go_work(data: &[u8]) -> Result<GoWork, GoModError> {
     Ok(work)
 }
 
+/// Why a go.mod taken in for `module@version` must be refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GoModCheckError {
+    /// Not a go.mod at all (a login page served with 200, say), or malformed.
+    #[error("parsing go.mod: {0}")]
+    Syntax(#[from] GoModError),
+    /// A go.mod with no `module` line.
+    #[error("parsing go.mod: no module declaration in go.mod")]
+    NoModule,
+    /// The `module` line names another module.
+    #[error(
+        "parsing go.mod: module declares its path as: {declared} but was required as: {requested}"
+    )]
+    OtherModule { declared: String, requested: String },
+}
+
+/// Checks a go.mod served for `module` the way the go command does when it loads it
+/// (`modload`: the file must parse and its `module` line must name exactly the path it was
+/// fetched for). A synthesized go.mod (`module <path>`, what proxies serve for a version
+/// without one, `+incompatible` versions included) passes like any other.
+pub fn check_go_mod_for(module: &str, data: &[u8]) -> Result<GoMod, GoModCheckError> {
+    let file = parse_go_mod(data)?;
+    match file.module.as_deref() {
+        None => Err(GoModCheckError::NoModule),
+        Some(declared) if declared != module => Err(GoModCheckError::OtherModule {
+            declared: declared.to_owned(),
+            requested: module.to_owned(),
+        }),
+        Some(_) => Ok(file),
+    }
+}
+
 fn apply_go_mod(file: &mut GoMod, stmt: &Statement) -> Result<(), String> {
     let args = stmt.args();
     match stmt.verb() {
@@ -404,6 +436,38 @@ fn unquote_interpreted(s: &str) -> Result<(String, &str), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn check_go_mod_for_table() {
+        use super::{GoModCheckError, check_go_mod_for};
+        let ok = |m: &str, data: &str| check_go_mod_for(m, data.as_bytes()).is_ok();
+        assert!(ok("example.com/a", "module example.com/a\n"));
+        assert!(ok("example.com/a", "module \"example.com/a\"\n\ngo 1.21\n"));
+        assert!(ok(
+            "example.com/a/v2",
+            "// comment\nmodule example.com/a/v2 // x\nrequire b.com/c v1.0.0\n"
+        ));
+        assert!(!ok("example.com/a", "module example.com/b\n"));
+        assert!(!ok("example.com/a/v2", "module example.com/a\n"));
+        assert!(!ok(
+            "github.com/Sirupsen/logrus",
+            "module github.com/sirupsen/logrus\n"
+        ));
+        assert_eq!(
+            check_go_mod_for("example.com/a", b"go 1.21\n"),
+            Err(GoModCheckError::NoModule)
+        );
+        let page = "<!DOCTYPE html>\n<html><body>Sign in</body></html>\n";
+        assert!(matches!(
+            check_go_mod_for("example.com/a", page.as_bytes()),
+            Err(GoModCheckError::Syntax(_) | GoModCheckError::NoModule)
+        ));
+        let err = check_go_mod_for("example.com/a", b"module example.com/b\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "parsing go.mod: module declares its path as: example.com/b but was required as: example.com/a"
+        );
+    }
+
     use super::*;
 
     fn req(path: &str, version: &str, indirect: bool) -> Require {

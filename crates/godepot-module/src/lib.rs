@@ -33,8 +33,8 @@ mod zipcheck;
 pub use error::ModuleError;
 pub use escape::{escape_path, escape_version, unescape_path, unescape_version};
 pub use gomod::{
-    GoMod, GoModError, GoWork, ModVersionRef, Replace, Require, Retract, parse_go_mod,
-    parse_go_work,
+    GoMod, GoModCheckError, GoModError, GoWork, ModVersionRef, Replace, Require, Retract,
+    check_go_mod_for, parse_go_mod, parse_go_work,
 };
 pub use gosum::{GoSumError, SumLine, parse_go_sum};
 pub use h1::{hash_go_mod, hash1, sha256};
