@@ -16,6 +16,7 @@ mod error;
 mod flight;
 mod hot;
 mod ingest;
+mod keep;
 mod mutable;
 mod offline;
 mod sumdb;
@@ -32,6 +33,7 @@ pub use answer::{Answer, Body, CacheStatus, ZipStream};
 pub use error::DepotError;
 /// The header by which a godepot recognises its own requests (a proxy loop).
 pub use godepot_upstream::VIA_HEADER;
+pub use keep::{Kept, Outcome};
 pub use sumdb::{ProofTiles, SumdbDatabase, SumdbOptions};
 
 use flight::Flights;
@@ -158,6 +160,14 @@ impl Depot {
     pub async fn zip(&self, module: &ModulePath, version: &Version) -> Result<Answer, DepotError> {
         let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Zip);
         zipflight::zip(&self.inner, key).await
+    }
+
+    /// Makes the store hold `key` (an `.info`, `.mod` or `.zip` of a canonical version),
+    /// fetching and checking it like any request would, and says whether it was stored now
+    /// or held already; an error is the reason it was refused. For filling a store
+    /// (prefetch), where that outcome is the point.
+    pub async fn keep(&self, key: ArtifactKey) -> Result<Kept, DepotError> {
+        keep::keep(&self.inner, key).await
     }
 
     /// `GET /sumdb/<name>/<path>`: a configured checksum database, proxied and cached.

@@ -67,6 +67,7 @@ impl Retract {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GoWork {
     pub go: Option<String>,
+    pub toolchain: Option<String>,
     pub use_dirs: Vec<String>,
     pub replace: Vec<Replace>,
 }
@@ -164,6 +165,7 @@ fn apply_go_work(work: &mut GoWork, stmt: &Statement) -> Result<(), String> {
     let args = stmt.args();
     match stmt.verb() {
         "go" => work.go = Some(one_arg("go", args)?.to_owned()),
+        "toolchain" => work.toolchain = Some(one_arg("toolchain", args)?.to_owned()),
         "use" => work.use_dirs.push(one_arg("use", args)?.to_owned()),
         "replace" => work.replace.push(parse_replace(args)?),
         _ => {}
@@ -608,6 +610,7 @@ mod tests {
             "go 1.23\n\nuse (\n\t./a\n\t./b // comment\n)\nuse ./c\nreplace x.com/y => ../y\n";
         let expect = GoWork {
             go: Some("1.23".into()),
+            toolchain: None,
             use_dirs: vec!["./a".into(), "./b".into(), "./c".into()],
             replace: vec![Replace {
                 old_path: "x.com/y".into(),

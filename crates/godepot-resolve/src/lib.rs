@@ -32,17 +32,22 @@
 //!
 //! ## The module graph of a main module or workspace
 //!
-//! - **`.mod` files**: every module version reachable through requirements, with the main
-//!   modules' `replace` directives applied (version-specific ones first, go.work's over the
-//!   modules') and requirements on `exclude`d versions dropped, as the go command does. A
-//!   local-path replacement is not fetched, but its go.mod on disk (relative to the file that
-//!   names it) is read, because its requirements are part of the graph. This is the full,
-//!   unpruned graph: a superset of what any go command loads, including `go mod tidy`'s check
-//!   that older Go versions would select the same versions.
-//! - **`.zip` and `.info` files**: exactly the versions minimal version selection picks —
-//!   computed on the graph the go command really loads, honouring graph pruning (Go 1.17+
-//!   modules) — mapped through replacements. Versions that only take part in selection get
-//!   their `.mod` and nothing more.
+//! - **`.mod` files**: the go.mod of every module version the go command loads into its
+//!   module graph (`modload.readModGraph`): with pruning (Go 1.17+ main modules), the main
+//!   modules' requirements, and below an unpruned (old) module its whole subgraph; without,
+//!   everything reachable. The main modules' `replace` directives apply (version-specific ones
+//!   first, go.work's over the modules') and requirements on `exclude`d versions are
+//!   dropped, as the go command does. A local-path replacement is not fetched, but its go.mod
+//!   on disk (relative to the file that names it) is read, because its requirements are part
+//!   of the graph. Where `go mod tidy`'s compatibility check loads the unpruned graph (a main
+//!   module at `go 1.17` or older), the whole reachable graph; and with
+//!   [`ResolveOptions::full_graph`] the whole graph always, a superset of what any go command
+//!   loads, whose failures outside the loaded graph are [`Resolution::warnings`].
+//! - **`.zip` and `.info` files**: the versions minimal version selection picks, computed on
+//!   the graph the go command really loads, of the modules whose go.mod it loads (a module
+//!   seen only in the requirements of a pruned-out go.mod provides no package), mapped
+//!   through replacements. Versions that only take part in selection get their `.mod` and
+//!   nothing more. With [`ResolveOptions::full_graph`], every selected version.
 //!
 //! ## Sources ([`ModSource`])
 //!
@@ -60,8 +65,9 @@
 //! need. A version whose go.mod could not be read is not in `needs`.
 //!
 //! Crate layout: [`input`](Input) parses arguments; `mainset` reads main modules and their
-//! directives; `walk` reads the graph (phase one, I/O); `select` computes the build list
-//! (phase two, pure); `latest` answers `@latest`.
+//! directives; `walk` reads go.mod files (phase one, I/O); `select` loads the graph and
+//! computes the build list (phase two, pure: it also says which go.mod files phase one must
+//! read next); `latest` answers `@latest`.
 
 mod input;
 mod latest;
@@ -69,6 +75,7 @@ mod mainset;
 mod needs;
 mod select;
 mod source;
+mod toolchain;
 mod walk;
 
 #[cfg(test)]
@@ -78,7 +85,7 @@ pub use input::{Input, InputError, Query};
 pub use needs::{ModVersion, Needs, Problem, Resolution};
 pub use source::{MemorySource, ModSource, SourceError, StoreSource};
 
-use godepot_module::parse_go_sum;
+use godepot_module::{ModulePath, Version, parse_go_sum};
 
 use crate::mainset::MainSet;
 use crate::source::Memo;
@@ -91,6 +98,10 @@ pub struct ResolveOptions {
     /// For `module@version` inputs, also resolve what that module needs to build (as
     /// `go install module@version` would); when off, only the version itself is needed.
     pub query_deps: bool,
+    /// Read the whole unpruned module graph of every main module, not only the go.mod files
+    /// the go command loads; the ones that cannot be read outside the loaded graph are
+    /// [`Resolution::warnings`].
+    pub full_graph: bool,
 }
 
 impl Default for ResolveOptions {
@@ -98,6 +109,7 @@ impl Default for ResolveOptions {
         ResolveOptions {
             jobs: 8,
             query_deps: true,
+            full_graph: false,
         }
     }
 }
@@ -109,48 +121,56 @@ pub async fn resolve<S: ModSource + ?Sized>(
     options: &ResolveOptions,
 ) -> Resolution {
     let memo = Memo::new(source);
-    let mut needs = Needs::default();
-    let mut problems = Vec::new();
-    for input in expand(inputs, &mut problems) {
+    let mut out = Resolution::default();
+    for input in expand(inputs, &mut out.problems) {
         match input {
             Input::GoMod(path) => {
-                if let Some(set) = MainSet::from_go_mod_file(&path, &mut problems) {
-                    needs.extend(resolve_set(&set, &memo, options, &mut problems).await);
+                if let Some(set) = MainSet::from_go_mod_file(&path, &mut out.problems) {
+                    out.toolchains.extend(set.toolchain.clone());
+                    resolve_set(&set, &memo, options, &mut out).await;
                 }
             }
             Input::GoWork(path) => {
-                if let Some(set) = MainSet::from_go_work_file(&path, &mut problems) {
-                    needs.extend(resolve_set(&set, &memo, options, &mut problems).await);
+                if let Some(set) = MainSet::from_go_work_file(&path, &mut out.problems) {
+                    out.toolchains.extend(set.toolchain.clone());
+                    resolve_set(&set, &memo, options, &mut out).await;
                     // `go mod tidy` in a workspace module ignores go.work and loads that
                     // module on its own, so each one's own build list is needed too.
                     for go_mod in &set.member_go_mods {
-                        if let Some(own) = MainSet::from_go_mod_file(go_mod, &mut problems) {
-                            needs.extend(resolve_set(&own, &memo, options, &mut problems).await);
+                        if let Some(own) = MainSet::from_go_mod_file(go_mod, &mut out.problems) {
+                            out.toolchains.extend(own.toolchain.clone());
+                            resolve_set(&own, &memo, options, &mut out).await;
                         }
                     }
                 }
             }
-            Input::GoSum(path) => needs.extend(from_go_sum(&path, &mut problems)),
+            Input::GoSum(path) => out.needs.extend(from_go_sum(&path, &mut out.problems)),
             Input::Query { module, query } => {
                 let version = match query {
                     Query::Version(v) => v,
                     Query::Latest => match latest::latest(&memo, &module).await {
                         Ok(v) => v,
                         Err(e) => {
-                            problems.push(Problem::new(format!("{module}@latest"), e.to_string()));
+                            out.problems
+                                .push(Problem::new(format!("{module}@latest"), e.to_string()));
                             continue;
                         }
                     },
                 };
-                let main = (module, version);
-                needs.extend(resolve_published(main, &memo, options, &mut problems).await);
+                resolve_published((module, version), &memo, options, &mut out).await;
             }
             Input::Dir(_) | Input::List(_) => unreachable!("expanded above"),
         }
     }
-    problems.sort();
-    problems.dedup();
-    Resolution { needs, problems }
+    for problems in [&mut out.problems, &mut out.warnings] {
+        problems.sort();
+        problems.dedup();
+    }
+    // What failed inside the loaded graph (of another input) is a problem, not a warning.
+    let failed: std::collections::HashSet<String> =
+        out.problems.iter().map(|p| p.subject.clone()).collect();
+    out.warnings.retain(|w| !failed.contains(&w.subject));
+    out
 }
 
 /// Replaces directories and list files by what they name.
@@ -176,27 +196,55 @@ fn expand(inputs: &[Input], problems: &mut Vec<Problem>) -> Vec<Input> {
     out
 }
 
-/// The graph's `.mod` files, and the zips of the build list.
+/// The `.mod` files of the graph the go command loads (the unpruned graph too where
+/// `go mod tidy` loads it, or with [`ResolveOptions::full_graph`]), and the zips of the build
+/// list.
 async fn resolve_set<S: ModSource + ?Sized>(
     set: &MainSet,
     memo: &Memo<'_, S>,
     options: &ResolveOptions,
-    problems: &mut Vec<Problem>,
-) -> Needs {
-    let walked = walk::walk(set, memo, options.jobs, problems).await;
-    let mut needs = Needs {
-        mods: walked.mods.clone(),
-        ..Needs::default()
+    out: &mut Resolution,
+) {
+    let problems = &mut out.problems;
+    let (mut walked, graph) = walk::loaded(set, memo, options.jobs, problems).await;
+    let actual = |selected: (ModulePath, Version)| match set.actual(&selected) {
+        mainset::Actual::Module(mv) => Some(mv),
+        mainset::Actual::Dir(_) => None,
     };
-    for selected in select::build_list(set, &walked) {
-        if let mainset::Actual::Module(mv) = set.actual(&selected) {
-            // A version whose go.mod failed was reported already; its zip would fail too.
-            if walked.mods.contains(&mv) {
-                needs.add_zip(mv);
-            }
+    // The versions whose packages the go command may build: the selected version of each
+    // module whose go.mod it loaded (in a tidy go.mod, the version loaded). A module seen only
+    // in a pruned-out go.mod's requirements provides no package (tidy would have listed it).
+    let builds: Vec<ModVersion> = graph
+        .selected
+        .iter()
+        .filter(|(path, _)| graph.loaded_paths.contains(*path))
+        .filter_map(|(p, v)| actual((p.clone(), v.clone())))
+        .collect();
+    let unread = builds.iter().map(|mv| mainset::Actual::Module(mv.clone()));
+    walk::read(
+        set,
+        memo,
+        unread.collect(),
+        options.jobs,
+        &mut walked,
+        problems,
+    )
+    .await;
+    let mut zips = builds;
+    if set.tidy_loads_unpruned() {
+        walk::full(set, memo, options.jobs, &mut walked, problems).await;
+    } else if options.full_graph {
+        walk::full(set, memo, options.jobs, &mut walked, &mut out.warnings).await;
+        // The superset: every selected version, as before graph loading was modelled.
+        zips = graph.selected.into_iter().filter_map(actual).collect();
+    }
+    for mv in zips {
+        // A version whose go.mod failed was reported already; its zip would fail too.
+        if walked.mods.contains(&mv) {
+            out.needs.add_zip(mv);
         }
     }
-    needs
+    out.needs.mods.extend(walked.mods);
 }
 
 /// `module@version`: the version itself, and (optionally) its graph as the main module.
@@ -204,26 +252,24 @@ async fn resolve_published<S: ModSource + ?Sized>(
     main: ModVersion,
     memo: &Memo<'_, S>,
     options: &ResolveOptions,
-    problems: &mut Vec<Problem>,
-) -> Needs {
-    let mut needs = Needs::default();
+    out: &mut Resolution,
+) {
     let data = match memo.go_mod(&main.0, &main.1).await {
         Ok(data) => data,
         Err(e) => {
-            problems.push(Problem::new(
+            out.problems.push(Problem::new(
                 format!("{}@{}", main.0, main.1),
                 e.to_string(),
             ));
-            return needs;
+            return;
         }
     };
-    needs.add_zip(main.clone());
+    out.needs.add_zip(main.clone());
     if options.query_deps
-        && let Some(set) = MainSet::from_published(&main, &data, problems)
+        && let Some(set) = MainSet::from_published(&main, &data, &mut out.problems)
     {
-        needs.extend(resolve_set(&set, memo, options, problems).await);
+        resolve_set(&set, memo, options, out).await;
     }
-    needs
 }
 
 /// A go.sum names versions directly: no graph to walk.

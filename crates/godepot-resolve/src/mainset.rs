@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use godepot_module::{GoMod, ModulePath, Replace, Version, parse_go_mod, parse_go_work};
 
 use crate::needs::{ModVersion, Problem};
+use crate::toolchain;
 
 /// What a go.mod contributes to the module graph.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub(crate) struct Summary {
 }
 
 /// The module version whose files are actually read for a requirement.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Actual {
     Module(ModVersion),
     /// A local-path replacement: read from disk, never fetched.
@@ -34,6 +35,8 @@ pub(crate) enum Actual {
 pub(crate) struct MainModule {
     pub(crate) path: ModulePath,
     pub(crate) summary: Summary,
+    /// Its `go` line.
+    pub(crate) go: Option<String>,
 }
 
 /// One build's main modules and directives.
@@ -44,6 +47,10 @@ pub(crate) struct MainSet {
     pub(crate) mains: Vec<MainModule>,
     /// go.work mode: graph loading differs slightly (see `select`).
     pub(crate) workspace: bool,
+    /// A module on disk (not a workspace, not `module@version`): `go mod tidy` runs there.
+    pub(crate) tidied: bool,
+    /// The Go release its go.mod or go.work makes the go command switch to (`go1.22.6`).
+    pub(crate) toolchain: Option<String>,
     /// go.work mode: the go.mod of every `use` module that could be read.
     pub(crate) member_go_mods: Vec<PathBuf>,
     /// go.work's replacements, which win over any main module's.
@@ -118,6 +125,8 @@ impl MainSet {
         let dir = parent_dir(go_mod);
         let mut set = MainSet {
             label,
+            tidied: true,
+            toolchain: toolchain::wanted(file.go.as_deref(), file.toolchain.as_deref()),
             ..MainSet::default()
         };
         set.add_main(&file, &dir, problems)?;
@@ -138,6 +147,7 @@ impl MainSet {
         let mut set = MainSet {
             label: label.clone(),
             workspace: true,
+            toolchain: toolchain::wanted(work.go.as_deref(), work.toolchain.as_deref()),
             ..MainSet::default()
         };
         set.work_replace
@@ -185,6 +195,7 @@ impl MainSet {
         set.mains.push(MainModule {
             path: main.0.clone(),
             summary,
+            go: file.go.clone(),
         });
         Some(set)
     }
@@ -206,6 +217,7 @@ impl MainSet {
         self.mains.push(MainModule {
             path,
             summary: Summary::default(),
+            go: file.go.clone(),
         });
         Some(())
     }
@@ -256,6 +268,18 @@ impl MainSet {
             .unwrap_or_else(|| Actual::Module(mv.clone()))
     }
 
+    /// Whether `go mod tidy` loads the unpruned graph here: its compatibility check
+    /// (`-compat`, by default the Go release before the `go` line's) loads the graph as that
+    /// release would, and releases before 1.17 do not prune. So a main module at `go 1.17`
+    /// or older (or none) needs every reachable go.mod.
+    pub(crate) fn tidy_loads_unpruned(&self) -> bool {
+        self.tidied
+            && self
+                .mains
+                .iter()
+                .any(|m| go_release(m.go.as_deref()) < (1, 18))
+    }
+
     pub(crate) fn is_main(&self, path: &ModulePath) -> bool {
         self.mains.iter().any(|m| &m.path == path)
     }
@@ -284,7 +308,12 @@ pub(crate) fn parent_dir(file: &Path) -> PathBuf {
 /// Whether a go.mod with this `go` line gets graph pruning (Go 1.17 and later). No `go`
 /// line means an old module: unpruned.
 pub(crate) fn supports_pruning(go: Option<&str>) -> bool {
-    let Some(go) = go else { return false };
+    go_release(go) >= (1, 17)
+}
+
+/// The major and minor release of a `go` line; `(0, 0)` for none or junk (the oldest).
+fn go_release(go: Option<&str>) -> (u64, u64) {
+    let Some(go) = go else { return (0, 0) };
     let mut parts = go.split('.');
     let major: u64 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     let minor: u64 = parts
@@ -296,7 +325,7 @@ pub(crate) fn supports_pruning(go: Option<&str>) -> bool {
         })
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    major > 1 || (major == 1 && minor >= 17)
+    (major, minor)
 }
 
 #[cfg(test)]
@@ -316,6 +345,37 @@ mod tests {
             (Some("junk"), false),
         ] {
             assert_eq!(supports_pruning(go), want, "{go:?}");
+        }
+    }
+
+    #[test]
+    fn tidy_loads_the_unpruned_graph_up_to_go_1_17() {
+        for (go, want) in [
+            (None, true),
+            (Some("1.16"), true),
+            (Some("1.17"), true),
+            (Some("1.17.13"), true),
+            (Some("1.18"), false),
+            (Some("1.21.0"), false),
+        ] {
+            let set = MainSet {
+                tidied: true,
+                mains: vec![MainModule {
+                    path: ModulePath::parse("example.com/main").unwrap(),
+                    summary: Summary::default(),
+                    go: go.map(str::to_owned),
+                }],
+                ..MainSet::default()
+            };
+            assert_eq!(set.tidy_loads_unpruned(), want, "{go:?}");
+            let untidied = MainSet {
+                tidied: false,
+                ..set
+            };
+            assert!(
+                !untidied.tidy_loads_unpruned(),
+                "{go:?}: go install runs no tidy"
+            );
         }
     }
 }

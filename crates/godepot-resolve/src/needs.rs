@@ -84,4 +84,11 @@ pub struct Resolution {
     pub needs: Needs,
     /// Sorted and without duplicates.
     pub problems: Vec<Problem>,
+    /// With [`crate::ResolveOptions::full_graph`]: go.mod files that could not be read
+    /// outside the graph the go command loads. Nothing any go command does needs them.
+    /// Sorted and without duplicates.
+    pub warnings: Vec<Problem>,
+    /// The Go releases (`go1.22.6`) the go.mod and go.work inputs make the go command switch
+    /// to with `GOTOOLCHAIN=auto` (their `toolchain` line, or a `go` line naming a release).
+    pub toolchains: BTreeSet<String>,
 }

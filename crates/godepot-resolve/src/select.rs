@@ -12,12 +12,15 @@
 //!
 //! Selecting on the full graph instead would pick versions the go command never uses (a
 //! requirement seen only through a pruned-out go.mod), and miss the ones it does.
+//!
+//! The same walk says which go.mod files the go command loads ([`Graph::missing`] lists the
+//! ones it would load but `walked` lacks), so phase one can read exactly those and no more.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use godepot_module::{ModulePath, Version};
 
-use crate::mainset::{MainSet, Summary};
+use crate::mainset::{Actual, MainSet, Summary};
 use crate::needs::ModVersion;
 use crate::walk::Walked;
 
@@ -35,13 +38,27 @@ enum Node {
     Dep(ModVersion),
 }
 
-/// The selected version of every non-main module path in the graph.
-pub(crate) fn build_list(set: &MainSet, walked: &Walked) -> BTreeMap<ModulePath, Version> {
+/// The module graph the go command loads, as far as `walked` holds it.
+#[derive(Debug, Default)]
+pub(crate) struct Graph {
+    /// The selected version of every non-main module path in the graph.
+    pub(crate) selected: BTreeMap<ModulePath, Version>,
+    /// Go.mod files the go command loads that `walked` does not hold (not read yet, or
+    /// unreadable). Loading stopped at each of them.
+    pub(crate) missing: BTreeSet<Actual>,
+    /// The module paths whose go.mod was loaded, at some version: the go command may use
+    /// their packages (at the selected version).
+    pub(crate) loaded_paths: BTreeSet<ModulePath>,
+}
+
+/// Loads the graph from the summaries in `walked`.
+pub(crate) fn load(set: &MainSet, walked: &Walked) -> Graph {
     let mut loader = Loader {
         set,
         walked,
         selected: HashMap::new(),
         loaded: HashMap::new(),
+        missing: BTreeSet::new(),
         queued: HashSet::new(),
         queue: VecDeque::new(),
     };
@@ -59,7 +76,19 @@ pub(crate) fn build_list(set: &MainSet, walked: &Walked) -> BTreeMap<ModulePath,
         }
         loader.drain();
     }
-    loader.selected.into_iter().collect()
+    let loaded_paths = loader
+        .loaded
+        .keys()
+        .filter_map(|node| match node {
+            Node::Dep((path, _)) => Some(path.clone()),
+            Node::Main(_) => None,
+        })
+        .collect();
+    Graph {
+        selected: loader.selected.into_iter().collect(),
+        missing: loader.missing,
+        loaded_paths,
+    }
 }
 
 struct Loader<'a> {
@@ -68,15 +97,23 @@ struct Loader<'a> {
     selected: HashMap<ModulePath, Version>,
     /// Nodes whose go.mod has been loaded: their requirements are edges of the graph.
     loaded: HashMap<Node, Summary>,
+    missing: BTreeSet<Actual>,
     queued: HashSet<(Node, Pruning)>,
     queue: VecDeque<(Node, Pruning)>,
 }
 
 impl Loader<'_> {
-    fn summary(&self, node: &Node) -> Option<Summary> {
+    fn summary(&mut self, node: &Node) -> Option<Summary> {
         match node {
             Node::Main(i) => Some(self.set.mains[*i].summary.clone()),
-            Node::Dep(mv) => self.walked.summaries.get(&self.set.actual(mv)).cloned(),
+            Node::Dep(mv) => {
+                let actual = self.set.actual(mv);
+                let summary = self.walked.summaries.get(&actual).cloned();
+                if summary.is_none() {
+                    self.missing.insert(actual);
+                }
+                summary
+            }
         }
     }
 
@@ -107,7 +144,7 @@ impl Loader<'_> {
             let summary = match self.loaded.get(&node) {
                 Some(summary) => summary.clone(),
                 None => {
-                    // A go.mod that could not be read was reported in phase one.
+                    // Not read (yet): phase one reads it, or reported why it cannot.
                     let Some(summary) = self.summary(&node) else {
                         continue;
                     };

@@ -10,9 +10,19 @@ struct Case {
     name: &'static str,
     files: &'static [(&'static str, &'static str)],
     inputs: &'static [&'static str],
+    /// What the go command loads (the default).
     mods: &'static [&'static str],
     zips: &'static [&'static str],
     problems: &'static [&'static str],
+    /// With `full_graph`, where it differs: the `.mod` and `.zip` sets, and the warnings.
+    full: Option<Full>,
+}
+
+/// What `full_graph` resolves: today's superset.
+struct Full {
+    mods: &'static [&'static str],
+    zips: &'static [&'static str],
+    warnings: &'static [&'static str],
 }
 
 /// `go.mod` text for a fixture module version.
@@ -67,6 +77,9 @@ fn universe() -> MemorySource {
     // A published module that is resolved as `module@version`.
     add("x.test/tool@v1.0.0", new, &["x.test/a@v1.0.0"]);
     add("x.test/tool@v1.1.0", new, &["x.test/a@v1.0.0"]);
+    // A requirement on a version no proxy serves, which hides's own `replace` (ignored by
+    // the go command outside the main module) hid from its authors.
+    add("x.test/hides@v1.0.0", new, &["x.test/hidden@v0.0.0"]);
     u
 }
 
@@ -79,16 +92,21 @@ fn cases() -> Vec<Case> {
                 "module x.test/main\ngo 1.21\nrequire (\n x.test/a v1.0.0\n x.test/b v1.0.0\n x.test/c v1.2.0\n)\n",
             )],
             inputs: &["p/go.mod"],
-            mods: &[
-                "x.test/a@v1.0.0",
-                "x.test/b@v1.0.0",
-                "x.test/c@v1.1.0",
-                "x.test/c@v1.2.0",
-                "x.test/d@v1.0.0",
-            ],
+            mods: &["x.test/a@v1.0.0", "x.test/b@v1.0.0", "x.test/c@v1.2.0"],
             // d is required only by c v1.1.0, whose go.mod a pruned graph never loads.
             zips: &["x.test/a@v1.0.0", "x.test/b@v1.0.0", "x.test/c@v1.2.0"],
             problems: &[],
+            full: Some(Full {
+                mods: &[
+                    "x.test/a@v1.0.0",
+                    "x.test/b@v1.0.0",
+                    "x.test/c@v1.1.0",
+                    "x.test/c@v1.2.0",
+                    "x.test/d@v1.0.0",
+                ],
+                zips: &["x.test/a@v1.0.0", "x.test/b@v1.0.0", "x.test/c@v1.2.0"],
+                warnings: &[],
+            }),
         },
         Case {
             name: "an unpruned main module selects over the whole graph",
@@ -111,6 +129,7 @@ fn cases() -> Vec<Case> {
                 "x.test/d@v1.0.0",
             ],
             problems: &[],
+            full: None,
         },
         Case {
             name: "old dependencies without pruning bring their subgraph into selection",
@@ -132,6 +151,7 @@ fn cases() -> Vec<Case> {
                 "x.test/old@v1.0.0",
             ],
             problems: &[],
+            full: None,
         },
         Case {
             name: "exclude drops requirements; version-specific replace beats path-wide",
@@ -157,6 +177,7 @@ fn cases() -> Vec<Case> {
                 "x.test/fork@v1.5.0",
             ],
             problems: &[],
+            full: None,
         },
         Case {
             name: "a local-path replacement is read from disk, not fetched",
@@ -174,6 +195,7 @@ fn cases() -> Vec<Case> {
             mods: &["x.test/a@v1.0.0", "x.test/c@v1.1.0", "x.test/d@v1.0.0"],
             zips: &["x.test/a@v1.0.0", "x.test/c@v1.1.0", "x.test/d@v1.0.0"],
             problems: &[],
+            full: None,
         },
         Case {
             name: "cycles terminate and select the highest version in the cycle",
@@ -185,6 +207,7 @@ fn cases() -> Vec<Case> {
             mods: &["x.test/e@v1.0.0", "x.test/e@v1.1.0", "x.test/f@v1.0.0"],
             zips: &["x.test/e@v1.1.0", "x.test/f@v1.0.0"],
             problems: &[],
+            full: None,
         },
         Case {
             name: "a dependency requiring the main module: its go.mod, never its zip",
@@ -200,6 +223,7 @@ fn cases() -> Vec<Case> {
             ],
             zips: &["x.test/back@v1.0.0", "x.test/d@v1.0.0"],
             problems: &[],
+            full: None,
         },
         Case {
             name: "+incompatible versions resolve like any other",
@@ -217,6 +241,7 @@ fn cases() -> Vec<Case> {
                 "x.test/uselegacy@v1.0.0",
             ],
             problems: &[],
+            full: None,
         },
         Case {
             name: "go.work: use modules are main; go.work replace overrides theirs",
@@ -238,20 +263,25 @@ fn cases() -> Vec<Case> {
             // two's path-wide replace applies to a's requirement on c v1.1.0 too. Zips: the
             // workspace's build list, plus each module's own (for `go mod tidy`, which
             // ignores go.work): two alone builds with its own replace, c v1.1.0.
-            mods: &[
-                "x.test/a@v1.0.0",
-                "x.test/b@v1.0.0",
-                "x.test/c@v1.1.0",
-                "x.test/c@v1.3.0",
-                "x.test/d@v1.0.0",
-            ],
-            zips: &[
-                "x.test/a@v1.0.0",
-                "x.test/b@v1.0.0",
-                "x.test/c@v1.1.0",
-                "x.test/c@v1.3.0",
-            ],
+            mods: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
+            zips: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
             problems: &[],
+            full: Some(Full {
+                mods: &[
+                    "x.test/a@v1.0.0",
+                    "x.test/b@v1.0.0",
+                    "x.test/c@v1.1.0",
+                    "x.test/c@v1.3.0",
+                    "x.test/d@v1.0.0",
+                ],
+                zips: &[
+                    "x.test/a@v1.0.0",
+                    "x.test/b@v1.0.0",
+                    "x.test/c@v1.1.0",
+                    "x.test/c@v1.3.0",
+                ],
+                warnings: &[],
+            }),
         },
         Case {
             name: "go.sum: go.mod lines need the .mod, other lines everything",
@@ -263,6 +293,7 @@ fn cases() -> Vec<Case> {
             mods: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
             zips: &["x.test/a@v1.0.0"],
             problems: &[],
+            full: None,
         },
         Case {
             name: "a directory resolves every go.mod and go.work below it",
@@ -285,38 +316,48 @@ fn cases() -> Vec<Case> {
                 ),
             ],
             inputs: &["d"],
-            mods: &[
-                "x.test/a@v1.0.0",
-                "x.test/b@v1.0.0",
-                "x.test/c@v1.1.0",
-                "x.test/c@v1.2.0",
-                "x.test/d@v1.0.0",
-            ],
-            zips: &[
-                "x.test/a@v1.0.0",
-                "x.test/b@v1.0.0",
-                "x.test/c@v1.1.0",
-                "x.test/c@v1.2.0",
-            ],
+            mods: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
+            zips: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
             problems: &[],
+            full: Some(Full {
+                mods: &[
+                    "x.test/a@v1.0.0",
+                    "x.test/b@v1.0.0",
+                    "x.test/c@v1.1.0",
+                    "x.test/c@v1.2.0",
+                    "x.test/d@v1.0.0",
+                ],
+                zips: &[
+                    "x.test/a@v1.0.0",
+                    "x.test/b@v1.0.0",
+                    "x.test/c@v1.1.0",
+                    "x.test/c@v1.2.0",
+                ],
+                warnings: &[],
+            }),
         },
         Case {
             name: "module@version and @latest: the version and what it needs to build",
             files: &[],
             inputs: &["x.test/tool@latest", "x.test/d@v1.0.0"],
-            mods: &[
-                "x.test/a@v1.0.0",
-                "x.test/c@v1.1.0",
-                "x.test/d@v1.0.0",
-                "x.test/tool@v1.1.0",
-            ],
-            zips: &[
-                "x.test/a@v1.0.0",
-                "x.test/c@v1.1.0",
-                "x.test/d@v1.0.0",
-                "x.test/tool@v1.1.0",
-            ],
+            mods: &["x.test/a@v1.0.0", "x.test/d@v1.0.0", "x.test/tool@v1.1.0"],
+            zips: &["x.test/a@v1.0.0", "x.test/d@v1.0.0", "x.test/tool@v1.1.0"],
             problems: &[],
+            full: Some(Full {
+                mods: &[
+                    "x.test/a@v1.0.0",
+                    "x.test/c@v1.1.0",
+                    "x.test/d@v1.0.0",
+                    "x.test/tool@v1.1.0",
+                ],
+                zips: &[
+                    "x.test/a@v1.0.0",
+                    "x.test/c@v1.1.0",
+                    "x.test/d@v1.0.0",
+                    "x.test/tool@v1.1.0",
+                ],
+                warnings: &[],
+            }),
         },
         Case {
             name: "what cannot be read is reported, and the rest still resolved",
@@ -325,12 +366,51 @@ fn cases() -> Vec<Case> {
                 "module x.test/main\ngo 1.21\nrequire x.test/a v1.0.0\nrequire x.test/gone v1.0.0\n",
             )],
             inputs: &["p/go.mod", "x.test/nothere@v1.9.9"],
-            mods: &["x.test/a@v1.0.0", "x.test/c@v1.1.0", "x.test/d@v1.0.0"],
-            zips: &["x.test/a@v1.0.0", "x.test/c@v1.1.0"],
+            mods: &["x.test/a@v1.0.0"],
+            zips: &["x.test/a@v1.0.0"],
             problems: &[
                 "x.test/gone@v1.0.0: not found",
                 "x.test/nothere@v1.9.9: not found",
             ],
+            full: Some(Full {
+                mods: &["x.test/a@v1.0.0", "x.test/c@v1.1.0", "x.test/d@v1.0.0"],
+                zips: &["x.test/a@v1.0.0", "x.test/c@v1.1.0"],
+                warnings: &[],
+            }),
+        },
+        Case {
+            name: "a go.mod outside the loaded graph is never read; --full-graph warns of it",
+            files: &[(
+                "p/go.mod",
+                "module x.test/main\ngo 1.21\nrequire x.test/hides v1.0.0\n",
+            )],
+            inputs: &["p/go.mod"],
+            mods: &["x.test/hides@v1.0.0"],
+            zips: &["x.test/hides@v1.0.0"],
+            problems: &[],
+            full: Some(Full {
+                mods: &["x.test/hides@v1.0.0"],
+                zips: &["x.test/hides@v1.0.0"],
+                warnings: &["x.test/hidden@v0.0.0: not found"],
+            }),
+        },
+        Case {
+            name: "at go 1.17, tidy's compatibility check loads the unpruned graph: it is needed",
+            files: &[(
+                "p/go.mod",
+                "module x.test/main\ngo 1.17\nrequire x.test/hides v1.0.0\nrequire x.test/a v1.0.0\n",
+            )],
+            inputs: &["p/go.mod"],
+            mods: &[
+                "x.test/a@v1.0.0",
+                "x.test/c@v1.1.0",
+                "x.test/d@v1.0.0",
+                "x.test/hides@v1.0.0",
+            ],
+            // Selection is still pruned: c is only in a pruned-out go.mod's requirements.
+            zips: &["x.test/a@v1.0.0", "x.test/hides@v1.0.0"],
+            problems: &["x.test/hidden@v0.0.0: not found"],
+            full: None,
         },
     ]
 }
@@ -362,9 +442,10 @@ async fn resolution_table() {
                 Input::parse_arg(&arg).unwrap()
             })
             .collect();
-        for jobs in [1, 4] {
+        for (jobs, full_graph) in [(1, false), (4, false), (1, true), (4, true)] {
             let options = ResolveOptions {
                 jobs,
+                full_graph,
                 ..ResolveOptions::default()
             };
             let got = resolve(&inputs, &source, &options).await;
@@ -373,10 +454,17 @@ async fn resolution_table() {
                     .map(|(p, v)| format!("{p}@{v}"))
                     .collect::<Vec<_>>()
             };
-            assert_eq!(show(&got.needs.mods), case.mods, "{}: mods", case.name);
-            assert_eq!(show(&got.needs.zips), case.zips, "{}: zips", case.name);
+            let (mods, zips, warnings) = match (&case.full, full_graph) {
+                (Some(full), true) => (full.mods, full.zips, full.warnings),
+                _ => (case.mods, case.zips, &[][..]),
+            };
+            let name = format!("{} (full graph: {full_graph})", case.name);
+            assert_eq!(show(&got.needs.mods), mods, "{name}: mods");
+            assert_eq!(show(&got.needs.zips), zips, "{name}: zips");
             let problems: Vec<String> = got.problems.iter().map(|p| p.to_string()).collect();
-            assert_eq!(problems, case.problems, "{}: problems", case.name);
+            assert_eq!(problems, case.problems, "{name}: problems");
+            let warned: Vec<String> = got.warnings.iter().map(|p| p.to_string()).collect();
+            assert_eq!(warned, warnings, "{name}: warnings");
         }
     }
 }

@@ -1,11 +1,14 @@
-//! Phase one: read the go.mod of every module version reachable from the main modules
-//! through requirements (the full, unpruned module graph), fetching concurrently.
+//! Phase one: read go.mod files, fetching concurrently. Either exactly the ones the go
+//! command loads ([`loaded`]: read what `select` finds missing, load again, until nothing
+//! is), or the whole unpruned graph ([`full`]: every version reachable through requirements).
 //!
 //! The full graph is a superset of every graph the go command loads (pruned or not, and
-//! `go mod tidy`'s compatibility check, which loads the unpruned graph): so with all of these
-//! go.mod files held, no go command needs another one.
+//! `go mod tidy`'s compatibility check, which loads the unpruned graph): with all of those
+//! go.mod files held, no go command needs another one. But it can be many times larger than
+//! the loaded graph, and hold go.mod files that no proxy serves (a dependency's requirement
+//! that its own `replace` hides, which the go command never reads).
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -13,6 +16,7 @@ use godepot_module::parse_go_mod;
 
 use crate::mainset::{Actual, MainSet, Summary};
 use crate::needs::{ModVersion, Problem};
+use crate::select::{self, Graph};
 use crate::source::{Memo, ModSource};
 
 /// The graph as read: a summary for every go.mod that could be read.
@@ -21,50 +25,101 @@ pub(crate) struct Walked {
     pub(crate) summaries: HashMap<Actual, Summary>,
     /// The fetched go.mod files (local-path replacements are read from disk, not fetched).
     pub(crate) mods: BTreeSet<ModVersion>,
+    /// Every go.mod asked for, read or not: none is asked twice.
+    tried: HashSet<Actual>,
 }
 
-pub(crate) async fn walk<S: ModSource + ?Sized>(
+/// Reads the go.mod files the go command loads for `set`, and loads its graph.
+pub(crate) async fn loaded<S: ModSource + ?Sized>(
     set: &MainSet,
     memo: &Memo<'_, S>,
     jobs: usize,
     problems: &mut Vec<Problem>,
-) -> Walked {
+) -> (Walked, Graph) {
     let mut walked = Walked::default();
-    let mut seen: HashSet<Actual> = HashSet::new();
-    let mut todo: Vec<ModVersion> = set
+    loop {
+        let graph = select::load(set, &walked);
+        let missing: Vec<Actual> = graph
+            .missing
+            .iter()
+            .filter(|a| !walked.tried.contains(*a))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return (walked, graph);
+        }
+        read(set, memo, missing, jobs, &mut walked, problems).await;
+    }
+}
+
+/// Reads every go.mod reachable from `set`'s main modules through requirements, adding to
+/// `walked`.
+pub(crate) async fn full<S: ModSource + ?Sized>(
+    set: &MainSet,
+    memo: &Memo<'_, S>,
+    jobs: usize,
+    walked: &mut Walked,
+    problems: &mut Vec<Problem>,
+) {
+    let mut frontier: Vec<ModVersion> = set
         .mains
         .iter()
         .flat_map(|m| m.summary.requires.iter().cloned())
         .collect();
-    let mut waiting: VecDeque<ModVersion> = VecDeque::new();
-    let mut in_flight = FuturesUnordered::new();
-    loop {
-        for required in std::mem::take(&mut todo) {
-            let actual = set.actual(&required);
-            if !seen.insert(actual.clone()) {
-                continue;
-            }
-            match actual {
-                Actual::Module(mv) => waiting.push_back(mv),
-                Actual::Dir(ref dir) => {
-                    let summary = local_summary(set, dir, problems);
-                    todo.extend(summary.requires.iter().cloned());
-                    walked.summaries.insert(actual, summary);
-                }
+    let mut seen: HashSet<Actual> = HashSet::new();
+    while !frontier.is_empty() {
+        let actuals: Vec<Actual> = frontier
+            .drain(..)
+            .map(|r| set.actual(&r))
+            .filter(|a| seen.insert(a.clone()))
+            .collect();
+        for actual in &actuals {
+            // Read before (by `loaded`): only its requirements are new here.
+            if let Some(summary) = walked.summaries.get(actual) {
+                frontier.extend(summary.requires.iter().cloned());
             }
         }
+        frontier.extend(read(set, memo, actuals, jobs, walked, problems).await);
+    }
+}
+
+/// Reads the go.mod behind each of `actuals` not asked for before, `jobs` at a time, into
+/// `walked`; returns the requirements of those read.
+pub(crate) async fn read<S: ModSource + ?Sized>(
+    set: &MainSet,
+    memo: &Memo<'_, S>,
+    actuals: Vec<Actual>,
+    jobs: usize,
+    walked: &mut Walked,
+    problems: &mut Vec<Problem>,
+) -> Vec<ModVersion> {
+    let mut requires = Vec::new();
+    let mut waiting = Vec::new();
+    for actual in actuals {
+        if !walked.tried.insert(actual.clone()) {
+            continue;
+        }
+        match actual {
+            Actual::Module(mv) => waiting.push(mv),
+            Actual::Dir(ref dir) => {
+                let summary = local_summary(set, dir, problems);
+                requires.extend(summary.requires.iter().cloned());
+                walked.summaries.insert(actual, summary);
+            }
+        }
+    }
+    waiting.reverse();
+    let mut in_flight = FuturesUnordered::new();
+    loop {
         while in_flight.len() < jobs.max(1) {
-            let Some(mv) = waiting.pop_front() else { break };
+            let Some(mv) = waiting.pop() else { break };
             in_flight.push(async move {
                 let answer = memo.go_mod(&mv.0, &mv.1).await;
                 (mv, answer)
             });
         }
         let Some((mv, answer)) = in_flight.next().await else {
-            if todo.is_empty() && waiting.is_empty() {
-                break;
-            }
-            continue;
+            break;
         };
         let subject = format!("{}@{}", mv.0, mv.1);
         let data = match answer {
@@ -77,14 +132,14 @@ pub(crate) async fn walk<S: ModSource + ?Sized>(
         match parse_go_mod(&data) {
             Ok(file) => {
                 let summary = set.summarize(&file, problems);
-                todo.extend(summary.requires.iter().cloned());
+                requires.extend(summary.requires.iter().cloned());
                 walked.mods.insert(mv.clone());
                 walked.summaries.insert(Actual::Module(mv), summary);
             }
             Err(e) => problems.push(Problem::new(subject, format!("go.mod: {e}"))),
         }
     }
-    walked
+    requires
 }
 
 /// A local-path replacement's requirements are part of the graph; a missing directory or

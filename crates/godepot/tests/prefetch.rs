@@ -13,9 +13,9 @@ use std::process::Output;
 
 use common::bin;
 use common::project::{
-    P, check_project_offline, check_workspace_offline, fixture, set, stored, universe,
+    P, check_project_offline, check_workspace_offline, fixture, set, stored, universe, write,
 };
-use godepot_testkit::{FixtureUpstream, GodepotProcess, serde_json};
+use godepot_testkit::{FixtureUpstream, GoEnv, GodepotProcess, UniverseBuilder, serde_json};
 
 struct Run {
     output: Output,
@@ -194,4 +194,90 @@ fn a_missing_version_fails_by_name_and_the_rest_is_fetched() {
         "{json}"
     );
     assert_eq!(stored(&data, "zip"), set(&["assert@v1.0.0"]));
+}
+
+/// A dependency whose go.mod requires a module version no proxy serves, hidden by that
+/// dependency's own `replace` (which the go command ignores outside the main module). The
+/// graph the go command loads never reads that go.mod: the default prefetch gathers what the
+/// go command loads and succeeds, and the project builds offline; `--full-graph` walks the
+/// whole graph, and the go.mod it cannot have is a warning, not a failure.
+#[test]
+fn a_go_mod_outside_the_loaded_graph_does_not_fail_prefetch() {
+    const H: &str = "example.com/hx";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let universe = UniverseBuilder::new(tmp.path().join("proxy"))
+        .module(&format!("{H}/hides"))
+        .version("v1.0.0")
+        .go_mod(&format!(
+            "module {H}/hides\n\ngo 1.21\n\nrequire {H}/hidden v0.0.0\n\nreplace {H}/hidden => ./hidden\n"
+        ))
+        .file("hides.go", "// Package hides is a fixture.\npackage hides\n\n// V is one.\nconst V = 1\n")
+        .build();
+    let project = tmp.path().join("app");
+    write(
+        &project,
+        &[
+            (
+                "go.mod",
+                format!("module {H}/app\n\ngo 1.21\n\nrequire {H}/hides v1.0.0\n"),
+            ),
+            (
+                "main.go",
+                format!(
+                    "package main\n\nimport \"{H}/hides\"\n\nfunc main() {{ println(hides.V) }}\n"
+                ),
+            ),
+        ],
+    );
+    GoEnv::new(&universe.proxy_url()).ok(&project, ["mod", "tidy"]);
+    let upstream = FixtureUpstream::start(&universe.root);
+    let go_mod = project.join("go.mod");
+    let go_mod = go_mod.to_str().unwrap();
+
+    let data = tmp.path().join("data");
+    let run = prefetch(&data, &upstream.url(), &[go_mod, "--json"]).ok();
+    let summary: serde_json::Value = serde_json::from_str(run.stdout().trim()).expect("json");
+    assert_eq!(summary["failed"], 0, "{summary}");
+    assert_eq!(summary["warned"], 0, "{summary}");
+    assert_eq!(
+        stored(&data, "mod"),
+        BTreeSet::from([format!("{H}/hides@v1.0.0")])
+    );
+    assert!(!run.stderr().contains("hidden"), "{}", run.stderr());
+
+    let full = tmp.path().join("full");
+    let run = prefetch(&full, &upstream.url(), &[go_mod, "--full-graph", "--json"]).ok();
+    let summary: serde_json::Value = serde_json::from_str(run.stdout().trim()).expect("json");
+    assert_eq!(summary["failed"], 0, "{summary}");
+    assert_eq!(summary["warned"], 1, "{summary}");
+    let warned = summary["warnings"][0]["what"].as_str().unwrap_or_default();
+    assert_eq!(warned, format!("{H}/hidden@v0.0.0"), "{summary}");
+    assert!(run.stderr().contains("1 warning(s)"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains(&format!("{H}/hidden@v0.0.0")),
+        "{}",
+        run.stderr()
+    );
+
+    // Inside the air gap, from the default prefetch: the go command builds, tidies (changing
+    // nothing) and verifies.
+    upstream.stop();
+    let server = GodepotProcess::start(bin(), &["--offline", "--data-dir", data.to_str().unwrap()]);
+    let mut go = GoEnv::new(&server.url());
+    go.set_env("GOFLAGS", "");
+    let before = [
+        std::fs::read(go_mod).unwrap(),
+        std::fs::read(project.join("go.sum")).unwrap(),
+    ];
+    go.ok(&project, ["build", "./..."]);
+    go.ok(&project, ["mod", "tidy"]);
+    go.ok(&project, ["mod", "verify"]);
+    let after = [
+        std::fs::read(go_mod).unwrap(),
+        std::fs::read(project.join("go.sum")).unwrap(),
+    ];
+    assert!(
+        before == after,
+        "go mod tidy changed go.mod or go.sum offline"
+    );
 }

@@ -129,3 +129,83 @@ fn prefetch_toolchain_then_serve_it_offline() {
     );
     run_toolchain(&offline.url(), &db, "offline after prefetch --toolchain");
 }
+
+/// A project whose go.mod names a toolchain: prefetch gathers it without being told (for the
+/// host platform), and inside the air gap `GOTOOLCHAIN=auto` switches to it there;
+/// `--no-toolchains` gathers none.
+#[test]
+fn prefetch_gathers_the_toolchain_a_go_mod_names() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let universe =
+        toolchain::add_fake_toolchain(UniverseBuilder::new(tmp.path().join("u")), GO_VERSION)
+            .build();
+    let db = TestSumdb::build(&universe, DB_NAME, 21);
+    let upstream = FixtureUpstream::start(&universe.root);
+    let project = tmp.path().join("app");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    std::fs::write(
+        project.join("go.mod"),
+        format!("module example.com/app\n\ngo 1.21\n\ntoolchain go{GO_VERSION}\n"),
+    )
+    .expect("write go.mod");
+    let go_mod = project.join("go.mod");
+    let zip = format!(
+        "golang.org/toolchain/@v/{}.zip",
+        toolchain::version(GO_VERSION)
+    );
+    let (upstream_url, gosumdb) = (upstream.url(), db.gosumdb());
+    let prefetch = |data: &std::path::Path, more: &[&str]| {
+        let mut args = vec![
+            "prefetch",
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--upstream",
+            &upstream_url,
+            "--sumdb",
+            &gosumdb,
+            go_mod.to_str().expect("utf-8"),
+        ];
+        args.extend(more);
+        let out = common::godepot_cli(&args);
+        assert!(
+            out.status.success(),
+            "prefetch failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    let without = tmp.path().join("without");
+    prefetch(&without, &["--no-toolchains"]);
+    assert!(
+        !without.join(&zip).exists(),
+        "--no-toolchains gathered a toolchain"
+    );
+
+    let data = tmp.path().join("data");
+    prefetch(&data, &[]);
+    assert!(
+        data.join(&zip).is_file(),
+        "prefetch did not gather the toolchain go.mod names"
+    );
+    upstream.stop();
+
+    let offline = godepot_testkit::GodepotProcess::start(
+        common::bin(),
+        &[
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--offline",
+            "--sumdb",
+            &db.gosumdb(),
+        ],
+    );
+    let mut go = GoEnv::new(&offline.url());
+    go.set_env("GOSUMDB", &db.gosumdb());
+    go.set_env("GOTOOLCHAIN", "auto");
+    let out = go.ok(&project, ["version"]);
+    assert_eq!(
+        out.trim(),
+        toolchain::banner(GO_VERSION),
+        "GOTOOLCHAIN=auto did not switch"
+    );
+}

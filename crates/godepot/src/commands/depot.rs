@@ -27,9 +27,8 @@ pub(crate) struct DepotSettings<'a> {
     pub(crate) listen: SocketAddr,
 }
 
-/// A store and the depot over it and the upstream (unless offline or `off`).
+/// The depot over the store and the upstream (unless offline or `off`).
 pub(crate) struct Built {
-    pub(crate) store: Arc<LocalStore>,
     pub(crate) depot: Depot,
 }
 
@@ -45,7 +44,7 @@ pub(crate) fn build_with_sumdb(
     };
     let store = Arc::new(open_store(settings.data_dir)?);
     let depot = Depot::new(
-        store.clone(),
+        store,
         upstream,
         DepotOptions {
             offline: settings.offline,
@@ -54,7 +53,7 @@ pub(crate) fn build_with_sumdb(
             ..DepotOptions::default()
         },
     );
-    Ok(Built { store, depot })
+    Ok(Built { depot })
 }
 
 pub(crate) fn upstream_client(settings: &DepotSettings<'_>) -> Result<Option<Upstream>, Failure> {

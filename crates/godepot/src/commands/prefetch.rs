@@ -1,25 +1,15 @@
-//! `godepot prefetch`: fill a store with everything some Go projects need, through the same
-//! depot as `serve` (so every artifact is validated, fetched once, and stored atomically —
-//! safe while a server runs on the same data directory).
-//!
-//! Two phases: resolve (read the module graph; the go.mod files it reads are fetched and
-//! stored as it goes), then fetch the zips and `.info` files of the selected versions, and any
-//! `.mod` the graph walk did not read (go.sum inputs), `--jobs` at a time.
+//! `godepot prefetch`: the arguments, and the glue around `godepot_prefetch` (building the
+//! depot, rendering progress, printing the summary, the exit code).
 
 mod report;
-mod source;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use futures_util::StreamExt;
-use godepot_depot::{Body, Depot};
-use godepot_resolve::{Input, Needs, ResolveOptions, resolve};
-use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use godepot_prefetch::{Platform, PrefetchOptions};
+use godepot_resolve::Input;
 
 use crate::cli::LogFormat;
 use crate::commands::depot::{self, DepotSettings};
@@ -28,8 +18,7 @@ use crate::datadir;
 use crate::failure::Failure;
 use crate::logging;
 
-use report::{Artifact, Progress, Summary, Tally};
-use source::{DepotSource, DryRunSource};
+use report::Progress;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -50,10 +39,16 @@ pub(crate) struct PrefetchArgs {
     #[arg(long, value_name = "GOVERSION")]
     pub(crate) toolchain: Vec<String>,
 
-    /// Platforms of the --toolchain downloads, as GOOS/GOARCH. Repeatable
-    /// [default: this machine's].
-    #[arg(long, value_name = "GOOS/GOARCH", requires = "toolchain")]
+    /// Platforms of the toolchain downloads (--toolchain, and those the projects name), as
+    /// GOOS/GOARCH. Repeatable [default: this machine's].
+    #[arg(long, value_name = "GOOS/GOARCH")]
     pub(crate) platform: Vec<String>,
+
+    /// Do not gather the toolchains the projects' go.mod and go.work files name (their
+    /// `toolchain` line, or a `go` line naming a release such as `go 1.22.6`), which the go
+    /// command switches to with GOTOOLCHAIN=auto.
+    #[arg(long)]
+    pub(crate) no_toolchains: bool,
 
     /// The store to fill (a GOPROXY=file:// tree); created if absent.
     #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
@@ -88,6 +83,12 @@ pub(crate) struct PrefetchArgs {
     #[arg(long, env = "GODEPOT_UPSTREAM_TIMEOUT", value_name = "DURATION")]
     pub(crate) upstream_timeout: Option<String>,
 
+    /// Walk the whole unpruned module graph, not only what the go command loads: a superset
+    /// for go commands this prefetch does not foresee. A go.mod that cannot be had outside
+    /// the loaded graph is then a warning, not a failure.
+    #[arg(long)]
+    pub(crate) full_graph: bool,
+
     /// Checksum databases, as for `serve`. The lookup answers and tiles that prove each
     /// module fetched are kept for an offline `serve`; with a key (name+hash+key) every module
     /// is also checked against the database [default: $GOSUMDB, else `go env GOSUMDB`].
@@ -108,10 +109,9 @@ struct Settings {
     upstream_timeout: Duration,
     sumdb: Option<String>,
     nosumdb: Option<String>,
-    jobs: usize,
+    options: PrefetchOptions,
     json: bool,
     dry_run: bool,
-    no_deps: bool,
 }
 
 pub(crate) fn run(config: Option<&Path>, args: PrefetchArgs) -> Result<(), Failure> {
@@ -135,7 +135,12 @@ fn settings(file: FileConfig, args: PrefetchArgs) -> Result<Settings, Failure> {
             )
         })?);
     }
-    inputs.extend(toolchain_inputs(&args.toolchain, &args.platform)?);
+    let platforms = Platform::parse_all(&args.platform).map_err(|e| Failure::config(e.0))?;
+    let named = args.toolchain.iter().map(String::as_str);
+    inputs.extend(
+        godepot_prefetch::toolchain_inputs(named, &platforms)
+            .map_err(|e| Failure::config(format!("--{e}")))?,
+    );
     Ok(Settings {
         inputs,
         data_dir: datadir::resolve(args.data_dir.or(file.data_dir))?,
@@ -152,68 +157,36 @@ fn settings(file: FileConfig, args: PrefetchArgs) -> Result<Settings, Failure> {
         )?,
         sumdb: args.sumdb.or(file.sumdb),
         nosumdb: args.nosumdb.or(file.nosumdb),
-        jobs: usize::from(args.jobs),
+        options: PrefetchOptions {
+            jobs: usize::from(args.jobs),
+            query_deps: !args.no_deps,
+            full_graph: args.full_graph,
+            toolchains: !args.no_toolchains,
+            platforms,
+        },
         json: args.json,
         dry_run: args.dry_run,
-        no_deps: args.no_deps,
     })
 }
 
-/// One `golang.org/toolchain@v0.0.1-go<version>.<goos>-<goarch>` input per toolchain and
-/// platform.
-fn toolchain_inputs(toolchains: &[String], platforms: &[String]) -> Result<Vec<Input>, Failure> {
-    let host = godepot_module::host_platform();
-    let platforms: Vec<(&str, &str)> = if platforms.is_empty() {
-        vec![host]
-    } else {
-        platforms
-            .iter()
-            .map(|p| {
-                p.split_once('/').ok_or_else(|| {
-                    Failure::config(format!(
-                        "--platform {p:?}: want GOOS/GOARCH, e.g. linux/amd64"
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    let mut inputs = Vec::new();
-    for go in toolchains {
-        for &(goos, goarch) in &platforms {
-            let (module, version) = godepot_module::toolchain_version(go, goos, goarch)
-                .map_err(|e| Failure::config(format!("--toolchain {go}: {e}")))?;
-            inputs.push(Input::Query {
-                module,
-                query: godepot_resolve::Query::Version(version),
-            });
+impl Settings {
+    fn depot(&self) -> DepotSettings<'_> {
+        DepotSettings {
+            data_dir: &self.data_dir,
+            upstream: self.upstream.as_deref(),
+            offline: false,
+            list_ttl: self.list_ttl,
+            upstream_timeout: self.upstream_timeout,
+            instance_id: depot::instance_id(),
+            // No address is served: port 0 matches no upstream URL, so only real loops are
+            // refused.
+            listen: SocketAddr::from(([0, 0, 0, 0], 0)),
         }
-    }
-    Ok(inputs)
-}
-
-/// No address is served: port 0 matches no upstream URL, so only real loops are refused.
-fn no_listen() -> SocketAddr {
-    SocketAddr::from(([0, 0, 0, 0], 0))
-}
-
-fn resolve_options(settings: &Settings) -> ResolveOptions {
-    ResolveOptions {
-        jobs: settings.jobs,
-        query_deps: !settings.no_deps,
     }
 }
 
 async fn prefetch(settings: Settings) -> Result<(), Failure> {
-    let started = Instant::now();
-    let depot_settings = DepotSettings {
-        data_dir: &settings.data_dir,
-        upstream: settings.upstream.as_deref(),
-        offline: false,
-        list_ttl: settings.list_ttl,
-        upstream_timeout: settings.upstream_timeout,
-        instance_id: depot::instance_id(),
-        listen: no_listen(),
-    };
+    let depot_settings = settings.depot();
     let mut sumdb = depot::sumdb_options(
         settings.sumdb.as_deref(),
         settings.nosumdb.as_deref(),
@@ -223,60 +196,20 @@ async fn prefetch(settings: Settings) -> Result<(), Failure> {
     // when godepot was not given the key.
     sumdb.gather = true;
     let built = depot::build_with_sumdb(&depot_settings, sumdb)?;
-    let progress = Progress::new();
-    let tally = Arc::new(Mutex::new(Tally {
-        progress: Some(progress.clone()),
-        ..Tally::default()
-    }));
-    progress.phase("resolving the module graph");
-    let source = DepotSource {
-        depot: built.depot.clone(),
-        tally: tally.clone(),
-    };
-    let resolution = resolve(&settings.inputs, &source, &resolve_options(&settings)).await;
-    let needs = resolution.needs;
-    {
-        let mut tally = lock(&tally);
-        for problem in resolution.problems {
-            // A go.mod that failed to fetch was recorded already, under its artifact.
-            let recorded = tally
-                .failures
-                .iter()
-                .any(|(what, _)| what.strip_suffix(" .mod") == Some(problem.subject.as_str()));
-            if !recorded {
-                tally.failures.push((problem.subject, problem.message));
-            }
-        }
-    }
-    let todo = remaining(&needs, &lock(&tally));
-    progress.phase(&format!(
-        "resolved {} module versions; fetching {} files",
-        versions(&needs),
-        todo.len()
-    ));
-    progress.fetching(todo.len() as u64);
-    fetch_all(&built.depot, &built.store, todo, settings.jobs, &tally).await;
-    progress.phase("gathering the checksum database's proof tiles");
-    let tiles = built.depot.gather_proof_tiles().await;
+    let progress = Arc::new(Progress::new());
+    let done = godepot_prefetch::prefetch(
+        &built.depot,
+        &settings.inputs,
+        &settings.options,
+        progress.clone(),
+    )
+    .await;
     progress.finish();
-    let mut tally = lock(&tally);
-    tally.failures.sort();
-    let summary = Summary {
-        versions: versions(&needs),
-        mods: needs.mods.len(),
-        zips: needs.zips.len(),
-        tiles,
-        elapsed: started.elapsed(),
-    };
-    finish(&summary, &tally, settings.json)
-}
-
-fn finish(summary: &Summary, tally: &Tally, json: bool) -> Result<(), Failure> {
-    if json {
-        println!("{}", summary.json(tally));
+    if settings.json {
+        println!("{}", report::json(&done));
     }
-    summary.print_text(tally);
-    match tally.failures.len() {
+    report::print_text(&done);
+    match done.failures.len() {
         0 => Ok(()),
         n => Err(Failure::runtime(format!(
             "prefetch incomplete: {n} failure(s), listed above"
@@ -284,219 +217,28 @@ fn finish(summary: &Summary, tally: &Tally, json: bool) -> Result<(), Failure> {
     }
 }
 
-fn lock(tally: &Mutex<Tally>) -> std::sync::MutexGuard<'_, Tally> {
-    tally.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn versions(needs: &Needs) -> usize {
-    needs
-        .mods
-        .iter()
-        .chain(&needs.zips)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-}
-
-/// The artifacts still to fetch: every zip and its `.info`, and the `.mod` files the graph
-/// walk did not read already.
-fn remaining(needs: &Needs, tally: &Tally) -> Vec<Artifact> {
-    let mut todo = Vec::new();
-    for (module, version) in &needs.mods {
-        let artifact = Artifact::new(module, version, Kind::Mod);
-        if !tally.done.contains(&artifact) {
-            todo.push(artifact);
-        }
-    }
-    for (module, version) in &needs.zips {
-        todo.push(Artifact::new(module, version, Kind::Info));
-        todo.push(Artifact::new(module, version, Kind::Zip));
-    }
-    // Zips first: they are the long downloads, best started early.
-    todo.sort_by_key(|a| (a.ext != "zip", a.clone()));
-    todo
-}
-
-async fn fetch_all(
-    depot: &Depot,
-    store: &Arc<LocalStore>,
-    todo: Vec<Artifact>,
-    jobs: usize,
-    tally: &Arc<Mutex<Tally>>,
-) {
-    let permits = Arc::new(Semaphore::new(jobs));
-    let mut tasks = JoinSet::new();
-    for artifact in todo {
-        let (depot, store, permits, tally) =
-            (depot.clone(), store.clone(), permits.clone(), tally.clone());
-        tasks.spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
-            };
-            let outcome = fetch_one(&depot, &store, &artifact).await;
-            let mut tally = lock(&tally);
-            match outcome {
-                Ok((bytes, held)) => tally.record_ok(&artifact, bytes, held),
-                Err(error) => tally.record_failure(&artifact, error),
-            }
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        if let Err(e) = joined {
-            lock(tally)
-                .failures
-                .push(("prefetch task".into(), e.to_string()));
-        }
-    }
-}
-
-/// Fetches one artifact through the depot and drains its body. Returns its size and
-/// whether the store held it already.
-async fn fetch_one(
-    depot: &Depot,
-    store: &Arc<LocalStore>,
-    artifact: &Artifact,
-) -> Result<(u64, bool), String> {
-    let (module, version) = (&artifact.module, &artifact.version);
-    // Asked before fetching: the depot answers a zip it finished fetching quickly as a
-    // store hit, so the answer's cache status cannot tell "held before" apart.
-    let held = is_held(store, artifact).await?;
-    let answer = match artifact.ext {
-        "info" => depot.info(module, version.as_str()).await,
-        "mod" => depot.go_mod(module, version).await,
-        _ => depot.zip(module, version).await,
-    }
-    .map_err(|e| e.to_string())?;
-    let bytes = match answer.body {
-        Body::Bytes(data) | Body::Small { data, .. } => data.len() as u64,
-        Body::File(file) => file.len,
-        Body::Stream { mut stream, .. } => {
-            let mut n = 0u64;
-            while let Some(chunk) = stream.next().await {
-                n += chunk.map_err(|e| e.to_string())?.len() as u64;
-            }
-            n
-        }
-    };
-    // A relayed zip is only worth counting once the depot has checked and stored it.
-    if artifact.ext == "zip" && !is_held(store, artifact).await? {
-        return Err("the zip was received but is not in the store (it failed its checks)".into());
-    }
-    Ok((bytes, held))
-}
-
-async fn is_held(store: &Arc<LocalStore>, artifact: &Artifact) -> Result<bool, String> {
-    let kind = match artifact.ext {
-        "info" => Kind::Info,
-        "mod" => Kind::Mod,
-        _ => Kind::Zip,
-    };
-    let key = ArtifactKey::new(artifact.module.clone(), artifact.version.clone(), kind);
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || store.contains(&key))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("store: {e}"))
-}
-
 /// `--dry-run`: resolve without storing, then print each artifact the store lacks.
 async fn dry_run(settings: Settings) -> Result<(), Failure> {
-    let started = Instant::now();
     // Never create the data directory: a dry run leaves no trace.
     let store = match settings.data_dir.is_dir() {
         true => Some(Arc::new(depot::open_store(&settings.data_dir)?)),
         false => None,
     };
-    let upstream = depot::upstream_client(&DepotSettings {
-        data_dir: &settings.data_dir,
-        upstream: settings.upstream.as_deref(),
-        offline: false,
-        list_ttl: settings.list_ttl,
-        upstream_timeout: settings.upstream_timeout,
-        instance_id: depot::instance_id(),
-        listen: no_listen(),
-    })?;
-    let source = DryRunSource {
-        store: store.clone(),
-        upstream,
-    };
-    let resolution = resolve(&settings.inputs, &source, &resolve_options(&settings)).await;
-    let needs = &resolution.needs;
-    let mut wanted: Vec<(Artifact, bool)> = Vec::new();
-    let all = needs.mods.iter().map(|mv| (mv, Kind::Mod)).chain(
-        needs
-            .zips
-            .iter()
-            .flat_map(|mv| [(mv, Kind::Info), (mv, Kind::Zip)]),
-    );
-    for ((module, version), kind) in all {
-        let key = ArtifactKey::new(module.clone(), version.clone(), kind);
-        let held = store
-            .as_ref()
-            .is_some_and(|s| s.contains(&key).unwrap_or(false));
-        wanted.push((Artifact::new(module, version, kind), held));
-    }
-    let held = wanted.iter().filter(|(_, held)| *held).count();
-    let problems: Vec<(String, String)> = resolution
-        .problems
-        .iter()
-        .map(|p| (p.subject.clone(), p.message.clone()))
-        .collect();
+    let upstream = depot::upstream_client(&settings.depot())?;
+    let found =
+        godepot_prefetch::dry_run(store, upstream, &settings.inputs, &settings.options).await;
     if settings.json {
-        println!("{}", dry_run_json(&wanted, &problems, needs, started));
+        println!("{}", report::dry_run_json(&found));
     } else {
-        for (artifact, _) in wanted.iter().filter(|(_, held)| !held) {
+        for (artifact, _) in found.artifacts.iter().filter(|(_, held)| !held) {
             println!("{artifact}");
         }
     }
-    eprintln!(
-        "dry run: {} module versions; would fetch {} files, {} already held; {} failed to resolve",
-        versions(needs),
-        wanted.len() - held,
-        held,
-        problems.len()
-    );
-    for (what, error) in &problems {
-        eprintln!("  {what}: {error}");
-    }
-    match problems.len() {
+    report::print_dry_run(&found);
+    match found.problems.len() {
         0 => Ok(()),
         n => Err(Failure::runtime(format!(
             "dry run: {n} input(s) or module version(s) could not be resolved"
         ))),
     }
-}
-
-fn dry_run_json(
-    wanted: &[(Artifact, bool)],
-    problems: &[(String, String)],
-    needs: &Needs,
-    started: Instant,
-) -> serde_json::Value {
-    let artifacts: Vec<_> = wanted
-        .iter()
-        .map(|(a, held)| {
-            serde_json::json!({
-                "module": a.module.as_str(),
-                "version": a.version.as_str(),
-                "kind": a.ext,
-                "held": held,
-            })
-        })
-        .collect();
-    let failures: Vec<_> = problems
-        .iter()
-        .map(|(what, error)| serde_json::json!({ "what": what, "error": error }))
-        .collect();
-    serde_json::json!({
-        "dry_run": true,
-        "versions": versions(needs),
-        "mods": needs.mods.len(),
-        "zips": needs.zips.len(),
-        "would_fetch": wanted.iter().filter(|(_, held)| !held).count(),
-        "already_held": wanted.iter().filter(|(_, held)| *held).count(),
-        "failed": problems.len(),
-        "elapsed_seconds": started.elapsed().as_secs_f64(),
-        "artifacts": artifacts,
-        "failures": failures,
-    })
 }

@@ -1,88 +1,17 @@
 //! What prefetch tells the user: progress while it runs, then a summary (text on stderr, or
-//! JSON on stdout with `--json`) and the list of failures.
+//! JSON on stdout with `--json`) and the lists of failures and warnings.
 
-use std::collections::BTreeSet;
-use std::fmt;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use godepot_depot::ProofTiles;
-use godepot_module::{ModulePath, Version};
-use godepot_store::Kind;
+use godepot_depot::{Kept, Outcome};
+use godepot_prefetch::{Artifact, DryRun, Report};
+use godepot_resolve::Problem;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::progress::human_bytes;
 
-/// One file of one module version.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Artifact {
-    pub(super) module: ModulePath,
-    pub(super) version: Version,
-    /// `mod`, `info` or `zip`.
-    pub(super) ext: &'static str,
-}
-
-impl Artifact {
-    pub(super) fn new(module: &ModulePath, version: &Version, kind: Kind) -> Self {
-        Artifact {
-            module: module.clone(),
-            version: version.clone(),
-            ext: kind.extension(),
-        }
-    }
-}
-
-impl fmt::Display for Artifact {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{} .{}", self.module, self.version, self.ext)
-    }
-}
-
-/// Counts of everything done so far.
-#[derive(Debug, Default)]
-pub(super) struct Tally {
-    pub(super) fetched: u64,
-    pub(super) already_held: u64,
-    /// Bytes received from upstream.
-    pub(super) bytes_fetched: u64,
-    /// Bytes of every artifact needed, held before or not.
-    pub(super) bytes_total: u64,
-    pub(super) done: BTreeSet<Artifact>,
-    pub(super) failures: Vec<(String, String)>,
-    /// Set once fetching starts, so go.mod files read while resolving show in the log too.
-    pub(super) progress: Option<Progress>,
-}
-
-impl Tally {
-    pub(super) fn record_ok(&mut self, artifact: &Artifact, bytes: u64, held: bool) {
-        if !self.done.insert(artifact.clone()) {
-            return;
-        }
-        self.bytes_total += bytes;
-        if held {
-            self.already_held += 1;
-        } else {
-            self.fetched += 1;
-            self.bytes_fetched += bytes;
-        }
-        if let Some(p) = &self.progress {
-            p.finished(artifact, bytes, held);
-        }
-    }
-
-    pub(super) fn record_failure(&mut self, artifact: &Artifact, error: String) {
-        if !self.done.insert(artifact.clone()) {
-            return;
-        }
-        if let Some(p) = &self.progress {
-            p.failed(&artifact.to_string(), &error);
-        }
-        self.failures.push((artifact.to_string(), error));
-    }
-}
-
 /// A bar on a terminal; otherwise one plain line per artifact fetched or failed.
-#[derive(Debug, Clone)]
 pub(super) struct Progress {
     bar: Option<ProgressBar>,
 }
@@ -97,7 +26,15 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
-    pub(super) fn phase(&self, message: &str) {
+    pub(super) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl godepot_prefetch::Progress for Progress {
+    fn phase(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.set_message(message.to_owned()),
             None => eprintln!("{message}"),
@@ -105,7 +42,7 @@ impl Progress {
     }
 
     /// Switches the spinner to a bar over `total` artifacts.
-    pub(super) fn fetching(&self, total: u64) {
+    fn fetching(&self, total: u64) {
         if let Some(bar) = &self.bar {
             bar.set_length(total);
             bar.set_position(0);
@@ -119,13 +56,15 @@ impl Progress {
         }
     }
 
-    fn finished(&self, artifact: &Artifact, bytes: u64, held: bool) {
+    fn kept(&self, artifact: &Artifact, kept: &Kept) {
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
                 bar.set_message(artifact.to_string());
             }
-            None if !held => eprintln!("fetched {artifact} ({})", human_bytes(bytes)),
+            None if kept.outcome == Outcome::Stored => {
+                eprintln!("fetched {artifact} ({})", human_bytes(kept.len))
+            }
             None => {}
         }
     }
@@ -139,76 +78,123 @@ impl Progress {
             None => eprintln!("failed  {what}: {error}"),
         }
     }
-
-    pub(super) fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }
 
-/// What was done, for the summary.
-pub(super) struct Summary {
-    pub(super) versions: usize,
-    pub(super) mods: usize,
-    pub(super) zips: usize,
-    /// Checksum-database tiles held for the go command's proofs.
-    pub(super) tiles: ProofTiles,
-    pub(super) elapsed: Duration,
-}
-
-impl Summary {
-    pub(super) fn print_text(&self, tally: &Tally) {
+pub(super) fn print_text(report: &Report) {
+    eprintln!(
+        "prefetch: {} module versions ({} .mod, {} .zip + .info): {} fetched ({}), {} already held, {} failed{}, in {:.1}s",
+        report.versions,
+        report.mods,
+        report.zips,
+        report.fetched,
+        human_bytes(report.bytes_fetched),
+        report.already_held,
+        report.failures.len(),
+        match report.warnings.len() {
+            0 => String::new(),
+            n => format!(", {n} warning(s) outside the graph the go command loads"),
+        },
+        report.elapsed.as_secs_f64()
+    );
+    let tiles = &report.tiles;
+    if tiles.held + tiles.failed > 0 {
         eprintln!(
-            "prefetch: {} module versions ({} .mod, {} .zip + .info): {} fetched ({}), {} already held, {} failed, in {:.1}s",
-            self.versions,
-            self.mods,
-            self.zips,
-            tally.fetched,
-            human_bytes(tally.bytes_fetched),
-            tally.already_held,
-            tally.failures.len(),
-            self.elapsed.as_secs_f64()
-        );
-        if self.tiles.held + self.tiles.failed > 0 {
-            eprintln!(
-                "checksum database: {} tiles held for the go command's proofs{}",
-                self.tiles.held,
-                match self.tiles.failed {
-                    0 => String::new(),
-                    n => format!(
-                        " ({n} could not be fetched: the go command inside may fail to verify some modules; see the warnings above)"
-                    ),
-                }
-            );
-        }
-        if !tally.failures.is_empty() {
-            eprintln!("failures:");
-            for (what, error) in &tally.failures {
-                eprintln!("  {what}: {error}");
+            "checksum database: {} tiles held for the go command's proofs{}",
+            tiles.held,
+            match tiles.failed {
+                0 => String::new(),
+                n => format!(
+                    " ({n} could not be fetched: the go command inside may fail to verify some modules; see the warnings above)"
+                ),
             }
+        );
+    }
+    print_problems("failures", &report.failures);
+    print_problems(
+        "warnings (outside the graph the go command loads; --full-graph only)",
+        &report.warnings,
+    );
+}
+
+fn print_problems(title: &str, problems: &[Problem]) {
+    if !problems.is_empty() {
+        eprintln!("{title}:");
+        for problem in problems {
+            eprintln!("  {problem}");
         }
     }
+}
 
-    pub(super) fn json(&self, tally: &Tally) -> serde_json::Value {
-        let failures: Vec<_> = tally
-            .failures
-            .iter()
-            .map(|(what, error)| serde_json::json!({ "what": what, "error": error }))
-            .collect();
-        serde_json::json!({
-            "versions": self.versions,
-            "mods": self.mods,
-            "zips": self.zips,
-            "fetched": tally.fetched,
-            "already_held": tally.already_held,
-            "failed": tally.failures.len(),
-            "sumdb_tiles_held": self.tiles.held,
-            "sumdb_tiles_failed": self.tiles.failed,
-            "bytes_fetched": tally.bytes_fetched,
-            "bytes_total": tally.bytes_total,
-            "elapsed_seconds": self.elapsed.as_secs_f64(),
-            "failures": failures,
-        })
+fn problems_json(problems: &[Problem]) -> Vec<serde_json::Value> {
+    problems
+        .iter()
+        .map(|p| serde_json::json!({ "what": p.subject, "error": p.message }))
+        .collect()
+}
+
+pub(super) fn json(report: &Report) -> serde_json::Value {
+    serde_json::json!({
+        "versions": report.versions,
+        "mods": report.mods,
+        "zips": report.zips,
+        "fetched": report.fetched,
+        "already_held": report.already_held,
+        "failed": report.failures.len(),
+        "warned": report.warnings.len(),
+        "sumdb_tiles_held": report.tiles.held,
+        "sumdb_tiles_failed": report.tiles.failed,
+        "bytes_fetched": report.bytes_fetched,
+        "bytes_total": report.bytes_total,
+        "elapsed_seconds": report.elapsed.as_secs_f64(),
+        "failures": problems_json(&report.failures),
+        "warnings": problems_json(&report.warnings),
+    })
+}
+
+pub(super) fn print_dry_run(found: &DryRun) {
+    let held = found.artifacts.iter().filter(|(_, held)| *held).count();
+    eprintln!(
+        "dry run: {} module versions; would fetch {} files, {} already held; {} failed to resolve",
+        found.versions,
+        found.artifacts.len() - held,
+        held,
+        found.problems.len()
+    );
+    for problem in &found.problems {
+        eprintln!("  {problem}");
     }
+    print_problems(
+        "warnings (outside the graph the go command loads; --full-graph only)",
+        &found.warnings,
+    );
+}
+
+pub(super) fn dry_run_json(found: &DryRun) -> serde_json::Value {
+    let artifacts: Vec<_> = found
+        .artifacts
+        .iter()
+        .map(|(a, held)| {
+            serde_json::json!({
+                "module": a.module.as_str(),
+                "version": a.version.as_str(),
+                "kind": a.ext,
+                "held": held,
+            })
+        })
+        .collect();
+    let held = found.artifacts.iter().filter(|(_, held)| *held).count();
+    serde_json::json!({
+        "dry_run": true,
+        "versions": found.versions,
+        "mods": found.mods,
+        "zips": found.zips,
+        "would_fetch": found.artifacts.len() - held,
+        "already_held": held,
+        "failed": found.problems.len(),
+        "warned": found.warnings.len(),
+        "elapsed_seconds": found.elapsed.as_secs_f64(),
+        "artifacts": artifacts,
+        "failures": problems_json(&found.problems),
+        "warnings": problems_json(&found.warnings),
+    })
 }

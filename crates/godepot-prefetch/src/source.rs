@@ -2,43 +2,40 @@
 //! graph also stores it), or, for `--dry-run`, from the store and upstream without storing.
 
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use godepot_depot::{Answer, Body, CacheStatus, Depot, DepotError};
+use godepot_depot::{Answer, Body, Depot, DepotError};
 use godepot_module::{MAX_GO_MOD, ModulePath, Version};
 use godepot_resolve::{ModSource, SourceError};
 use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
 use godepot_upstream::{FetchError, Upstream};
 
-use super::report::{Artifact, Tally};
+use crate::artifact::Artifact;
+use crate::tally::Tally;
 
-/// Reads go.mod files through the depot, recording each in the tally as held or fetched.
-pub(super) struct DepotSource {
-    pub(super) depot: Depot,
-    pub(super) tally: Arc<Mutex<Tally>>,
+/// Reads go.mod files through the depot, which keeps them; each is counted as held or
+/// fetched. A go.mod that cannot be had is not counted here: resolution reports it, and
+/// decides whether it matters (a failure) or not (a warning).
+pub(crate) struct DepotSource {
+    pub(crate) depot: Depot,
+    pub(crate) tally: Tally,
 }
 
 #[async_trait]
 impl ModSource for DepotSource {
     async fn go_mod(&self, module: &ModulePath, version: &Version) -> Result<Bytes, SourceError> {
         let artifact = Artifact::new(module, version, Kind::Mod);
-        let answer = self.depot.go_mod(module, version).await;
-        let result = match answer {
-            Ok(answer) => {
-                let held = answer.cache == CacheStatus::Hit;
-                read_body(answer).await.map(|data| (data, held))
-            }
-            Err(e) => Err(source_error(e)),
-        };
-        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
-        match &result {
-            Ok((data, held)) => tally.record_ok(&artifact, data.len() as u64, *held),
-            Err(e) => tally.record_failure(&artifact, e.to_string()),
-        }
-        result.map(|(data, _)| data)
+        let kept = self
+            .depot
+            .keep(artifact.key())
+            .await
+            .map_err(source_error)?;
+        self.tally.kept(&artifact, &kept);
+        kept.data
+            .ok_or_else(|| SourceError::Failed(format!("{artifact}: kept, but not read")))
     }
 
     async fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, SourceError> {
@@ -54,9 +51,9 @@ impl ModSource for DepotSource {
 
 /// For `--dry-run`: the store when it holds the go.mod, else upstream directly (not
 /// through the depot, which would store what it fetches).
-pub(super) struct DryRunSource {
-    pub(super) store: Option<Arc<LocalStore>>,
-    pub(super) upstream: Option<Upstream>,
+pub(crate) struct DryRunSource {
+    pub(crate) store: Option<Arc<LocalStore>>,
+    pub(crate) upstream: Option<Upstream>,
 }
 
 impl DryRunSource {
