@@ -10,6 +10,10 @@
 //!   `.godepot/sumdb/<name>/`; `latest` and partial tiles are asked again after a TTL and the
 //!   last good copy is served when the database cannot be reached; offline, the copies are
 //!   all there is.
+//! - A partial hash tile that is not held (offline), or no longer served (it has filled up),
+//!   is cut from a wider tile at its place: a partial tile of width `w` is the first `w`
+//!   hashes of any wider one. So the tiles prefetch keeps for the latest head serve every
+//!   client whose own head is older (see `gather_proof_tiles`).
 //! - When the key is known (`name+hash+key`), godepot verifies like the go command: signed
 //!   notes, each record's inclusion in its tree, and consistency of every tree head with the
 //!   largest one verified so far (kept in `verified-tree`). And every `.zip`/`.mod` fetched
@@ -268,15 +272,27 @@ impl SumdbProxy {
                     continue;
                 }
             };
-            let tiles = godepot_sumdb::plan::client_tiles(HEIGHT, &sizes, &ids);
+            let mut sizes = sizes;
+            let latest = self.latest_size(db).await;
+            if let Some(latest) = latest {
+                sizes.push(latest);
+            } else {
+                report.failed += 1;
+            }
+            let mut tiles = godepot_sumdb::plan::client_tiles(HEIGHT, &sizes, &ids);
+            // A client inside may hold a head of its own, newer than every lookup's (it went
+            // online since): the edges of every tree up to the latest cover it.
+            if let (Some(latest), Some(&oldest)) = (latest, sizes.iter().min()) {
+                tiles.extend(godepot_sumdb::plan::span_tiles(HEIGHT, oldest, latest));
+            }
             let results: Vec<_> = futures_util::stream::iter(tiles)
-                .map(|tile| async move { (tile, self.obtain_tile(db, tile).await) })
+                .map(|tile| async move { (tile, self.obtain(db, &SumdbPath::Tile(tile)).await) })
                 .buffer_unordered(TILE_FETCHES)
                 .collect()
                 .await;
             for (tile, result) in results {
                 match result {
-                    Ok(()) => report.held += 1,
+                    Ok(_) => report.held += 1,
                     Err(e) => {
                         tracing::warn!(database = db.name(), tile = %tile.path(), error = %e, "could not keep a tile the go command will need");
                         report.failed += 1;
@@ -287,24 +303,89 @@ impl SumdbProxy {
         report
     }
 
-    /// A tile, or the full tile at its place: the go command falls back to the full tile when
-    /// a partial one is missing, and a database may no longer serve a partial tile that has
-    /// since filled up.
-    async fn obtain_tile(&self, db: &Arc<Database>, tile: Tile) -> Result<(), DepotError> {
-        match self.obtain(db, &SumdbPath::Tile(tile)).await {
-            Err(e) if e.is_not_found() && !tile.is_full() => {
-                let full = Tile {
-                    width: tile.full_width(),
-                    ..tile
-                };
-                self.obtain(db, &SumdbPath::Tile(full)).await.map(drop)
+    /// The size of the database's current tree head, fetched (and kept) now: the newest
+    /// head a client inside can have met before the prefetch. `None` (logged) when it cannot
+    /// be had.
+    async fn latest_size(&self, db: &Arc<Database>) -> Option<u64> {
+        let head = self
+            .obtain(db, &SumdbPath::Latest)
+            .await
+            .and_then(|(data, _)| {
+                tree_head(db, &data).map_err(|e| refuse(db, &SumdbPath::Latest, e))
+            });
+        match head {
+            Ok(head) => Some(head.size),
+            Err(e) => {
+                tracing::warn!(database = db.name(), error = %e, "could not keep the checksum database's latest tree head");
+                None
             }
-            other => other.map(drop),
         }
     }
 
-    /// One answer of a database, under the cache policy in the module docs.
+    /// One answer of a database. A partial hash tile that is not to be had (not held
+    /// offline, or no longer served: it has filled up since) is the prefix of a wider tile
+    /// at its place, held or fetched: the go command falls back to the full tile too.
     async fn obtain(
+        &self,
+        db: &Arc<Database>,
+        path: &SumdbPath,
+    ) -> Result<(Bytes, CacheStatus), DepotError> {
+        let result = self.obtain_exact(db, path).await;
+        match (path, result) {
+            (SumdbPath::Tile(tile), Err(e))
+                if e.is_not_found() && tile.level.is_some() && !tile.is_full() =>
+            {
+                match self.narrowed(db, *tile).await {
+                    Ok(Some(found)) => Ok(found),
+                    Ok(None) => Err(e),
+                    Err(wider) if wider.is_not_found() => Err(e),
+                    Err(wider) => Err(wider),
+                }
+            }
+            (_, result) => result,
+        }
+    }
+
+    /// `tile` cut from a wider one at its place: a held partial, else the full tile (held,
+    /// or fetched and kept when online).
+    async fn narrowed(
+        &self,
+        db: &Arc<Database>,
+        tile: Tile,
+    ) -> Result<Option<(Bytes, CacheStatus)>, DepotError> {
+        let Some(want) = tile.hash_bytes() else {
+            return Ok(None);
+        };
+        let full = Tile {
+            width: tile.full_width(),
+            ..tile
+        };
+        let partials = cache_name(db.name(), &format!("{}.p", full.path()));
+        let (store, prefix) = (Arc::clone(&self.shared.store), partials);
+        let held = tokio::task::spawn_blocking(move || store.list_meta(&prefix))
+            .await
+            .map_err(|e| DepotError::Store(format!("store task failed: {e}")))?
+            .map_err(DepotError::store)?;
+        for name in held {
+            let wider = name
+                .rsplit('/')
+                .next()
+                .and_then(|w| w.parse::<u32>().ok())
+                .is_some_and(|w| w > tile.width && w < tile.full_width());
+            if wider
+                && let Some(data) = self.get_meta(&name).await?
+                && data.len() >= want
+            {
+                return Ok(Some((data.slice(..want), CacheStatus::Hit)));
+            }
+        }
+        let (data, status) = Box::pin(self.obtain_exact(db, &SumdbPath::Tile(full))).await?;
+        Ok((data.len() >= want).then(|| (data.slice(..want), status)))
+    }
+
+    /// One answer of a database, exactly as asked, under the cache policy in the module
+    /// docs.
+    async fn obtain_exact(
         &self,
         db: &Arc<Database>,
         path: &SumdbPath,

@@ -151,6 +151,38 @@ pub fn client_tiles(height: u8, sizes: &[u64], records: &[u64]) -> BTreeSet<Tile
     all
 }
 
+/// The tiles at the right edge of every tree from `from` to `to` records, as tiles of the
+/// tree of `to`: full where `to` has filled them, else `to`'s partial edge tile. A go command
+/// whose own latest head has any size in that range authenticates it (and proves records and
+/// older heads in it) with its edge tiles, which are prefixes of these (a partial tile of
+/// width `w` is the first `w` hashes of any wider tile at its place), plus the tiles the
+/// records' own proofs read ([`client_tiles`]). Costs one level-0 tile per `2^height`
+/// records of the range, and a few above.
+pub fn span_tiles(height: u8, from: u64, to: u64) -> BTreeSet<Tile> {
+    let mut tiles = BTreeSet::new();
+    let h = u32::from(height);
+    for level in 0u8.. {
+        let shift = h * (u32::from(level) + 1);
+        if shift >= 64 || (to >> (h * u32::from(level))) == 0 {
+            break;
+        }
+        let edge = to >> shift;
+        let edge_width = ((to >> (h * u32::from(level))) & ((1 << h) - 1)) as u32;
+        for index in (from.min(to) >> shift)..=edge {
+            let width = if index < edge { 1 << h } else { edge_width };
+            if width > 0 {
+                tiles.insert(Tile {
+                    height,
+                    level: Some(level),
+                    index,
+                    width,
+                });
+            }
+        }
+    }
+    tiles
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +204,31 @@ mod tests {
                 assert_eq!(split_stored_hash_index(i), (level, n), "index {i}");
             }
         }
+    }
+
+    /// Every head in the span finds the tiles that authenticate it as prefixes of the
+    /// spanned ones.
+    #[test]
+    fn spanned_tiles_cover_every_head_between() {
+        let height = 2;
+        let (from, to) = (37u64, 300u64);
+        let spanned = span_tiles(height, from, to);
+        let covers = |t: &Tile| {
+            spanned
+                .iter()
+                .any(|s| s.level == t.level && s.index == t.index && s.width >= t.width)
+        };
+        for size in from..=to {
+            for tile in tiles_read(height, size, &[]) {
+                assert!(covers(&tile), "head {size}: {tile:?} not covered");
+            }
+        }
+        // Nothing left of `from`'s edge at level 0.
+        assert!(
+            spanned
+                .iter()
+                .all(|t| t.level != Some(0) || t.index >= from >> 2)
+        );
     }
 
     #[test]
