@@ -40,6 +40,11 @@ pub struct TestSumdb {
     pub size: u64,
     /// `(module, version)` of every universe record, with its record id.
     pub records: Vec<(String, String, u64)>,
+    /// The tree size of each lookup answer's signed head.
+    pub lookup_heads: Vec<u64>,
+    /// Record hashes, and the signing key's seed: for [`TestSumdb::signed_head`].
+    leaves: Vec<[u8; 32]>,
+    seed: u8,
 }
 
 impl TestSumdb {
@@ -95,15 +100,29 @@ impl TestSumdb {
             }
         }
         texts.extend((FILLER_BEFORE..FILLER_BEFORE + filler_after).map(filler));
-        let db = TestSumdb {
+        let mut db = TestSumdb {
             name: name.to_string(),
             dir,
             key: verifier_key(name, &key),
             size: texts.len() as u64,
             records,
+            lookup_heads: Vec::new(),
+            leaves: texts.iter().map(|t| leaf_hash(t.as_bytes())).collect(),
+            seed,
         };
-        db.write(&texts, &key, growing);
+        db.lookup_heads = db.write(&texts, growing);
         db
+    }
+
+    /// The database's signed tree head at `size` records, as a client that asked at that
+    /// moment keeps it (`$GOPATH/pkg/sumdb/<name>/latest`). Nothing is served for it.
+    pub fn signed_head(&self, size: u64) -> Vec<u8> {
+        let key = SigningKey::from_bytes(&[self.seed; 32]);
+        let head = format!(
+            "go.sum database tree\n{size}\n{}\n",
+            STANDARD.encode(mth(&self.leaves[..size as usize]))
+        );
+        sign_note(&self.name, &key, &head)
     }
 
     /// `GOSUMDB` value for `go` (and `--sumdb` for godepot): the verifier key.
@@ -116,15 +135,10 @@ impl TestSumdb {
         format!("lookup/{}@{}", escape(module), escape(version))
     }
 
-    fn write(&self, texts: &[String], key: &SigningKey, growing: bool) {
-        let leaves: Vec<[u8; 32]> = texts.iter().map(|t| leaf_hash(t.as_bytes())).collect();
-        let signed_head = |size: usize| {
-            let head = format!(
-                "go.sum database tree\n{size}\n{}\n",
-                STANDARD.encode(mth(&leaves[..size]))
-            );
-            sign_note(&self.name, key, &head)
-        };
+    /// Writes the database's files; returns the tree size of each lookup answer's head.
+    fn write(&self, texts: &[String], growing: bool) -> Vec<u64> {
+        let leaves = &self.leaves;
+        let signed_head = |size: usize| self.signed_head(size as u64);
         put(&self.dir.join("supported"), b"");
         put(&self.dir.join("latest"), &signed_head(texts.len()));
         // Tile level L holds the hashes of complete subtrees of 2^(8L) records.
@@ -182,6 +196,7 @@ impl TestSumdb {
                 data.as_bytes(),
             );
         }
+        head_sizes[1..].iter().map(|&n| n as u64).collect()
     }
 }
 

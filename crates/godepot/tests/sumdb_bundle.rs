@@ -202,7 +202,48 @@ fn records_with_many_tree_heads_verify_offline() {
 }
 
 fn prefetch_unkeyed_then_verify_offline(rig: &Rig, db: &TestSumdb, context: &str) {
-    let (_tidy, go_mod) = tidy_go_mod(rig);
+    let inside = prefetch_unkeyed_then_serve_offline(rig, db);
+    download_and_verify(&inside.go, rig, &inside.go_mod, context);
+}
+
+/// A developer machine that went online after the lookups the bundle carries were answered,
+/// but before the prefetch: its `$GOPATH/pkg/sumdb` holds a tree head newer than every
+/// lookup's, which it checks them against with tiles of its own tree, at edges no lookup's
+/// head has. Prefetch keeps the database's latest head and every edge up to it; the offline
+/// godepot cuts the client's partial tiles from them.
+#[test]
+fn a_client_with_a_newer_head_than_the_lookups_verifies_offline() {
+    let rig = Rig::standard();
+    let db = TestSumdb::build_growing(&rig.universe, DB_NAME, 35);
+    let newest_lookup = db.lookup_heads.iter().copied().max().expect("lookups");
+    assert!(
+        newest_lookup + 600 < db.size,
+        "the fixture leaves no room: {newest_lookup} of {}",
+        db.size
+    );
+    // Between the newest lookup and the latest head, at a level-0 edge of neither.
+    let client_head = (newest_lookup + db.size) / 2;
+    let inside = prefetch_unkeyed_then_serve_offline(&rig, &db);
+    let cache = inside.go.gopath().join("pkg/sumdb").join(DB_NAME);
+    std::fs::create_dir_all(&cache).expect("mkdir sumdb cache");
+    std::fs::write(cache.join("latest"), db.signed_head(client_head)).expect("client head");
+    let context = "client head newer than the lookups'";
+    download_and_verify(&inside.go, &rig, &inside.go_mod, context);
+}
+
+/// Inside the air gap: a go command using an offline godepot, and the project's go.mod.
+struct Inside {
+    go: GoEnv,
+    go_mod: std::path::PathBuf,
+    _server: GodepotProcess,
+    /// Holds the directory of `go_mod`.
+    _tidy: GoEnv,
+}
+
+/// Prefetches the fixture project with the database's name only (no key), exports, imports
+/// inside and serves that offline.
+fn prefetch_unkeyed_then_serve_offline(rig: &Rig, db: &TestSumdb) -> Inside {
+    let (tidy, go_mod) = tidy_go_mod(rig);
     let outside = &rig.data;
     ok(&[
         "prefetch",
@@ -223,8 +264,12 @@ fn prefetch_unkeyed_then_verify_offline(rig: &Rig, db: &TestSumdb, context: &str
         bin(),
         &["--data-dir", s(&inside), "--offline", "--sumdb", DB_NAME],
     );
-    let go = go_with_sumdb(&server.url(), db);
-    download_and_verify(&go, rig, &go_mod, context);
+    Inside {
+        go: go_with_sumdb(&server.url(), db),
+        go_mod,
+        _server: server,
+        _tidy: tidy,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
