@@ -231,6 +231,67 @@ fn a_client_with_a_newer_head_than_the_lookups_verifies_offline() {
     download_and_verify(&inside.go, &rig, &inside.go_mod, context);
 }
 
+/// A database stops serving a partial tile once the tile has filled up. Checking modules
+/// with the key, godepot falls back to the full tile (as the go command does) instead of
+/// refusing the module as "not in the database"; inside, the partial tiles the go command
+/// asks for are cut from the full ones.
+#[test]
+fn a_partial_tile_no_longer_served_falls_back_to_the_full_tile() {
+    let rig = Rig::standard();
+    let db = TestSumdb::build_growing(&rig.universe, DB_NAME, 36);
+    assert!(
+        remove_filled_partials(&db.dir.join("tile")) > 0,
+        "no partial tile to remove"
+    );
+    let (_tidy, go_mod) = tidy_go_mod(&rig);
+    ok(&[
+        "prefetch",
+        "--data-dir",
+        s(&rig.data),
+        "--upstream",
+        &rig.upstream.url(),
+        "--sumdb",
+        &db.gosumdb(),
+        s(&go_mod),
+    ]);
+    rig.upstream.stop();
+    let server = GodepotProcess::start(
+        bin(),
+        &[
+            "--data-dir",
+            s(&rig.data),
+            "--offline",
+            "--sumdb",
+            &db.gosumdb(),
+        ],
+    );
+    let go = go_with_sumdb(&server.url(), &db);
+    download_and_verify(&go, &rig, &go_mod, "partial tiles no longer served");
+}
+
+/// Removes every partial tile (`N.p/W`) whose full tile `N` is served; returns how many.
+fn remove_filled_partials(dir: &Path) -> usize {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir).expect("read tile dir") {
+        let path = entry.expect("dir entry").path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        match name.strip_suffix(".p") {
+            Some(full) if path.with_file_name(full).is_file() => {
+                removed += std::fs::read_dir(&path).expect("read partials").count();
+                std::fs::remove_dir_all(&path).expect("remove partials");
+            }
+            _ => removed += remove_filled_partials(&path),
+        }
+    }
+    removed
+}
+
 /// Inside the air gap: a go command using an offline godepot, and the project's go.mod.
 struct Inside {
     go: GoEnv,
