@@ -83,3 +83,48 @@ async fn drain(body: Body, small: bool) -> Result<(u64, Option<Bytes>), DepotErr
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use godepot_module::{ModulePath, Version};
+    use godepot_store::{ArtifactKey, Kind, LocalStore};
+    use godepot_upstream::{ProxyList, Upstream, UpstreamOptions};
+
+    use crate::{Depot, DepotError, DepotOptions, Outcome};
+
+    #[tokio::test]
+    async fn keep_says_stored_then_already_held_or_why_it_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let versions = tmp.path().join("up/example.com/m/@v");
+        std::fs::create_dir_all(&versions).unwrap();
+        std::fs::write(versions.join("v1.0.0.mod"), "module example.com/m\n").unwrap();
+        // Names another version: refused.
+        std::fs::write(versions.join("v1.0.0.info"), r#"{"Version":"v1.0.1"}"#).unwrap();
+        let list = ProxyList::parse(&format!("file://{}", tmp.path().join("up").display()));
+        let upstream = Upstream::new(&list.unwrap(), UpstreamOptions::default()).unwrap();
+        let store = Arc::new(LocalStore::open(tmp.path().join("data")).unwrap());
+        let depot = Depot::new(store, Some(upstream), DepotOptions::default());
+        let key = |kind| {
+            let module = ModulePath::parse("example.com/m").unwrap();
+            ArtifactKey::new(module, Version::parse("v1.0.0").unwrap(), kind)
+        };
+
+        let kept = depot.keep(key(Kind::Mod)).await.unwrap();
+        assert_eq!(kept.outcome, Outcome::Stored);
+        assert_eq!(kept.data.as_deref(), Some(&b"module example.com/m\n"[..]));
+        let again = depot.keep(key(Kind::Mod)).await.unwrap();
+        assert_eq!((again.outcome, again.len), (Outcome::AlreadyHeld, 21));
+        let refused = depot.keep(key(Kind::Info)).await;
+        assert!(
+            matches!(refused, Err(DepotError::Rejected(_))),
+            "{refused:?}"
+        );
+        let missing = depot.keep(key(Kind::Zip)).await;
+        assert!(
+            matches!(missing, Err(DepotError::NotFound(_))),
+            "{missing:?}"
+        );
+    }
+}

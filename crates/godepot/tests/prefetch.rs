@@ -116,6 +116,13 @@ fn prefetched_store_serves_every_go_command_offline() {
     // A second run finds everything held and fetches nothing.
     upstream.reset_hits();
     let again = prefetch(&f.data, &upstream.url(), &inputs).ok();
+    // It does not claim to be fetching what it already holds.
+    let said = again.stderr();
+    assert!(!said.contains("fetching"), "{said}");
+    assert!(
+        said.contains("(those held are not fetched again)"),
+        "{said}"
+    );
     let again: serde_json::Value = serde_json::from_str(again.stdout().trim()).expect("json");
     assert_eq!(again["fetched"], 0, "{again}");
     assert_eq!(again["already_held"], summary["fetched"], "{again}");
