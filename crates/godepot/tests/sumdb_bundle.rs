@@ -321,6 +321,9 @@ fn prefetch_unkeyed_then_serve_offline(rig: &Rig, db: &TestSumdb) -> Inside {
     rig.upstream.stop();
     let inside = rig.tmp.path().join("inside");
     ok(&["import", "--data-dir", s(&inside), s(&bundle)]);
+    // The bundle carries the database's latest head, which prefetch took.
+    let latest = inside.join(".godepot/sumdb").join(DB_NAME).join("latest");
+    assert!(latest.is_file(), "the bundle carried no latest head");
     let server = GodepotProcess::start(
         bin(),
         &["--data-dir", s(&inside), "--offline", "--sumdb", DB_NAME],
