@@ -104,3 +104,56 @@ pub(crate) async fn resolve_all<S: ModSource + ?Sized>(
     resolution.problems.dedup();
     resolution
 }
+
+#[cfg(test)]
+mod tests {
+    use godepot_resolve::{Input, MemorySource};
+
+    use super::{Platform, resolve_all};
+    use crate::PrefetchOptions;
+
+    #[tokio::test]
+    async fn the_toolchain_a_go_mod_names_is_needed_for_each_platform_unless_turned_off() {
+        let tmp = tempfile::tempdir().unwrap();
+        let go_mod = tmp.path().join("go.mod");
+        std::fs::write(
+            &go_mod,
+            "module example.com/app\n\ngo 1.22.0\n\ntoolchain go1.22.6\n",
+        )
+        .unwrap();
+        let inputs = [Input::parse_arg(go_mod.to_str().unwrap()).unwrap()];
+        let mut source = MemorySource::new();
+        for platform in ["linux-amd64", "darwin-arm64"] {
+            let version = format!("v0.0.1-go1.22.6.{platform}");
+            source = source.with(
+                "golang.org/toolchain",
+                &version,
+                "module golang.org/toolchain\n",
+            );
+        }
+        let platforms = ["linux/amd64", "darwin/arm64"].map(String::from);
+        let mut options = PrefetchOptions {
+            platforms: Platform::parse_all(&platforms).unwrap(),
+            ..PrefetchOptions::default()
+        };
+        let got = resolve_all(&inputs, &source, &options).await;
+        let zips: Vec<String> = got
+            .needs
+            .zips
+            .iter()
+            .map(|(m, v)| format!("{m}@{v}"))
+            .collect();
+        assert_eq!(
+            zips,
+            [
+                "golang.org/toolchain@v0.0.1-go1.22.6.darwin-arm64",
+                "golang.org/toolchain@v0.0.1-go1.22.6.linux-amd64",
+            ]
+        );
+        assert!(got.problems.is_empty(), "{:?}", got.problems);
+
+        options.toolchains = false;
+        let got = resolve_all(&inputs, &source, &options).await;
+        assert!(got.needs.zips.is_empty(), "{:?}", got.needs);
+    }
+}
