@@ -349,7 +349,8 @@ impl<'a> CodeRepo<'a> {
             if !self.code_dir.is_empty() || !self.path_major.is_empty() {
                 return Ok(false);
             }
-            let root_ok = match incompatible_ok.borrow().get("").copied() {
+            let cached = incompatible_ok.borrow().get("").copied();
+            let root_ok = match cached {
                 Some(ok) => ok,
                 None => {
                     let ok = self.read_file(info.name, "go.mod", MAX_GO_MOD)?.is_none();

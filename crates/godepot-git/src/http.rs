@@ -95,6 +95,9 @@ pub struct HttpConfig {
     pub credentials: Vec<Credential>,
     /// Limit on connecting plus receiving headers, and on any silence mid-body.
     pub timeout: Duration,
+    /// One proxy for every repository connection, overriding the environment; `None`
+    /// (the default) honours `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` as reqwest reads them.
+    pub proxy: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -103,6 +106,7 @@ impl Default for HttpConfig {
             insecure: String::new(),
             credentials: Vec::new(),
             timeout: Duration::from_secs(60),
+            proxy: None,
         }
     }
 }
@@ -145,8 +149,21 @@ impl Http {
     pub(crate) fn new(config: HttpConfig) -> Result<Self, GitError> {
         // reqwest is built without a bundled crypto provider; choose ring once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let client_error = |e: reqwest::Error| GitError::Unreachable {
+            url: "(client)".into(),
+            reason: redact(&e.to_string()),
+            timed_out: false,
+        };
+        let proxy = match &config.proxy {
+            Some(p) => Some(reqwest::Proxy::all(p).map_err(client_error)?),
+            None => None,
+        };
         let build = |danger: bool| {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder();
+            if let Some(p) = &proxy {
+                builder = builder.proxy(p.clone());
+            }
+            builder
                 .connect_timeout(config.timeout)
                 .read_timeout(config.timeout)
                 .user_agent(concat!(
@@ -156,11 +173,7 @@ impl Http {
                 ))
                 .tls_danger_accept_invalid_certs(danger)
                 .build()
-                .map_err(|e| GitError::Unreachable {
-                    url: "(client)".into(),
-                    reason: e.to_string(),
-                    timed_out: false,
-                })
+                .map_err(client_error)
         };
         Ok(Http {
             secure: build(false)?,

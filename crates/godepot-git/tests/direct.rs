@@ -1,0 +1,395 @@
+//! The go command as the oracle: for each query, what `GOPROXY=direct` makes of a test
+//! repository must be exactly what godepot-git answers (same Version, same `.info` Time,
+//! same `h1:` of zip and go.mod), and a `GOPROXY=file://` tree written from godepot-git's
+//! answers must download with the same sums.
+//!
+//! Repositories are made with `git` and served by `git http-backend` as
+//! `git.corp.example` behind a loopback proxy (godepot-testkit's `git` module).
+
+use std::path::{Path, PathBuf};
+
+use godepot_git::{Credential, GitError, GitFetcher, GitOptions, HttpConfig};
+use godepot_module::{ModulePath, Version, hash_go_mod};
+use godepot_testkit::GoEnv;
+use godepot_testkit::git::{GitServer, TestRepo};
+use godepot_testkit::serde_json::{self, Value};
+
+const HOST: &str = "git.corp.example";
+
+struct Fixture {
+    server: GitServer,
+    tmp: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+    fetcher: GitFetcher,
+    /// The direct-mode go environment.
+    direct: GoEnv,
+    netrc: Option<PathBuf>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Self::with_credentials(Vec::new())
+    }
+
+    fn with_credentials(credentials: Vec<Credential>) -> Fixture {
+        let server = GitServer::start(HOST);
+        let tmp = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let mut options = GitOptions::new(tmp.path().join("cache"));
+        options.http = HttpConfig {
+            insecure: HOST.into(),
+            credentials: credentials.clone(),
+            proxy: Some(server.proxy_url()),
+            ..HttpConfig::default()
+        };
+        options.ttl = std::time::Duration::ZERO;
+        let fetcher = GitFetcher::new(options).unwrap();
+        let mut direct = GoEnv::new("direct");
+        for (k, v) in server.client_env() {
+            direct.set_env(&k, &v);
+        }
+        direct.set_env("GOPRIVATE", HOST);
+        direct.set_env("GOINSECURE", HOST);
+        direct.set_env("GIT_TERMINAL_PROMPT", "0");
+        let mut netrc = None;
+        if !credentials.is_empty() {
+            let path = direct.home().join(".netrc");
+            let text: String = credentials
+                .iter()
+                .map(|c| {
+                    format!(
+                        "machine {} login {} password {}\n",
+                        c.host, c.login, c.secret
+                    )
+                })
+                .collect();
+            std::fs::write(&path, text).unwrap();
+            direct.set_env("NETRC", path.to_str().unwrap());
+            netrc = Some(path);
+        }
+        Fixture {
+            server,
+            tmp,
+            rt,
+            fetcher,
+            direct,
+            netrc,
+        }
+    }
+
+    fn repo(&self, name: &str) -> TestRepo {
+        let repo = TestRepo::init(&self.tmp.path().join("repos").join(name));
+        self.server.add_repo(name, &repo);
+        repo
+    }
+
+    fn workdir(&self) -> PathBuf {
+        let d = self.tmp.path().join("work");
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// `go mod download -json m@q` with GOPROXY=direct: (Version, Sum, GoModSum, Time).
+    fn go_direct(&self, module: &str, query: &str) -> Download {
+        download(&self.direct, &self.workdir(), module, query)
+    }
+
+    /// What godepot-git answers for the query, checked against the go command both ways.
+    fn check(&self, module: &str, query: &str) -> Download {
+        let want = self.go_direct(module, query);
+        let path = ModulePath::parse(module).unwrap();
+        let info = self
+            .rt
+            .block_on(self.fetcher.info(&path, query))
+            .unwrap_or_else(|e| panic!("{module}@{query}: {e}"));
+        assert_eq!(
+            info.version.as_str(),
+            want.version,
+            "{module}@{query}: Version"
+        );
+        assert_eq!(info.time, want.time, "{module}@{query}: Time");
+        let tree = self.tmp.path().join("tree");
+        let got = self.publish(&tree, &path, &info.version);
+        assert_eq!(
+            got.go_mod_sum, want.go_mod_sum,
+            "{module}@{query}: go.mod h1"
+        );
+        assert_eq!(got.sum, want.sum, "{module}@{query}: zip h1");
+        // The go command itself accepts what we built, with the same sums.
+        let proxied = GoEnv::new(&format!("file://{}", tree.display()));
+        let via = download(&proxied, &self.workdir(), module, info.version.as_str());
+        assert_eq!(via.sum, want.sum, "{module}@{query}: zip h1 via file://");
+        assert_eq!(
+            via.go_mod_sum, want.go_mod_sum,
+            "{module}@{query}: go.mod h1 via file://"
+        );
+        want
+    }
+
+    /// Writes `.info`, `.mod`, `.zip` of one version into a file:// tree; returns our sums.
+    fn publish(&self, tree: &Path, path: &ModulePath, version: &Version) -> Download {
+        let dir = tree.join(path.escaped()).join("@v");
+        std::fs::create_dir_all(&dir).unwrap();
+        let info = self
+            .rt
+            .block_on(self.fetcher.info(path, version.as_str()))
+            .unwrap();
+        let go_mod = self
+            .rt
+            .block_on(self.fetcher.go_mod(path, version))
+            .unwrap();
+        let zip = dir.join(format!("{}.zip", version.escaped()));
+        let summary = self
+            .rt
+            .block_on(self.fetcher.zip(path, version, &zip))
+            .unwrap_or_else(|e| panic!("{path}@{version}: zip: {e}"));
+        std::fs::write(
+            dir.join(format!("{}.info", version.escaped())),
+            info.to_json(),
+        )
+        .unwrap();
+        std::fs::write(dir.join(format!("{}.mod", version.escaped())), &go_mod).unwrap();
+        let list = self.rt.block_on(self.fetcher.list(path)).unwrap();
+        let list: String = list.iter().map(|v| format!("{v}\n")).collect();
+        std::fs::write(dir.join("list"), list).unwrap();
+        Download {
+            version: version.to_string(),
+            sum: summary.h1,
+            go_mod_sum: hash_go_mod(&go_mod),
+            time: info.time,
+        }
+    }
+
+    /// `go list -m -versions` direct, against our `list`.
+    fn check_list(&self, module: &str) {
+        let out = self.direct.ok(
+            &self.workdir_with_mod(),
+            ["list", "-m", "-versions", module],
+        );
+        let want: Vec<&str> = out.split_whitespace().skip(1).collect();
+        let path = ModulePath::parse(module).unwrap();
+        let got = self.rt.block_on(self.fetcher.list(&path)).unwrap();
+        let got: Vec<&str> = got.iter().map(Version::as_str).collect();
+        assert_eq!(got, want, "{module}: list");
+    }
+
+    fn workdir_with_mod(&self) -> PathBuf {
+        let d = self.tmp.path().join("main");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("go.mod"), "module example.com/main\n\ngo 1.21\n").unwrap();
+        d
+    }
+
+    fn err(&self, module: &str, query: &str) -> GitError {
+        let path = ModulePath::parse(module).unwrap();
+        match self.rt.block_on(self.fetcher.info(&path, query)) {
+            Ok(info) => panic!("{module}@{query}: expected an error, got {info:?}"),
+            Err(e) => e,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Download {
+    version: String,
+    sum: String,
+    go_mod_sum: String,
+    time: String,
+}
+
+fn download(env: &GoEnv, dir: &Path, module: &str, query: &str) -> Download {
+    let out = env.ok(
+        dir,
+        ["mod", "download", "-json", &format!("{module}@{query}")],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+    let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(field("Info")).expect("read .info")).unwrap();
+    Download {
+        version: field("Version"),
+        sum: field("Sum"),
+        go_mod_sum: field("GoModSum"),
+        time: info["Time"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+#[test]
+fn tags_prereleases_branches_hashes_and_latest() {
+    let fx = Fixture::new();
+    let m = format!("{HOST}/a");
+    let mut r = fx.repo("a");
+    r.write("go.mod", &format!("module {m}\n\ngo 1.21\n"))
+        .write("a.go", "package a\n");
+    let first = r.commit("one");
+    r.tag("v1.0.0");
+    r.write("b.go", "package a\n// two\n");
+    let second = r.commit("two");
+    r.tag("v1.1.0-rc.1");
+    r.write("c.go", "package a\n// three\n");
+    r.commit("three");
+    r.annotated_tag("v1.2.0");
+    r.write("c.go", "package a\n// four\n");
+    r.commit("four");
+    r.tag("v1.2.1").tag("v1.3").tag("release-1");
+    r.checkout("feature", true).write("f.go", "package a\n");
+    r.commit("feature work");
+    r.checkout("main", false)
+        .write("d.go", "package a\n// after the last tag\n");
+    r.commit("work after the last tag");
+
+    fx.check_list(&m);
+    for q in [
+        "v1.0.0",
+        "v1.1.0-rc.1",
+        "v1.2.0",
+        "v1.2",
+        "latest",
+        "main",
+        "feature",
+    ] {
+        fx.check(&m, q);
+    }
+    fx.check(&m, &first);
+    fx.check(&m, &second[..7]);
+    fx.check(&m, &second[..12]);
+    // The pseudo-version of the head, asked for by name.
+    let head = fx.check(&m, "main");
+    assert!(head.version.starts_with("v1.2.2-0."), "{head:?}");
+    fx.check(&m, &head.version);
+    // The non-canonical tags are no versions.
+    let e = fx.err(&m, "v1.4.0");
+    assert!(matches!(e, GitError::NotFound { .. }), "{e}");
+}
+
+#[test]
+fn subdirectory_module_with_prefixed_tags_vendor_symlink_nested_and_license() {
+    let fx = Fixture::new();
+    let m = format!("{HOST}/mono/sub");
+    let mut r = fx.repo("mono");
+    r.write("LICENSE", "root license\n")
+        .write("README", "root\n")
+        .write("sub/go.mod", &format!("module {m}\n\ngo 1.21\n"))
+        .write("sub/s.go", "package sub\n")
+        .write("sub/vendor/example.com/x/x.go", "package x\n")
+        .write("sub/vendor/modules.txt", "# example.com/x v1.0.0\n")
+        .write("sub/nested/go.mod", &format!("module {m}/nested\n"))
+        .write("sub/nested/n.go", "package nested\n")
+        .write("sub/real.txt", "data\n")
+        .symlink("sub/link.txt", "real.txt");
+    r.commit("monorepo");
+    r.tag("sub/v0.3.0").tag("v0.9.0");
+    r.write("sub/s.go", "package sub\n// more\n");
+    r.commit("more");
+    fx.check_list(&m);
+    fx.check(&m, "v0.3.0");
+    let latest = fx.check(&m, "main");
+    assert!(latest.version.starts_with("v0.3.1-0."), "{latest:?}");
+}
+
+#[test]
+fn major_versions_subdirectory_root_and_incompatible() {
+    let fx = Fixture::new();
+    // /v2 in a major subdirectory.
+    let mut r = fx.repo("majsub");
+    r.write("go.mod", &format!("module {HOST}/majsub\n"))
+        .write("m.go", "package m\n")
+        .write("v2/go.mod", &format!("module {HOST}/majsub/v2\n"))
+        .write("v2/m.go", "package m\n");
+    r.commit("v1 and v2");
+    r.tag("v1.0.0").tag("v2.0.0");
+    fx.check(&format!("{HOST}/majsub"), "v1.0.0");
+    fx.check(&format!("{HOST}/majsub/v2"), "v2.0.0");
+    fx.check_list(&format!("{HOST}/majsub/v2"));
+
+    // /v2 declared at the root.
+    let mut r = fx.repo("majroot");
+    r.write("go.mod", &format!("module {HOST}/majroot/v2\n"))
+        .write("m.go", "package m\n");
+    r.commit("v2 at the root");
+    r.tag("v2.0.0");
+    r.write("m.go", "package m\n// next\n");
+    r.commit("next");
+    fx.check(&format!("{HOST}/majroot/v2"), "v2.0.0");
+    fx.check(&format!("{HOST}/majroot/v2"), "latest");
+    fx.check(&format!("{HOST}/majroot/v2"), "main");
+
+    // No go.mod: v2+ tags are +incompatible, and go.mod is synthesized.
+    let mut r = fx.repo("legacy");
+    r.write("l.go", "package legacy\n");
+    r.commit("one");
+    r.tag("v1.0.0");
+    r.write("l.go", "package legacy\n// two\n");
+    r.commit("two");
+    r.tag("v2.0.0");
+    r.write("l.go", "package legacy\n// three\n");
+    r.commit("three");
+    let m = format!("{HOST}/legacy");
+    fx.check_list(&m);
+    fx.check(&m, "v1.0.0");
+    fx.check(&m, "v2.0.0+incompatible");
+    fx.check(&m, "latest");
+    let head = fx.check(&m, "main");
+    assert!(head.version.ends_with("+incompatible"), "{head:?}");
+}
+
+#[test]
+fn basic_auth_from_netrc_and_refusal_without() {
+    let secret = "pa55-w0rd-xyz";
+    let fx = Fixture::with_credentials(vec![Credential {
+        host: HOST.into(),
+        login: "alice".into(),
+        secret: secret.into(),
+    }]);
+    assert!(fx.netrc.is_some());
+    let mut r = fx.repo("private");
+    r.write("go.mod", &format!("module {HOST}/private\n"))
+        .write("p.go", "package private\n");
+    r.commit("private");
+    r.tag("v1.0.0");
+    fx.server.require_auth("private", "alice", secret);
+    fx.check(&format!("{HOST}/private"), "v1.0.0");
+
+    // Without credentials: an error naming the host and how to log in, never a 404.
+    let mut options = GitOptions::new(fx.tmp.path().join("cache2"));
+    options.http = HttpConfig {
+        insecure: HOST.into(),
+        proxy: Some(fx.server.proxy_url()),
+        ..HttpConfig::default()
+    };
+    let anonymous = GitFetcher::new(options).unwrap();
+    let path = ModulePath::parse(&format!("{HOST}/private")).unwrap();
+    let e = fx.rt.block_on(anonymous.info(&path, "v1.0.0")).unwrap_err();
+    assert!(matches!(e, GitError::AuthRequired { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains(HOST) && text.contains(".netrc"), "{text}");
+    assert!(!text.contains(secret));
+}
+
+#[test]
+fn unknown_repositories_revisions_and_other_vcs() {
+    let fx = Fixture::new();
+    let mut r = fx.repo("known");
+    r.write("go.mod", &format!("module {HOST}/known\n"));
+    r.commit("one");
+    let e = fx.err(&format!("{HOST}/missing"), "latest");
+    assert!(matches!(e, GitError::NotFound { .. }), "{e}");
+    let e = fx.err(&format!("{HOST}/known"), "no-such-branch");
+    assert!(matches!(e, GitError::NotFound { .. }), "{e}");
+    assert!(e.to_string().contains("unknown revision"), "{e}");
+    fx.server.set_meta(
+        "hg/x",
+        &format!(r#"<meta name="go-import" content="{HOST}/hg/x hg http://{HOST}/hg/x">"#),
+    );
+    let e = fx.err(&format!("{HOST}/hg/x"), "latest");
+    assert!(matches!(e, GitError::Unsupported { .. }), "{e}");
+    fx.server.set_meta(
+        "two",
+        &format!(
+            r#"<meta name="go-import" content="{HOST}/two git http://{HOST}/known">
+               <meta name="go-import" content="{HOST}/two git http://{HOST}/other">"#
+        ),
+    );
+    let e = fx.err(&format!("{HOST}/two"), "latest");
+    assert!(e.to_string().contains("multiple meta tags"), "{e}");
+}
