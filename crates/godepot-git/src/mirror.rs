@@ -186,8 +186,30 @@ async fn update(
             .map_err(|e| GitError::mirror(&pack_dir, e))??;
         drop(scratch);
     }
+    warn_moved_tags(&url, &read_refs(&dir), &refs);
     write_refs(&dir, &refs)?;
     Ok(refs)
+}
+
+/// Tags are meant never to move; when one did upstream, say so with both commits (the
+/// depot keeps serving what it already holds for that version).
+fn warn_moved_tags(url: &str, old: &RemoteRefs, new: &RemoteRefs) {
+    for (name, tip) in &new.refs {
+        let Some(tag) = name.strip_prefix("refs/tags/") else {
+            continue;
+        };
+        if let Some(before) = old.refs.get(name)
+            && before.target() != tip.target()
+        {
+            tracing::warn!(
+                repository = %redact(url),
+                tag,
+                was = %before.target(),
+                now = %tip.target(),
+                "tag moved upstream"
+            );
+        }
+    }
 }
 
 /// Creates an empty bare repository at `dir` unless one is there.

@@ -160,11 +160,12 @@ impl Fixture {
         }
     }
 
-    /// `go list -m -versions` direct, against our `list`.
+    /// `go list -m -versions -retracted` direct (the proxy list holds retracted versions
+    /// too; the go command hides them itself), against our `list`.
     fn check_list(&self, module: &str) {
         let out = self.direct.ok(
             &self.workdir_with_mod(),
-            ["list", "-m", "-versions", module],
+            ["list", "-m", "-versions", "-retracted", module],
         );
         let want: Vec<&str> = out.split_whitespace().skip(1).collect();
         let path = ModulePath::parse(module).unwrap();
@@ -392,4 +393,136 @@ fn unknown_repositories_revisions_and_other_vcs() {
     );
     let e = fx.err(&format!("{HOST}/two"), "latest");
     assert!(e.to_string().contains("multiple meta tags"), "{e}");
+}
+
+#[test]
+fn retracted_tags_are_no_pseudo_version_base() {
+    let fx = Fixture::new();
+    let m = format!("{HOST}/retract");
+    let mut r = fx.repo("retract");
+    r.write("go.mod", &format!("module {m}\n\ngo 1.21\n"))
+        .write("r.go", "package r\n");
+    r.commit("one");
+    r.tag("v1.0.0");
+    r.write("r.go", "package r\n// two\n");
+    r.commit("two");
+    r.tag("v1.1.0");
+    r.checkout("side", true).write("s.go", "package r\n");
+    r.commit("on top of the retracted tag");
+    r.checkout("main", false).write(
+        "go.mod",
+        &format!("module {m}\n\ngo 1.21\n\nretract v1.1.0 // broken\n"),
+    );
+    r.commit("retract v1.1.0");
+    r.tag("v1.2.0");
+    fx.check_list(&m);
+    let side = fx.check(&m, "side");
+    assert!(side.version.starts_with("v1.0.1-0."), "{side:?}");
+    fx.check(&m, "v1.1.0");
+    fx.check(&m, "latest");
+}
+
+#[test]
+fn vcs_qualifier_in_the_path() {
+    let fx = Fixture::new();
+    let m = format!("{HOST}/q.git/sub");
+    let mut r = fx.repo("q");
+    r.write("sub/go.mod", &format!("module {m}\n"))
+        .write("sub/q.go", "package q\n");
+    r.commit("one");
+    r.tag("sub/v1.0.0");
+    fx.check(&m, "v1.0.0");
+    // No discovery page was needed for the qualified path.
+    let asked = fx.server.requests();
+    assert!(!asked.iter().any(|l| l.contains("go-get=1")), "{asked:#?}");
+}
+
+#[test]
+fn one_fetch_per_ttl_for_concurrent_requests_then_incremental() {
+    let fx = Fixture::new();
+    let m = format!("{HOST}/busy");
+    let mut r = fx.repo("busy");
+    r.write("go.mod", &format!("module {m}\n"));
+    r.commit("one");
+    r.tag("v1.0.0");
+    let cache = fx.tmp.path().join("shared-cache");
+    let fetcher = |ttl: u64| {
+        let mut options = GitOptions::new(&cache);
+        options.http = HttpConfig {
+            insecure: HOST.into(),
+            proxy: Some(fx.server.proxy_url()),
+            ..HttpConfig::default()
+        };
+        options.ttl = std::time::Duration::from_secs(ttl);
+        GitFetcher::new(options).unwrap()
+    };
+    let slow = fetcher(3600);
+    let path = ModulePath::parse(&m).unwrap();
+    let lists = fx.rt.block_on(async {
+        let calls = (0..8).map(|_| {
+            let (f, p) = (slow.clone(), path.clone());
+            tokio::spawn(async move { f.list(&p).await })
+        });
+        let mut out = Vec::new();
+        for c in calls {
+            out.push(c.await.unwrap().unwrap());
+        }
+        out
+    });
+    assert!(lists.iter().all(|l| l.len() == 1), "{lists:?}");
+    let upload_packs = |fx: &Fixture| {
+        fx.server
+            .requests()
+            .iter()
+            .filter(|l| l.starts_with("POST") && l.ends_with("/git-upload-pack"))
+            .count()
+    };
+    // ls-refs and fetch, once, for eight callers.
+    assert_eq!(upload_packs(&fx), 2, "{:#?}", fx.server.requests());
+
+    r.write("b.go", "package busy\n");
+    r.commit("two");
+    r.tag("v1.1.0");
+    // Within the TTL nothing is asked again.
+    let again = fx.rt.block_on(slow.list(&path)).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(upload_packs(&fx), 2);
+    // A fetcher with no TTL on the same mirror fetches only what is new.
+    let eager = fetcher(0);
+    let fresh = fx.rt.block_on(eager.list(&path)).unwrap();
+    let fresh: Vec<&str> = fresh.iter().map(Version::as_str).collect();
+    assert_eq!(fresh, ["v1.0.0", "v1.1.0"]);
+    let packs = walk_packs(&cache);
+    assert_eq!(packs, 2, "one pack per fetch, the first one kept");
+}
+
+#[test]
+fn moved_tag_follows_upstream_in_the_mirror() {
+    let fx = Fixture::new();
+    let m = format!("{HOST}/moved");
+    let mut r = fx.repo("moved");
+    r.write("go.mod", &format!("module {m}\n"));
+    r.commit("one");
+    r.tag("v1.0.0");
+    let before = fx.check(&m, "v1.0.0");
+    r.write("x.go", "package moved\n");
+    r.commit("two");
+    r.move_tag("v1.0.0");
+    let path = ModulePath::parse(&m).unwrap();
+    let info = fx.rt.block_on(fx.fetcher.info(&path, "v1.0.0")).unwrap();
+    // The mirror follows upstream (the depot, not this crate, keeps the first answer).
+    assert_ne!(info.time, before.time);
+}
+
+fn walk_packs(dir: &Path) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            n += walk_packs(&p);
+        } else if p.extension().is_some_and(|e| e == "pack") {
+            n += 1;
+        }
+    }
+    n
 }
