@@ -35,14 +35,8 @@ impl Fixture {
         let server = GitServer::start(HOST);
         let tmp = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let mut options = GitOptions::new(tmp.path().join("cache"));
-        options.http = HttpConfig {
-            insecure: HOST.into(),
-            credentials: credentials.clone(),
-            proxy: Some(server.proxy_url()),
-            ..HttpConfig::default()
-        };
-        options.ttl = std::time::Duration::ZERO;
+        let mut options = options_for(&server, &tmp.path().join("cache"), 0);
+        options.http.credentials = credentials.clone();
         let fetcher = GitFetcher::new(options).unwrap();
         let mut direct = GoEnv::new("direct");
         for (k, v) in server.client_env() {
@@ -188,6 +182,18 @@ impl Fixture {
             Err(e) => e,
         }
     }
+}
+
+/// Options reaching the test server as the proxy, `HOST` insecure, the given TTL.
+fn options_for(server: &GitServer, cache: &Path, ttl_secs: u64) -> GitOptions {
+    let mut options = GitOptions::new(cache);
+    options.http = HttpConfig {
+        insecure: HOST.into(),
+        proxy: Some(server.proxy_url()),
+        ..HttpConfig::default()
+    };
+    options.ttl = std::time::Duration::from_secs(ttl_secs);
+    options
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,15 +357,20 @@ fn basic_auth_from_netrc_and_refusal_without() {
     fx.server.require_auth("private", "alice", secret);
     fx.check(&format!("{HOST}/private"), "v1.0.0");
 
-    // Without credentials: an error naming the host and how to log in, never a 404.
-    let mut options = GitOptions::new(fx.tmp.path().join("cache2"));
-    options.http = HttpConfig {
-        insecure: HOST.into(),
-        proxy: Some(fx.server.proxy_url()),
-        ..HttpConfig::default()
-    };
-    let anonymous = GitFetcher::new(options).unwrap();
+    // The same credentials read from the .netrc file the go command used.
+    let mut options = options_for(&fx.server, &fx.tmp.path().join("cache3"), 0);
+    options.http = options
+        .http
+        .with_netrc(fx.netrc.as_deref().unwrap())
+        .unwrap();
+    let from_file = GitFetcher::new(options).unwrap();
     let path = ModulePath::parse(&format!("{HOST}/private")).unwrap();
+    let info = fx.rt.block_on(from_file.info(&path, "v1.0.0")).unwrap();
+    assert_eq!(info.version.as_str(), "v1.0.0");
+
+    // Without credentials: an error naming the host and how to log in, never a 404.
+    let anonymous =
+        GitFetcher::new(options_for(&fx.server, &fx.tmp.path().join("cache2"), 0)).unwrap();
     let e = fx.rt.block_on(anonymous.info(&path, "v1.0.0")).unwrap_err();
     assert!(matches!(e, GitError::AuthRequired { .. }), "{e}");
     let text = e.to_string();
@@ -446,16 +457,7 @@ fn one_fetch_per_ttl_for_concurrent_requests_then_incremental() {
     r.commit("one");
     r.tag("v1.0.0");
     let cache = fx.tmp.path().join("shared-cache");
-    let fetcher = |ttl: u64| {
-        let mut options = GitOptions::new(&cache);
-        options.http = HttpConfig {
-            insecure: HOST.into(),
-            proxy: Some(fx.server.proxy_url()),
-            ..HttpConfig::default()
-        };
-        options.ttl = std::time::Duration::from_secs(ttl);
-        GitFetcher::new(options).unwrap()
-    };
+    let fetcher = |ttl: u64| GitFetcher::new(options_for(&fx.server, &cache, ttl)).unwrap();
     let slow = fetcher(3600);
     let path = ModulePath::parse(&m).unwrap();
     let lists = fx.rt.block_on(async {
@@ -525,4 +527,90 @@ fn walk_packs(dir: &Path) -> usize {
         }
     }
     n
+}
+
+#[test]
+fn unreachable_too_large_mod_entries_and_bad_pseudo_versions() {
+    let fx = Fixture::new();
+    let m = format!("{HOST}/limits");
+    let mut r = fx.repo("limits");
+    r.write("go.mod", &format!("module {m}\n"))
+        .write("big.txt", &incompressible(64 << 10));
+    r.commit("one");
+    r.tag("v1.0.0");
+    r.write("more.go", "package limits\n");
+    r.commit("two");
+    let path = ModulePath::parse(&m).unwrap();
+
+    // A proxy that is not there: unreachable (502), not "not found".
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let mut options = options_for(&fx.server, &fx.tmp.path().join("dead"), 0);
+    options.http.proxy = Some(dead_url);
+    let e = fx
+        .rt
+        .block_on(GitFetcher::new(options).unwrap().list(&path))
+        .unwrap_err();
+    assert!(matches!(e, GitError::Unreachable { .. }), "{e}");
+    assert_eq!(e.status(), 502);
+
+    // A pack over the limit is refused, and no refs are published for it.
+    let cache = fx.tmp.path().join("small");
+    let mut options = options_for(&fx.server, &cache, 0);
+    options.max_pack = 1024;
+    let e = fx
+        .rt
+        .block_on(GitFetcher::new(options).unwrap().list(&path))
+        .unwrap_err();
+    assert!(matches!(e, GitError::TooLarge { .. }), "{e}");
+    assert_eq!(walk_packs(&cache), 0);
+
+    // A go-import "mod" entry sends the caller to that proxy.
+    fx.server.set_meta(
+        "viaproxy",
+        &format!(
+            r#"<meta name="go-import" content="{HOST}/viaproxy mod https://proxy.corp.example">"#
+        ),
+    );
+    let e = fx.err(&format!("{HOST}/viaproxy"), "latest");
+    assert!(
+        matches!(&e, GitError::ModProxy { url, .. } if url == "https://proxy.corp.example"),
+        "{e}"
+    );
+
+    // Pseudo-versions must be the ones the go command would make.
+    let good = fx.check(&m, "main");
+    let path_ok = fx
+        .rt
+        .block_on(fx.fetcher.info(&path, &good.version))
+        .unwrap();
+    assert_eq!(path_ok.version.as_str(), good.version);
+    let wrong_time = good.version.replacen("2026", "2025", 1);
+    let e = fx.err(&m, &wrong_time);
+    assert!(
+        e.to_string()
+            .contains("does not match version-control timestamp"),
+        "{e}"
+    );
+    assert!(good.version.starts_with("v1.0.1-0."), "{good:?}");
+    let no_such_base = good.version.replacen("v1.0.1-0.", "v1.5.1-0.", 1);
+    let e = fx.err(&m, &no_such_base);
+    assert!(
+        e.to_string().contains("preceding tag (v1.5.0) not found"),
+        "{e}"
+    );
+}
+
+/// Text that deflate cannot shrink much (a linear congruential sequence in hex).
+fn incompressible(len: usize) -> String {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut out = String::with_capacity(len + 16);
+    while out.len() < len {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        out.push_str(&format!("{:016x}", x));
+    }
+    out
 }
