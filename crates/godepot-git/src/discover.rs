@@ -5,8 +5,8 @@
 use crate::error::GitError;
 use crate::http::Http;
 
-/// Where a module's code lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a module's code lives. (`Debug` hides credentials a go-import URL may carry.)
+#[derive(Clone, PartialEq, Eq)]
 pub struct RepoRoot {
     /// The import path of the repository root (`git.corp.example/group/repo`).
     pub root: String,
@@ -15,6 +15,16 @@ pub struct RepoRoot {
     /// The go-import subdirectory field: the directory of the repository that `root`
     /// maps to (usually empty).
     pub subdir: String,
+}
+
+impl std::fmt::Debug for RepoRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepoRoot")
+            .field("root", &self.root)
+            .field("url", &crate::http::redact(&self.url))
+            .field("subdir", &self.subdir)
+            .finish()
+    }
 }
 
 /// A `go-import` meta tag.
@@ -244,8 +254,31 @@ pub(crate) fn has_path_prefix(s: &str, prefix: &str) -> bool {
 
 /// Asks `https://<path>?go-get=1` (and, for insecure hosts, `http://` after a failure)
 /// and picks the matching meta tag.
+///
+/// When the tag found names a shorter prefix than `path`, the prefix's own page must agree
+/// (cmd/go's `repoRootForImportDynamic`), so a page under someone else's control cannot
+/// claim a repository root above it.
 pub(crate) async fn dynamic_root(http: &Http, path: &str) -> Result<RepoRoot, GitError> {
-    let host = path.split('/').next().unwrap_or_default();
+    let (url, found) = meta_import(http, path, path).await?;
+    if found.prefix != path {
+        let (root_url, again) = meta_import(http, &found.prefix, path).await?;
+        if again != found {
+            return Err(GitError::not_found(format!(
+                "{root_url} and {url} disagree about go-import for {}",
+                found.prefix
+            )));
+        }
+    }
+    root_from_import(found, path)
+}
+
+/// The go-import tag for `path` on the `?go-get=1` page of `page`, and the page's URL.
+async fn meta_import(
+    http: &Http,
+    page: &str,
+    path: &str,
+) -> Result<(String, MetaImport), GitError> {
+    let host = page.split('/').next().unwrap_or_default();
     let schemes: &[&str] = if http.config().is_insecure(host) {
         &["https", "http"]
     } else {
@@ -253,7 +286,7 @@ pub(crate) async fn dynamic_root(http: &Http, path: &str) -> Result<RepoRoot, Gi
     };
     let mut last = None;
     for scheme in schemes {
-        let url = format!("{scheme}://{path}?go-get=1");
+        let url = format!("{scheme}://{page}?go-get=1");
         let result = async {
             let req = http.request(reqwest::Method::GET, &url)?;
             let resp = http.send(req, &url).await?;
@@ -265,7 +298,7 @@ pub(crate) async fn dynamic_root(http: &Http, path: &str) -> Result<RepoRoot, Gi
         }
         .await;
         match result {
-            Ok(text) => return root_from_page(&text, path),
+            Ok(text) => return Ok((url, match_go_import(&parse_meta_imports(&text), path)?)),
             // A definite answer from the server ends the search.
             Err(e @ (GitError::AuthRequired { .. } | GitError::NotFound { .. })) => return Err(e),
             Err(e) => last = Some(e),
@@ -274,9 +307,7 @@ pub(crate) async fn dynamic_root(http: &Http, path: &str) -> Result<RepoRoot, Gi
     Err(last.unwrap_or_else(|| GitError::not_found(format!("{path}: no repository found"))))
 }
 
-fn root_from_page(text: &str, path: &str) -> Result<RepoRoot, GitError> {
-    let imports = parse_meta_imports(text);
-    let m = match_go_import(&imports, path)?;
+fn root_from_import(m: MetaImport, path: &str) -> Result<RepoRoot, GitError> {
     match m.vcs.as_str() {
         "git" => Ok(RepoRoot {
             root: m.prefix,

@@ -384,6 +384,9 @@ fn unknown_repositories_revisions_and_other_vcs() {
     let mut r = fx.repo("known");
     r.write("go.mod", &format!("module {HOST}/known\n"));
     r.commit("one");
+    // No tags at all: @latest is the pseudo-version of the default branch's head.
+    let latest = fx.check(&format!("{HOST}/known"), "latest");
+    assert!(latest.version.starts_with("v0.0.0-"), "{latest:?}");
     let e = fx.err(&format!("{HOST}/missing"), "latest");
     assert!(matches!(e, GitError::NotFound { .. }), "{e}");
     let e = fx.err(&format!("{HOST}/known"), "no-such-branch");
@@ -404,6 +407,13 @@ fn unknown_repositories_revisions_and_other_vcs() {
     );
     let e = fx.err(&format!("{HOST}/two"), "latest");
     assert!(e.to_string().contains("multiple meta tags"), "{e}");
+    // A page below a root may not claim the root for a repository the root disowns.
+    fx.server.set_meta(
+        "known/claimed",
+        &format!(r#"<meta name="go-import" content="{HOST}/known git http://{HOST}/elsewhere">"#),
+    );
+    let e = fx.err(&format!("{HOST}/known/claimed"), "latest");
+    assert!(e.to_string().contains("disagree about go-import"), "{e}");
 }
 
 #[test]
