@@ -84,7 +84,10 @@ impl TestRepo {
 
     /// Runs `git args` in the repository, panicking with its stderr on failure.
     pub fn git(&self, args: &[&str]) -> String {
+        // The author date differs from the committer date (and the zone from UTC), so a
+        // test notices which one a version or `.info` Time was taken from.
         let date = format!("@{} +0200", self.clock);
+        let author_date = format!("@{} -0700", self.clock - 86_400);
         let out = Command::new("git")
             .args(args)
             .current_dir(&self.dir)
@@ -94,7 +97,7 @@ impl TestRepo {
             .env("GIT_AUTHOR_EMAIL", "test@corp.example")
             .env("GIT_COMMITTER_NAME", "Test")
             .env("GIT_COMMITTER_EMAIL", "test@corp.example")
-            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_AUTHOR_DATE", &author_date)
             .env("GIT_COMMITTER_DATE", &date)
             .output()
             .expect("run git");
