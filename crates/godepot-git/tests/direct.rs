@@ -321,6 +321,19 @@ fn major_versions_subdirectory_root_and_incompatible() {
     fx.check(&format!("{HOST}/majroot/v2"), "latest");
     fx.check(&format!("{HOST}/majroot/v2"), "main");
 
+    // Only pre-releases: @latest is the highest of them, not the head's pseudo-version.
+    let mut r = fx.repo("pre");
+    r.write("go.mod", &format!("module {HOST}/pre\n"));
+    r.commit("one");
+    r.tag("v0.1.0-alpha.1");
+    r.write("p.go", "package pre\n");
+    r.commit("two");
+    r.tag("v0.1.0-alpha.2");
+    r.write("p.go", "package pre\n// more\n");
+    r.commit("three");
+    let pre = fx.check(&format!("{HOST}/pre"), "latest");
+    assert_eq!(pre.version, "v0.1.0-alpha.2");
+
     // No go.mod: v2+ tags are +incompatible, and go.mod is synthesized.
     let mut r = fx.repo("legacy");
     r.write("l.go", "package legacy\n");
@@ -623,4 +636,62 @@ fn incompressible(len: usize) -> String {
         out.push_str(&format!("{:016x}", x));
     }
     out
+}
+
+/// Set (to `proxy|cache|module`) in the child process of `no_process_is_started`.
+const CHILD_ENV: &str = "GODEPOT_GIT_TEST_CHILD";
+
+#[test]
+fn no_process_is_started_even_with_an_empty_path() {
+    let fx = Fixture::new();
+    let m = format!("{HOST}/nopath");
+    let mut r = fx.repo("nopath");
+    r.write("go.mod", &format!("module {m}\n"))
+        .write("sub/x.go", "package x\n");
+    r.commit("one");
+    r.tag("v1.0.0");
+    let cache = fx.tmp.path().join("child-cache");
+    let spec = format!("{}|{}|{m}", fx.server.proxy_url(), cache.display());
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "fetch_in_child_with_empty_path", "--nocapture"])
+        .env(CHILD_ENV, spec)
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("child fetched v1.0.0"), "{text}");
+}
+
+/// Runs only as the child of the test above: list, info, go.mod and zip with no PATH.
+#[test]
+fn fetch_in_child_with_empty_path() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let mut parts = spec.splitn(3, '|');
+    let (proxy, cache, module) = (
+        parts.next().unwrap().to_owned(),
+        parts.next().unwrap().to_owned(),
+        parts.next().unwrap().to_owned(),
+    );
+    let mut options = GitOptions::new(cache.as_str());
+    options.http = HttpConfig {
+        insecure: HOST.into(),
+        proxy: Some(proxy),
+        ..HttpConfig::default()
+    };
+    let fetcher = GitFetcher::new(options).unwrap();
+    let path = ModulePath::parse(&module).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let list = fetcher.list(&path).await.unwrap();
+        let info = fetcher.info(&path, "latest").await.unwrap();
+        fetcher.go_mod(&path, &info.version).await.unwrap();
+        let zip = Path::new(&cache).join("out.zip");
+        let summary = fetcher.zip(&path, &info.version, &zip).await.unwrap();
+        assert!(summary.h1.starts_with("h1:"));
+        println!("child fetched {} ({} listed)", info.version, list.len());
+    });
 }
