@@ -441,12 +441,7 @@ impl<'a> CodeRepo<'a> {
         }
 
         let tag_prefix = self.tag_prefix();
-        let retracted = self.retracted_versions().unwrap_or_default();
-        let is_retracted = |v: &str| {
-            retracted
-                .iter()
-                .any(|(lo, hi)| semver::compare(lo, v).is_le() && semver::compare(v, hi).is_le())
-        };
+        let is_retracted = self.retracted();
         if let Some((v, true)) = tag_to_version(&info.version, &tag_prefix)
             && let Ok(resolved) = check_canonical(&v)
         {
@@ -561,6 +556,17 @@ impl<'a> CodeRepo<'a> {
             Some(tag) => Err(bad(format!(
                 "revision {rev} is not a descendent of preceding tag ({tag})"
             ))),
+        }
+    }
+
+    /// Whether the module's latest go.mod retracts `v` (no retractions when that go.mod
+    /// cannot be read, as the go command treats that error).
+    pub(crate) fn retracted(&self) -> impl Fn(&str) -> bool + use<> {
+        let intervals = self.retracted_versions().unwrap_or_default();
+        move |v: &str| {
+            intervals
+                .iter()
+                .any(|(lo, hi)| semver::compare(lo, v).is_le() && semver::compare(v, hi).is_le())
         }
     }
 

@@ -211,11 +211,17 @@ impl GitFetcher {
     }
 
     /// `@latest`: the highest release, else the highest pre-release, else the
-    /// pseudo-version of the default branch's head.
+    /// pseudo-version of the default branch's head; retracted versions are passed over
+    /// (modload's `queryProxy` for `latest`).
     pub async fn latest(&self, path: &ModulePath) -> Result<Info, GitError> {
         let p = path.clone();
         self.with_repo(path, move |repo, _| {
-            let list = repo.versions()?;
+            let retracted = repo.retracted();
+            let list: Vec<String> = repo
+                .versions()?
+                .into_iter()
+                .filter(|v| !retracted(v))
+                .collect();
             let pick = list
                 .iter()
                 .rev()

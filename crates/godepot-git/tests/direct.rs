@@ -453,7 +453,16 @@ fn retracted_tags_are_no_pseudo_version_base() {
     let side = fx.check(&m, "side");
     assert!(side.version.starts_with("v1.0.1-0."), "{side:?}");
     fx.check(&m, "v1.1.0");
-    fx.check(&m, "latest");
+    assert_eq!(fx.check(&m, "latest").version, "v1.2.0");
+    // The highest version retracts itself and its predecessor: @latest passes over them.
+    r.write(
+        "go.mod",
+        &format!("module {m}\n\ngo 1.21\n\nretract (\n\tv1.1.0\n\t[v1.2.0, v1.3.0]\n)\n"),
+    );
+    r.commit("retract everything after v1.0.0");
+    r.tag("v1.3.0");
+    fx.check_list(&m);
+    assert_eq!(fx.check(&m, "latest").version, "v1.0.0");
 }
 
 #[test]
