@@ -247,10 +247,12 @@ impl GitFetcher {
         self.with_repo(path, move |repo, _| {
             let resolved = if is_version_prefix(&query) {
                 let list = repo.versions()?;
+                let retracted = repo.retracted();
                 let prefix = format!("{query}.");
                 let matching: Vec<&String> = list
                     .iter()
                     .filter(|v| v.starts_with(&prefix) && semver::compare(v, &query).is_ge())
+                    .filter(|v| !retracted(v))
                     .collect();
                 let pick = matching
                     .iter()

@@ -463,6 +463,7 @@ fn retracted_tags_are_no_pseudo_version_base() {
     r.tag("v1.3.0");
     fx.check_list(&m);
     assert_eq!(fx.check(&m, "latest").version, "v1.0.0");
+    assert_eq!(fx.check(&m, "v1").version, "v1.0.0");
 }
 
 #[test]
@@ -597,6 +598,36 @@ fn unreachable_too_large_mod_entries_and_bad_pseudo_versions() {
         .unwrap_err();
     assert!(matches!(e, GitError::TooLarge { .. }), "{e}");
     assert_eq!(walk_packs(&cache), 0);
+
+    // A file name the zip rules refuse makes the version unusable, here as for the go command.
+    let mut bad = fx.repo("badname");
+    bad.write("go.mod", &format!("module {HOST}/badname\n"))
+        .write("a:b.go", "package badname\n");
+    bad.commit("one");
+    bad.tag("v1.0.0");
+    let out = fx.direct.run(
+        &fx.workdir(),
+        [
+            "mod",
+            "download",
+            "-json",
+            &format!("{HOST}/badname@v1.0.0"),
+        ],
+    );
+    assert!(!out.status.success(), "the go command accepted a:b.go");
+    let bad_path = ModulePath::parse(&format!("{HOST}/badname")).unwrap();
+    let v = Version::parse("v1.0.0").unwrap();
+    let e = fx
+        .rt
+        .block_on(
+            fx.fetcher
+                .zip(&bad_path, &v, &fx.tmp.path().join("bad.zip")),
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("create zip") && e.to_string().contains("a:b.go"),
+        "{e}"
+    );
 
     // A go-import "mod" entry sends the caller to that proxy.
     fx.server.set_meta(
