@@ -27,6 +27,9 @@ impl std::fmt::Debug for RepoRoot {
     }
 }
 
+/// Largest `?go-get=1` page read: the tags are in its head, a few hundred bytes.
+const MAX_PAGE: usize = 1 << 20;
+
 /// A `go-import` meta tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MetaImport {
@@ -290,11 +293,8 @@ async fn meta_import(
         let result = async {
             let req = http.request(reqwest::Method::GET, &url)?;
             let resp = http.send(req, &url).await?;
-            let text = resp
-                .text()
-                .await
-                .map_err(|e| crate::http::transport_error(&url, &e))?;
-            Ok::<_, GitError>(text)
+            let body = crate::protocol::read_limited(resp, &url, MAX_PAGE).await?;
+            Ok::<_, GitError>(String::from_utf8_lossy(&body).into_owned())
         }
         .await;
         match result {

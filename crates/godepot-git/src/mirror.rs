@@ -181,7 +181,8 @@ async fn update(
             .await?;
         let scratch_path = scratch.to_path_buf();
         let pack_dir2 = pack_dir.clone();
-        tokio::task::spawn_blocking(move || index_pack(&scratch_path, &pack_dir2))
+        let alloc_limit = usize::try_from(max_pack).unwrap_or(usize::MAX);
+        tokio::task::spawn_blocking(move || index_pack(&scratch_path, &pack_dir2, alloc_limit))
             .await
             .map_err(|e| GitError::mirror(&pack_dir, e))??;
         drop(scratch);
@@ -231,14 +232,17 @@ fn init(dir: &Path) -> Result<(), GitError> {
     Ok(())
 }
 
-/// Indexes a received pack into `pack_dir` (`pack-<hash>.pack` and `.idx`).
-fn index_pack(pack: &Path, pack_dir: &Path) -> Result<(), GitError> {
+/// Indexes a received pack into `pack_dir` (`pack-<hash>.pack` and `.idx`). No single
+/// allocation may exceed `alloc_limit`: a pack may not claim objects larger than itself
+/// is allowed to be.
+fn index_pack(pack: &Path, pack_dir: &Path, alloc_limit: usize) -> Result<(), GitError> {
     let file = std::fs::File::open(pack).map_err(|e| GitError::mirror(pack, e))?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let mut progress = gix_utils::progress::Discard;
     let interrupt = AtomicBool::new(false);
     let options = gix_pack::bundle::write::Options {
         thread_limit: Some(1),
+        alloc_limit_bytes: Some(alloc_limit),
         ..Default::default()
     };
     gix_pack::Bundle::write_to_directory(

@@ -198,7 +198,7 @@ impl Remote<'_> {
 }
 
 /// Reads a whole (small) body, refusing more than `limit` bytes.
-async fn read_limited(
+pub(crate) async fn read_limited(
     mut resp: reqwest::Response,
     url: &str,
     limit: usize,
