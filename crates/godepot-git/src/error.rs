@@ -81,3 +81,26 @@ impl GitError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_keep_not_found_apart_from_could_not_ask() {
+        let unreachable = |timed_out| GitError::Unreachable {
+            url: "http://git.corp.example/a".into(),
+            reason: "connection refused".into(),
+            timed_out,
+        };
+        assert_eq!(GitError::not_found("no such repository").status(), 404);
+        assert_eq!(unreachable(false).status(), 502);
+        assert_eq!(unreachable(true).status(), 504);
+        let auth = GitError::AuthRequired {
+            host: "git.corp.example".into(),
+            status: 401,
+        };
+        assert_eq!(auth.status(), 403);
+        assert!(auth.to_string().contains(".netrc"), "{auth}");
+    }
+}
