@@ -577,12 +577,7 @@ impl<'a> CodeRepo<'a> {
             .into_iter()
             .take_while(|v| !v.ends_with("+incompatible"))
             .collect();
-        let highest = versions
-            .iter()
-            .rev()
-            .find(|v| semver::prerelease(v).is_none())
-            .or(versions.last());
-        let Some(highest) = highest else {
+        let Some(highest) = prefer_release(&versions) else {
             return Ok(Vec::new());
         };
         let data = self.go_mod(highest)?;
@@ -721,6 +716,16 @@ impl<'a> CodeRepo<'a> {
     pub(crate) fn root_license(&self, rev: ObjectId) -> Option<Vec<u8>> {
         self.read_file(rev, "LICENSE", MAX_LICENSE).ok().flatten()
     }
+}
+
+/// The highest release in a sorted list, else its highest pre-release: how the go command
+/// picks from the versions a query matches (and `retractedVersions` its go.mod source).
+pub(crate) fn prefer_release<S: AsRef<str>>(sorted: &[S]) -> Option<&S> {
+    sorted
+        .iter()
+        .rev()
+        .find(|v| semver::prerelease(v.as_ref()).is_none())
+        .or(sorted.last())
 }
 
 /// `LegacyGoMod`: `module <path>`. (`modfile.AutoQuote` would quote a path with spaces

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version, ZipSummary, canonical_version, info_time, semver};
 
-use crate::coderepo::{CodeRepo, Resolved};
+use crate::coderepo::{CodeRepo, Resolved, prefer_release};
 use crate::mirror::{Mirrors, Snapshot};
 
 pub use discover::RepoRoot;
@@ -222,12 +222,7 @@ impl GitFetcher {
                 .into_iter()
                 .filter(|v| !retracted(v))
                 .collect();
-            let pick = list
-                .iter()
-                .rev()
-                .find(|v| semver::prerelease(v).is_none())
-                .or(list.last());
-            let resolved = match pick {
+            let resolved = match prefer_release(&list) {
                 Some(v) => repo.stat(v)?,
                 None => repo.head()?,
             };
@@ -254,16 +249,11 @@ impl GitFetcher {
                     .filter(|v| v.starts_with(&prefix) && semver::compare(v, &query).is_ge())
                     .filter(|v| !retracted(v))
                     .collect();
-                let pick = matching
-                    .iter()
-                    .rev()
-                    .find(|v| semver::prerelease(v).is_none())
-                    .or(matching.last())
-                    .ok_or_else(|| {
-                        GitError::not_found(format!(
-                            "{p}@{query}: no matching versions for query \"{query}\""
-                        ))
-                    })?;
+                let pick = prefer_release(&matching).ok_or_else(|| {
+                    GitError::not_found(format!(
+                        "{p}@{query}: no matching versions for query \"{query}\""
+                    ))
+                })?;
                 repo.stat(pick)?
             } else {
                 repo.stat(&query)?
