@@ -101,8 +101,9 @@ impl<'a> CodeRepo<'a> {
             }
             code_dir = prefix[code_root.len()..].trim_matches('/').to_owned();
         }
+        // `filepath.Join(codeDir, subdir)`, in that order, as newCodeRepo has it.
         if !subdir.is_empty() {
-            code_dir = [subdir.trim_matches('/'), &code_dir]
+            code_dir = [code_dir.as_str(), subdir.trim_matches('/')]
                 .iter()
                 .filter(|s| !s.is_empty())
                 .copied()

@@ -735,3 +735,23 @@ fn fetch_in_child_with_empty_path() {
         println!("child fetched {} ({} listed)", info.version, list.len());
     });
 }
+
+#[test]
+fn go_import_subdirectory_field() {
+    let fx = Fixture::new();
+    let m = format!("{HOST}/sd");
+    let mut r = fx.repo("sdrepo");
+    r.write("README", "the module lives in go/\n")
+        .write("LICENSE", "license\n")
+        .write("go/go.mod", &format!("module {m}\n"))
+        .write("go/sd.go", "package sd\n");
+    r.commit("one");
+    r.tag("go/v1.0.0");
+    fx.server.set_meta(
+        "sd",
+        &format!(r#"<meta name="go-import" content="{m} git http://{HOST}/sdrepo go">"#),
+    );
+    fx.check_list(&m);
+    fx.check(&m, "v1.0.0");
+    fx.check(&m, "latest");
+}
