@@ -184,7 +184,9 @@ async fn update(
         let alloc_limit = usize::try_from(max_pack).unwrap_or(usize::MAX);
         tokio::task::spawn_blocking(move || index_pack(&scratch_path, &pack_dir2, alloc_limit))
             .await
-            .map_err(|e| GitError::mirror(&pack_dir, e))??;
+            .map_err(|e| GitError::mirror(&pack_dir, e))?
+            // A pack that does not index is the server's fault (502), not ours.
+            .map_err(|reason| GitError::protocol(&redact(&url), reason))?;
         drop(scratch);
     }
     warn_moved_tags(&url, &read_refs(&dir), &refs);
@@ -235,8 +237,8 @@ fn init(dir: &Path) -> Result<(), GitError> {
 /// Indexes a received pack into `pack_dir` (`pack-<hash>.pack` and `.idx`). No single
 /// allocation may exceed `alloc_limit`: a pack may not claim objects larger than itself
 /// is allowed to be.
-fn index_pack(pack: &Path, pack_dir: &Path, alloc_limit: usize) -> Result<(), GitError> {
-    let file = std::fs::File::open(pack).map_err(|e| GitError::mirror(pack, e))?;
+fn index_pack(pack: &Path, pack_dir: &Path, alloc_limit: usize) -> Result<(), String> {
+    let file = std::fs::File::open(pack).map_err(|e| format!("opening the received pack: {e}"))?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let mut progress = gix_utils::progress::Discard;
     let interrupt = AtomicBool::new(false);
@@ -254,7 +256,7 @@ fn index_pack(pack: &Path, pack_dir: &Path, alloc_limit: usize) -> Result<(), Gi
         gix_hash::Kind::Sha1,
         options,
     )
-    .map_err(|e| GitError::mirror(pack, format!("indexing the received pack: {e}")))?;
+    .map_err(|e| format!("the received pack does not index: {e}"))?;
     Ok(())
 }
 
@@ -342,6 +344,15 @@ mod tests {
         let c = dir_name("https://user:pw@git.corp.example/../x");
         assert!(!c.to_str().unwrap().contains(".."));
         assert!(!c.to_str().unwrap().contains("pw"));
+    }
+
+    #[test]
+    fn a_pack_that_is_not_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join("incoming.tmp");
+        std::fs::write(&pack, b"PACK\0\0\0\x02garbage").unwrap();
+        let e = index_pack(&pack, dir.path(), 1 << 20).unwrap_err();
+        assert!(e.contains("does not index"), "{e}");
     }
 
     #[test]
