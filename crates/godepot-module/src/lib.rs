@@ -46,7 +46,7 @@ pub use path::{
 };
 pub use pseudo::{
     info_time, is_major, match_path_major, path_major_prefix, pseudo_timestamp, pseudo_version,
-    pseudo_version_base, pseudo_version_rev, tag_list_version, tag_to_version, timestamp_matches,
+    pseudo_version_base, pseudo_version_rev, tag_list_version, tag_to_version,
 };
 pub use toolchain::{TOOLCHAIN_MODULE, host_platform, toolchain_version};
 pub use version::{

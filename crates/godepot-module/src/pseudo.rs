@@ -11,9 +11,6 @@ use crate::path::check_path_major;
 use crate::semver;
 use crate::version::is_pseudo_version;
 
-/// The `yyyymmddhhmmss` layout of a pseudo-version's time.
-const TIMESTAMP_DIGITS: usize = 14;
-
 /// The pseudo-version for commit `rev` (its 12-hex short hash) made at `timestamp`
 /// (see [`pseudo_timestamp`]), after the tag version `older` (`""` when no tag precedes
 /// it), for a module whose path major prefix is `major` (`""`, `"v2"`, ...)
@@ -112,11 +109,6 @@ fn utc_civil(unix_secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day, secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// Whether `timestamp` (`yyyymmddhhmmss`) is exactly the pseudo-version form of `unix_secs`.
-pub fn timestamp_matches(timestamp: &str, unix_secs: i64) -> bool {
-    timestamp.len() == TIMESTAMP_DIGITS && timestamp == pseudo_timestamp(unix_secs)
 }
 
 /// The version a tag names for a module whose tags carry `prefix` (`""` at the repository
@@ -274,7 +266,6 @@ mod tests {
         assert_eq!(pseudo_timestamp(1_573_265_971), "20191109021931");
         assert_eq!(info_time(1_573_265_971), "2019-11-09T02:19:31Z");
         assert_eq!(info_time(951_782_400), "2000-02-29T00:00:00Z");
-        assert!(timestamp_matches("20191109021931", 1_573_265_971));
     }
 
     #[test]
