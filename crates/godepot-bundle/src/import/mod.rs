@@ -46,6 +46,9 @@ pub struct ImportSummary {
     /// Checksum-database answers newly kept under `.godepot/sumdb/`, and those already held.
     pub sumdb_stored: usize,
     pub sumdb_already_held: usize,
+    /// Held versions that were missing from their module's `@v/list` (a crash between
+    /// publishing and listing) and are listed now.
+    pub relisted: usize,
     /// Artifacts (and database answers) that differ from the ones held: never overwritten.
     pub conflicts: Vec<Problem>,
     /// Artifacts that failed a check and were not imported.
