@@ -5,7 +5,8 @@
 //! Lookup answers and tiles never change, so they are write-once: a held copy that differs
 //! is a conflict (a lookup answer counts as the same when its record is, as the tree head
 //! it carries depends on when it was fetched). `latest` is replaced only by a larger tree
-//! that the key verifies.
+//! that the key verifies; without the key, a `latest` is kept only where the store holds
+//! none and never verified one, so a forged head cannot displace or shadow a genuine one.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -145,16 +146,23 @@ impl Incoming {
                     // Without a key nothing says a tree head is genuine: it is kept only
                     // where no head is held and none was ever verified, so an unverified
                     // head can never displace (or shadow) a verified one.
-                    (None, "latest") => {
-                        verified.is_some()
-                            || cache::read(store.root(), name, VERIFIED_TREE)?.is_none()
+                    (None, "latest")
+                        if verified.is_none()
+                            && cache::read(store.root(), name, VERIFIED_TREE)?.is_some() =>
+                    {
+                        summary.sumdb_left_out += 1;
+                        continue;
                     }
                     (None, _) => true,
                     // Only a larger tree the key verified (and found consistent) replaces
                     // the held one.
-                    (Some(held), "latest") => verified.is_some_and(|_| {
+                    (Some(held), "latest") if verified.is_none() && held != data => {
+                        summary.sumdb_left_out += 1;
+                        continue;
+                    }
+                    (Some(held), "latest") => {
                         head_size(data).unwrap_or(0) > head_size(held).unwrap_or(0)
-                    }),
+                    }
                     (Some(held), _) if same_answer(rel, held, data) => false,
                     (Some(_), _) => {
                         summary.conflicts.push(Problem {
