@@ -6,6 +6,7 @@ use std::path::Path;
 
 use godepot_store::{Kind, LocalStore, Store};
 
+use super::tests::export_all;
 use super::*;
 use crate::export::{ExportOptions, export};
 use crate::manifest::{FORMAT, FileRecord, MANIFEST_PATH, Manifest, SelectionRecord};
@@ -87,37 +88,30 @@ fn refused(bundle: &Path, must_name: &[&str]) -> BundleError {
     err
 }
 
-#[test]
-fn an_entry_larger_than_the_manifest_says_is_refused_before_it_is_copied() {
+/// Refuses a bundle of one entry of `size` zeros that the manifest says has `stated` bytes.
+fn refused_zeros(path: &str, stated: u64, size: u64, why: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("liar");
-    let path = "example.com/a/@v/v1.0.0.info";
+    let bundle = dir.path().join("zeros");
     write_bundle(
         &bundle,
-        &manifest(vec![record(path, 24)]),
-        vec![(path.into(), 64 << 20, zeros(64 << 20))],
+        &manifest(vec![record(path, stated)]),
+        vec![(path.into(), size, zeros(size))],
     );
-    refused(
-        &bundle,
-        &[path, "tar header says 67108864 bytes, the manifest says 24"],
-    );
+    refused(&bundle, &[path, why]);
+}
+
+#[test]
+fn an_entry_larger_than_the_manifest_says_is_refused_before_it_is_copied() {
+    let path = "example.com/a/@v/v1.0.0.info";
+    let why = "tar header says 67108864 bytes, the manifest says 24";
+    refused_zeros(path, 24, 64 << 20, why);
 }
 
 #[test]
 fn a_truthful_entry_beyond_the_limit_for_its_kind_is_refused_before_it_is_copied() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("huge");
-    let path = "example.com/a/@v/v1.0.0.mod";
     let size = godepot_module::MAX_GO_MOD + 1;
-    write_bundle(
-        &bundle,
-        &manifest(vec![record(path, size)]),
-        vec![(path.into(), size, zeros(size))],
-    );
-    refused(
-        &bundle,
-        &[path, "more than the 16777216 a file of its kind may have"],
-    );
+    let why = "more than the 16777216 a file of its kind may have";
+    refused_zeros("example.com/a/@v/v1.0.0.mod", size, size, why);
 }
 
 #[test]
@@ -227,18 +221,18 @@ fn replace_entry(bundle: &Path, out: &Path, path: &str, data: &[u8]) {
     });
 }
 
-#[test]
-fn a_go_mod_that_is_not_one_or_names_another_module_refuses_the_bundle() {
+/// A bundle of a store holding example.com/a v1.0.0 (in the returned directory).
+fn exported_a() -> (tempfile::TempDir, std::path::PathBuf) {
     let (dir, outside) = store();
     put_version(&outside, "example.com/a", "v1.0.0");
-    let good = dir.path().join("good");
-    export(
-        outside.root(),
-        &ExportOptions::default(),
-        &good,
-        &NoProgress,
-    )
-    .unwrap();
+    let bundle = dir.path().join("a.tar.zst");
+    export_all(&outside, &bundle);
+    (dir, bundle)
+}
+
+#[test]
+fn a_go_mod_that_is_not_one_or_names_another_module_refuses_the_bundle() {
+    let (dir, good) = exported_a();
     let path = "example.com/a/@v/v1.0.0.mod";
     let cases: [(&[u8], &str); 2] = [
         (
@@ -259,16 +253,7 @@ fn a_go_mod_that_is_not_one_or_names_another_module_refuses_the_bundle() {
 
 #[test]
 fn a_version_left_unlisted_by_a_crash_is_listed_by_the_next_import() {
-    let (dir, outside) = store();
-    put_version(&outside, "example.com/a", "v1.0.0");
-    let bundle = dir.path().join("b");
-    export(
-        outside.root(),
-        &ExportOptions::default(),
-        &bundle,
-        &NoProgress,
-    )
-    .unwrap();
+    let (_dir, bundle) = exported_a();
     let (_d, inside) = store();
     put_version(&inside, "example.com/a", "v1.0.0");
     // The crash: the files went in, the list was never rewritten.
@@ -313,13 +298,7 @@ fn a_full_disk_is_a_write_error_naming_the_path_not_a_corrupt_bundle() {
         outside.put(&key(module, "v1.0.0", kind), &data).unwrap();
     }
     let bundle = dir.path().join("big.tar.zst");
-    export(
-        outside.root(),
-        &ExportOptions::default(),
-        &bundle,
-        &NoProgress,
-    )
-    .unwrap();
+    export_all(&outside, &bundle);
 
     let disk = dir.path().join("disk");
     std::fs::create_dir(&disk).unwrap();
@@ -343,4 +322,21 @@ fn a_full_disk_is_a_write_error_naming_the_path_not_a_corrupt_bundle() {
     );
     assert!(!message.contains("corrupt"), "{message}");
     drop(inside);
+}
+
+#[test]
+fn an_export_into_a_missing_directory_names_the_directory() {
+    let (dir, outside) = store();
+    put_version(&outside, "example.com/a", "v1.0.0");
+    let missing = dir.path().join("no-such-dir");
+    let out = missing.join("b.tar.zst");
+    let err = export(outside.root(), &ExportOptions::default(), &out, &NoProgress).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!(
+            "the directory {} does not exist",
+            missing.display()
+        )),
+        "{message}"
+    );
 }
