@@ -382,3 +382,34 @@ fn a_project_bundle_carries_what_the_project_needs_and_no_more() {
     let server = GodepotProcess::start(bin(), &["--data-dir", s(&inside), "--offline"]);
     build_project(&u, &server.url(), &tmp.path().join("build"));
 }
+
+#[test]
+fn importing_nothing_and_exporting_nowhere_say_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "no modules here").unwrap();
+    let data = tmp.path().join("data");
+    let stderr = fails(&["import", "--data-dir", s(&data), s(&empty)]);
+    assert!(
+        stderr.contains("error: ") && stderr.contains("holds nothing to import"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: "), "{stderr}");
+
+    let missing = tmp.path().join("no-such-dir");
+    let stderr = fails(&[
+        "export",
+        "--data-dir",
+        s(&data),
+        "--out",
+        s(&missing.join("b.tar.zst")),
+    ]);
+    assert!(
+        stderr.contains(&format!(
+            "the directory {} does not exist",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+}

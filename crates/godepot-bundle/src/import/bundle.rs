@@ -99,13 +99,16 @@ pub(super) fn import_bundle(
             }
             continue;
         }
-        let file = classify(&record.path);
-        let limit = match &file {
+        // An artifact, or (None) a list.
+        let (artifact, limit) = match classify(&record.path) {
             TreeFile::Other(reason) => {
                 return Err(bad(&record.path, format!("not a GOPROXY file: {reason}")));
             }
-            TreeFile::List(_) => MAX_LIST,
-            TreeFile::Artifact(key) => max_size(key.kind),
+            TreeFile::List(_) => (None, MAX_LIST),
+            TreeFile::Artifact(key) => {
+                let limit = max_size(key.kind);
+                (Some(key), limit)
+            }
         };
         if record.size > limit {
             return Err(bad(
@@ -117,17 +120,16 @@ pub(super) fn import_bundle(
             ));
         }
         let mut entry = Read::take(&mut entry, record.size);
-        match file {
-            TreeFile::Other(_) => unreachable!("refused above"),
+        match artifact {
             // Lists are checked but not imported: the store keeps its own as versions arrive.
-            TreeFile::List(_) => {
+            None => {
                 let (size, sha256) = hash_reader(&mut entry, |n| progress.advance(n))
                     .map_err(|e| bad(&record.path, unreadable(&e)))?;
                 if size != record.size || sha256 != record.sha256 {
                     return Err(bad(&record.path, "does not match the manifest".into()));
                 }
             }
-            TreeFile::Artifact(key) => {
+            Some(key) => {
                 let one = match stage(store, &key, &record.path, &mut entry, progress) {
                     Ok(Ok(one)) => one,
                     Ok(Err(reason)) => return Err(bad(&record.path, reason)),
