@@ -4,7 +4,7 @@
 //!
 //! - a hash tile is exactly 32 bytes per hash, its width taken from its path;
 //! - a data tile holds at most `width` records (each followed by a blank line, as the
-//!   database serves them) of at most [`MAX_RECORD`] bytes;
+//!   database serves them, and perhaps led by its id line) of at most [`MAX_RECORD`] bytes;
 //! - a `lookup` answer is one record and a signed tree head;
 //! - `latest` is a signed note of a tree head, with a signature line by the database it is
 //!   filed under (checked against the key, when one is known, by [`crate::check`]);
@@ -100,6 +100,11 @@ fn check_data_tile(width: usize, data: &[u8]) -> Result<(), SumdbError> {
         if record.is_empty() || record.len() > MAX_RECORD {
             return Err(bad("a record is empty or too long".into()));
         }
+        // Some servers lead each record with its id line, as in a lookup answer.
+        let record = match record.split_once('\n') {
+            Some((id, rest)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => rest,
+            _ => record,
+        };
         let well_formed = record.lines().all(|line| {
             matches!(line.split(' ').collect::<Vec<_>>().as_slice(),
                 [module, version, hash] if !module.is_empty() && !version.is_empty() && hash.starts_with("h1:"))
@@ -133,6 +138,8 @@ mod tests {
         let record = "example.com/m v1.0.0 h1:a=\nexample.com/m v1.0.0/go.mod h1:b=\n";
         assert!(ok(&data, format!("{record}\n").as_bytes()));
         assert!(ok(&data, format!("{record}\n{record}\n").as_bytes()));
+        assert!(ok(&data, format!("7\n{record}\n8\n{record}\n").as_bytes()));
+        assert!(!ok(&data, format!("x\n{record}\n").as_bytes()));
         assert!(!ok(
             &data,
             format!("{record}\n{record}\n{record}\n").as_bytes()
