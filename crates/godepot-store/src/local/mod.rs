@@ -127,9 +127,9 @@ impl LocalStore {
             &list::parse_list(current.as_deref().unwrap_or_default()),
             &want,
         );
-        // A module with nothing downloadable and no list keeps having none.
-        let unchanged = drift.is_empty() && (current.is_some() || want.is_empty());
-        if write && !unchanged {
+        // A missing list drifted by every downloadable version (so a module with none
+        // keeps having no list).
+        if write && !drift.is_empty() {
             atomic::write_replace(&self.tmp, &path, text.as_bytes())
                 .map_err(StoreError::io(&path))?;
         }
