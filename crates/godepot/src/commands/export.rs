@@ -151,11 +151,12 @@ fn report(summary: &ExportSummary, json: bool) {
         return;
     }
     eprintln!(
-        "exported {}, {}, {} ({}) to {} ({} compressed)",
+        "exported {}, {}, {} ({}) and {} to {} ({} compressed)",
         count(summary.modules as u64, "module"),
         count(summary.versions as u64, "version"),
         count(summary.artifacts as u64, "artifact"),
         human_bytes(summary.artifact_bytes),
+        count(summary.sumdb_files as u64, "checksum database answer"),
         summary.bundle.display(),
         human_bytes(summary.bundle_bytes)
     );

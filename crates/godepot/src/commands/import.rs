@@ -78,6 +78,12 @@ pub(crate) fn run(_config: Option<&Path>, args: ImportArgs) -> Result<(), Failur
         BundleError::BadBundle { .. } => {
             Failure::runtime(e.to_string()).hint("nothing was imported; the store is unchanged")
         }
+        BundleError::Write { .. } => Failure::runtime(e.to_string()).hint(
+            "the source is fine: free space on the data directory's file system and import again",
+        ),
+        BundleError::NothingToImport(_) => Failure::runtime(e.to_string()).hint(
+            "give a bundle file, a GOPROXY=file:// directory, or a module cache ($GOMODCACHE)",
+        ),
         e => Failure::runtime(e.to_string()),
     })?;
     report(&summary, args.json);
@@ -117,4 +123,16 @@ fn report(summary: &ImportSummary, json: bool) {
         summary.refused.len(),
         summary.skipped
     );
+    if summary.sumdb_left_out > 0 {
+        eprintln!(
+            "left out {} checksum database tree heads: without the database's key (--sumdb) nothing says they are genuine, and the store holds a verified one",
+            summary.sumdb_left_out
+        );
+    }
+    if summary.relisted > 0 {
+        eprintln!(
+            "listed {} held versions their module's @v/list was missing",
+            summary.relisted
+        );
+    }
 }

@@ -13,8 +13,10 @@ use crate::failure::Failure;
 use crate::progress::{Bar, human_bytes};
 
 /// Re-hash every held zip and go.mod, compare with the stored .ziphash and, when given,
-/// go.sum files; report mismatches, unreadable files and orphans (files that are not
-/// artifacts, a .ziphash without its zip). With --sumdb name+hash+key, also check every zip
+/// go.sum files; report mismatches, unreadable files, orphans (files that are not
+/// artifacts, a .ziphash without its zip), `@v/list` files out of step with the versions
+/// held whole (unlisted), and versions held with their zip but without their .mod or
+/// .info (incomplete). With --sumdb name+hash+key, also check every zip
 /// and go.mod against the checksum database's records: those held in the store's cache, and
 /// (unless --offline) those it lacks, fetched through the upstream or the database's URL.
 /// Exits non-zero when anything is wrong.
@@ -29,7 +31,7 @@ pub(crate) struct VerifyArgs {
     pub(crate) go_sum: Vec<PathBuf>,
 
     /// Move every bad or orphaned file to .godepot/quarantine/<time>/, so that it is fetched
-    /// again instead of served.
+    /// again instead of served, and rewrite every @v/list to match the files.
     #[arg(long)]
     pub(crate) repair: bool,
 
