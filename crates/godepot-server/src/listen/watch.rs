@@ -1,0 +1,214 @@
+//! Per-connection deadlines, kept by the connection's reads: while no request is being
+//! handled, a connection must show progress or go. Fresh, its first request's headers are
+//! due within the header timeout; after a response, the next request must start within the
+//! idle timeout and, once started, finish its headers within the header timeout. While a
+//! request is handled (until its response body is done) there is no deadline: a long
+//! upstream fetch or a large download is not a slow client.
+//!
+//! hyper's own `header_read_timeout` cannot express this: it restarts when a connection goes
+//! idle, so it would also be the idle timeout.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use http_body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+use super::ConnectionLimits;
+
+/// What one connection is doing, shared by its reads and its requests.
+#[derive(Clone)]
+pub(super) struct Connection(Arc<Mutex<State>>);
+
+struct State {
+    limits: ConnectionLimits,
+    /// Requests whose responses are not finished.
+    in_flight: usize,
+    /// When the connection last had nothing to do (accepted, or a response finished).
+    waiting_since: Instant,
+    /// No request has come yet: the first one's headers are due from `waiting_since`.
+    fresh: bool,
+    /// When the next request's first byte arrived, if it has.
+    started: Option<Instant>,
+    /// The read waiting for data, woken when the last response finishes so that it arms
+    /// the idle deadline (nothing else would wake it on a silent connection).
+    reader: Option<Waker>,
+}
+
+impl State {
+    fn deadline(&self) -> Option<Instant> {
+        if self.in_flight > 0 {
+            return None;
+        }
+        Some(match self.started {
+            Some(started) => started + self.limits.header_timeout,
+            None if self.fresh => self.waiting_since + self.limits.header_timeout,
+            None => self.waiting_since + self.limits.idle_timeout,
+        })
+    }
+}
+
+impl Connection {
+    pub(super) fn new(limits: ConnectionLimits) -> Self {
+        Connection(Arc::new(Mutex::new(State {
+            limits,
+            in_flight: 0,
+            waiting_since: Instant::now(),
+            fresh: true,
+            started: None,
+            reader: None,
+        })))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A request's headers are in: no deadline until its response is done.
+    pub(super) fn begin(&self) -> Busy {
+        let mut state = self.state();
+        state.in_flight += 1;
+        state.fresh = false;
+        state.started = None;
+        Busy(self.clone())
+    }
+}
+
+/// Held from a request's headers to the end of its response body.
+pub(super) struct Busy(Connection);
+
+impl Busy {
+    /// The response body, holding this until it is done (or dropped).
+    pub(super) fn track<B>(self, body: B) -> Tracked<B> {
+        Tracked {
+            inner: body,
+            _busy: self,
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.in_flight -= 1;
+        if state.in_flight == 0 {
+            state.waiting_since = Instant::now();
+            if let Some(reader) = state.reader.take() {
+                reader.wake();
+            }
+        }
+    }
+}
+
+/// A response body that keeps its connection busy until it is done.
+pub(super) struct Tracked<B> {
+    inner: B,
+    _busy: Busy,
+}
+
+impl<B: Body + Unpin> Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A client socket whose reads fail with `TimedOut` once the connection's deadline passes.
+pub(super) struct Watched {
+    stream: TcpStream,
+    connection: Connection,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl Watched {
+    pub(super) fn new(stream: TcpStream, connection: Connection) -> Self {
+        let timer = Box::pin(tokio::time::sleep_until(Instant::now()));
+        Watched {
+            stream,
+            connection,
+            timer,
+        }
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        let mut state = this.connection.state();
+        if read.is_ready() {
+            if buf.filled().len() > before && state.in_flight == 0 && state.started.is_none() {
+                state.started = Some(Instant::now());
+            }
+            return read;
+        }
+        state.reader = Some(cx.waker().clone());
+        let Some(deadline) = state.deadline() else {
+            return Poll::Pending;
+        };
+        drop(state);
+        if this.timer.deadline() != deadline {
+            this.timer.as_mut().reset(deadline);
+        }
+        match this.timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "client too slow: no complete request in time",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
