@@ -1,10 +1,9 @@
 //! The data directory of every command (from [`StoreSettings`]): reading commands need it to
-//! exist; writing commands create it, and take it away again when they fail having stored
-//! nothing, so that a typo'd `--data-dir` leaves no trace.
+//! exist; writing commands create it, and take it away again ([`Created`]) when they fail
+//! having stored nothing.
 
 use std::path::{Path, PathBuf};
 
-use godepot_store::LocalStore;
 use godepot_store::local::META_DIR;
 
 use crate::failure::Failure;
@@ -34,40 +33,41 @@ pub(crate) fn holds_nothing(dir: &Path) -> bool {
     }
 }
 
-/// A store opened for writing, created if absent.
-pub(crate) struct Writable {
-    pub(crate) store: LocalStore,
-    /// The outermost directory this process created, until the command succeeds.
-    created: Option<PathBuf>,
+/// Taking away, if the command fails, the data directory it is about to create: a failed
+/// command with a typo'd `--data-dir` leaves no trace.
+pub(crate) struct Created {
+    dir: PathBuf,
+    /// The outermost directory that does not exist yet, until the command succeeds.
+    outermost: Option<PathBuf>,
 }
 
-impl Writable {
-    pub(crate) fn open(dir: &Path) -> Result<Self, Failure> {
-        let created = dir
+impl Created {
+    /// Call before anything creates `dir`.
+    pub(crate) fn guard(dir: &Path) -> Self {
+        let outermost = dir
             .ancestors()
             .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
             .last()
             .map(Path::to_path_buf);
-        let store = LocalStore::open(dir).map_err(|e| {
-            Failure::runtime(format!("cannot open data directory {}: {e}", dir.display()))
-                .hint("pass --data-dir with a writable directory")
-        })?;
-        Ok(Writable { store, created })
+        Created {
+            dir: dir.to_path_buf(),
+            outermost,
+        }
     }
 
     /// The command succeeded: whatever was created stays.
     pub(crate) fn keep(mut self) {
-        self.created = None;
+        self.outermost = None;
     }
 }
 
-impl Drop for Writable {
-    /// The command failed: a directory created for it, still holding nothing, goes again.
+impl Drop for Created {
+    /// The command failed: what was created for it goes again, unless something was stored.
     fn drop(&mut self) {
-        if let Some(created) = self.created.take()
-            && holds_nothing(self.store.root())
+        if let Some(outermost) = self.outermost.take()
+            && holds_nothing(&self.dir)
         {
-            let _ = std::fs::remove_dir_all(created);
+            let _ = std::fs::remove_dir_all(outermost);
         }
     }
 }

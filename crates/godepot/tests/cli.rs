@@ -436,6 +436,27 @@ fn failed_commands_leave_no_data_dir_behind() {
         "a failed import left {} behind",
         tmp.path().join("typo").display()
     );
+    // A serve that cannot listen (the port is taken) after it opened the store.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = taken.local_addr().expect("addr").to_string();
+    let (code, _, stderr) = run(
+        &[
+            "serve",
+            "--listen",
+            &taken,
+            "--data-dir",
+            typo_str,
+            "--upstream",
+            "off",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot listen"), "{stderr}");
+    assert!(
+        !tmp.path().join("typo").exists(),
+        "a failed serve left its data dir behind"
+    );
     let out = tmp.path().join("out.tar.zst");
     for args in [
         vec!["ls", "--data-dir", typo_str],

@@ -46,8 +46,10 @@ impl State {
             return None;
         }
         Some(match self.started {
+            // The first request is due from the connection's start, however late its first
+            // byte.
+            _ if self.fresh => self.waiting_since + self.limits.header_timeout,
             Some(started) => started + self.limits.header_timeout,
-            None if self.fresh => self.waiting_since + self.limits.header_timeout,
             None => self.waiting_since + self.limits.idle_timeout,
         })
     }

@@ -6,8 +6,9 @@ use godepot_bundle::import::{ImportOptions, ImportSummary, import};
 use godepot_bundle::sumdb::SumdbCheck;
 use godepot_bundle::{BundleError, GoSums};
 
+use crate::commands::depot;
 use crate::config::ConfigFile;
-use crate::datadir::Writable;
+use crate::datadir::Created;
 use crate::failure::Failure;
 use crate::progress::{Bar, count, human_bytes};
 use crate::settings::{StoreSettings, SumdbSettings};
@@ -70,18 +71,19 @@ pub(crate) fn run(file: &ConfigFile, args: ImportArgs) -> Result<(), Failure> {
         )));
     }
     let sumdb = sumdb_check(&file.merge(args.sumdb)?)?;
-    let target = Writable::open(&file.merge(args.store)?.data_dir()?)?;
+    let data_dir = file.merge(args.store)?.data_dir()?;
+    let created = Created::guard(&data_dir);
+    let store = depot::open_store(&data_dir)?;
     let options = ImportOptions { go_sums, sumdb };
-    let summary =
-        import(&target.store, &args.source, &options, &Bar::new()).map_err(|e| match e {
-            BundleError::BadBundle { .. } => {
-                Failure::runtime(e.to_string()).hint("nothing was imported; the store is unchanged")
-            }
-            e => Failure::runtime(e.to_string()),
-        })?;
+    let summary = import(&store, &args.source, &options, &Bar::new()).map_err(|e| match e {
+        BundleError::BadBundle { .. } => {
+            Failure::runtime(e.to_string()).hint("nothing was imported; the store is unchanged")
+        }
+        e => Failure::runtime(e.to_string()),
+    })?;
     report(&summary, args.json);
     if summary.is_success() {
-        target.keep();
+        created.keep();
         return Ok(());
     }
     Err(Failure::runtime(format!(

@@ -61,6 +61,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         config.sumdb.nosumdb.as_deref(),
         &settings,
     )?;
+    let created = datadir::Created::guard(&config.data_dir);
     let built = depot::build_with_sumdb(&settings, sumdb)?;
     if config.offline && datadir::holds_nothing(&config.data_dir) {
         tracing::warn!(data_dir = %config.data_dir.display(), "offline with an empty store: every request will be answered 404; import a bundle first (godepot import)");
@@ -72,6 +73,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let addr = listener
         .local_addr()
         .map_err(|e| Failure::runtime(format!("cannot read the listening address: {e}")))?;
+    created.keep();
     let depot = built.depot;
     let mode = if depot.is_offline() {
         "offline"
