@@ -89,3 +89,51 @@ impl ConfigFile {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{ServerSettings, StoreSettings};
+
+    fn file(text: &str) -> (tempfile::TempDir, Result<ConfigFile, Failure>) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("godepot.toml");
+        std::fs::write(&path, text).expect("write");
+        let loaded = ConfigFile::load(Some(&path));
+        (tmp, loaded)
+    }
+
+    #[test]
+    fn flags_win_and_the_file_fills_in() {
+        let (_tmp, loaded) = file("data-dir = \"/from/file\"\nlisten = \":3001\"\n");
+        let config = loaded.expect("loads");
+        let store = config.merge(StoreSettings::default()).expect("merge");
+        assert_eq!(store.data_dir.as_deref(), Some(Path::new("/from/file")));
+        let flags = StoreSettings {
+            data_dir: Some("/from/flag".into()),
+        };
+        let store = config.merge(flags).expect("merge");
+        assert_eq!(store.data_dir.as_deref(), Some(Path::new("/from/flag")));
+        let server = config.merge(ServerSettings::default()).expect("merge");
+        assert_eq!(server.listen().to_string(), "0.0.0.0:3001");
+    }
+
+    #[test]
+    fn a_bad_value_overridden_is_not_an_error() {
+        let (_tmp, loaded) = file("header-timeout = \"soon\"\n");
+        let config = loaded.expect("syntax and keys are fine");
+        assert!(config.merge(ServerSettings::default()).is_err());
+        let flags = ServerSettings {
+            header_timeout: Some("5s".parse().expect("duration")),
+            ..ServerSettings::default()
+        };
+        let server = config.merge(flags).expect("the flag wins");
+        assert_eq!(server.header_timeout(), std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let (_tmp, loaded) = file("listen-port = 3000\n");
+        assert!(loaded.is_err());
+    }
+}

@@ -38,9 +38,9 @@ pub(crate) struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) go_sum: Vec<PathBuf>,
 
-    /// Checksum databases (name+hash+key): with a key, the bundle's answers of that
-    /// database must verify, and every zip and go.mod in the bundle must match its records
-    /// (in the bundle or already held), or the bundle is refused whole.
+    // Checksum databases (name+hash+key): with a key, the bundle's answers of that
+    // database must verify, and every zip and go.mod in the bundle must match its records
+    // (in the bundle or already held), or the bundle is refused whole.
     #[command(flatten)]
     pub(crate) sumdb: SumdbSettings,
 

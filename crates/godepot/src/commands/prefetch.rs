@@ -55,7 +55,7 @@ pub(crate) struct PrefetchArgs {
     #[arg(long, value_name = "GOOS/GOARCH", requires = "toolchain")]
     pub(crate) platform: Vec<String>,
 
-    /// The store to fill; created if absent.
+    // The store to fill; created if absent.
     #[command(flatten)]
     pub(crate) store: StoreSettings,
 
@@ -82,9 +82,9 @@ pub(crate) struct PrefetchArgs {
     #[command(flatten)]
     pub(crate) cache: CacheSettings,
 
-    /// Checksum databases, as for `serve`: the lookup answers and tiles that prove each
-    /// module fetched are kept for an offline `serve`; with a key every module is also
-    /// checked against the database [default: $GOSUMDB, else `go env GOSUMDB`].
+    // Checksum databases, as for `serve`: the lookup answers and tiles that prove each
+    // module fetched are kept for an offline `serve`; with a key every module is also
+    // checked against the database [default: $GOSUMDB, else `go env GOSUMDB`].
     #[command(flatten)]
     pub(crate) sumdb: SumdbSettings,
 }

@@ -34,15 +34,15 @@ pub(crate) struct VerifyArgs {
     #[arg(long)]
     pub(crate) repair: bool,
 
-    /// Check zips and go.mod files against this checksum database (a key is needed).
+    // Check zips and go.mod files against this checksum database (a key is needed).
     #[command(flatten)]
     pub(crate) sumdb: SumdbSettings,
 
-    /// With --sumdb: --offline uses only the records the store holds.
+    // With --sumdb: --offline uses only the records the store holds.
     #[command(flatten)]
     pub(crate) offline: OfflineSettings,
 
-    /// With --sumdb: where missing records are fetched through, as for `serve`.
+    // With --sumdb: where missing records are fetched through, as for `serve`.
     #[command(flatten)]
     pub(crate) upstream: UpstreamSettings,
 

@@ -14,7 +14,11 @@ pub(crate) trait Group: clap::Args + DeserializeOwned + Default {
     /// neither used nor checked (a flag or variable may fix a bad one).
     fn given(&self) -> Vec<String>;
 
-    /// The config file keys of this group: the long flags' names.
+    /// The config file keys of this group, as serde names them.
+    fn fields() -> Vec<String>;
+
+    /// The long flags' names, which the file keys must equal (checked by a test).
+    #[cfg(test)]
     fn keys() -> Vec<String> {
         Self::augment_args(clap::Command::new("keys"))
             .get_arguments()
@@ -61,6 +65,10 @@ macro_rules! settings_group {
                     }
                 )*
                 given
+            }
+
+            fn fields() -> Vec<String> {
+                vec![$(stringify!($field).replace('_', "-")),*]
             }
         }
     };

@@ -187,13 +187,13 @@ impl ServerSettings {
 /// Every key a config file may hold: all commands share one file.
 pub(crate) fn all_keys() -> Vec<String> {
     [
-        StoreSettings::keys(),
-        UpstreamSettings::keys(),
-        CacheSettings::keys(),
-        SumdbSettings::keys(),
-        OfflineSettings::keys(),
-        LogSettings::keys(),
-        ServerSettings::keys(),
+        StoreSettings::fields(),
+        UpstreamSettings::fields(),
+        CacheSettings::fields(),
+        SumdbSettings::fields(),
+        OfflineSettings::fields(),
+        LogSettings::fields(),
+        ServerSettings::fields(),
     ]
     .concat()
 }
@@ -215,4 +215,25 @@ fn default_data_dir() -> Result<PathBuf, Failure> {
     base.map(|b| b.join("godepot")).ok_or_else(|| {
         Failure::config("cannot find a data directory: HOME is not set").hint("pass --data-dir DIR")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file key is the long flag's name: a field whose flag is renamed would break it.
+    #[test]
+    fn file_keys_are_the_long_flags() {
+        fn same<G: Group>() {
+            assert_eq!(G::keys(), G::fields(), "{}", std::any::type_name::<G>());
+        }
+        same::<StoreSettings>();
+        same::<UpstreamSettings>();
+        same::<CacheSettings>();
+        same::<SumdbSettings>();
+        same::<OfflineSettings>();
+        same::<LogSettings>();
+        same::<ServerSettings>();
+        assert_eq!(all_keys().len(), 14);
+    }
 }
