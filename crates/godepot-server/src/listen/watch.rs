@@ -214,3 +214,37 @@ impl AsyncWrite for Watched {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn deadlines_follow_what_the_connection_is_doing() {
+        let limits = ConnectionLimits {
+            header_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1,
+        };
+        let connection = Connection::new(limits);
+        let opened = connection.state().waiting_since;
+        let deadline = || connection.state().deadline();
+        // Fresh: the first request's headers are due from the start, however late its
+        // first byte.
+        assert_eq!(deadline(), Some(opened + limits.header_timeout));
+        connection.state().started = Some(opened + Duration::from_secs(20));
+        assert_eq!(deadline(), Some(opened + limits.header_timeout));
+        // Handling a request: no deadline, until its response body is done.
+        let busy = connection.begin();
+        assert_eq!(deadline(), None);
+        drop(busy);
+        let idle = connection.state().waiting_since;
+        assert_eq!(deadline(), Some(idle + limits.idle_timeout));
+        // The next request started: its headers are due from its first byte.
+        let first_byte = idle + Duration::from_secs(5);
+        connection.state().started = Some(first_byte);
+        assert_eq!(deadline(), Some(first_byte + limits.header_timeout));
+    }
+}
