@@ -27,7 +27,8 @@ pub struct ConnectionLimits {
     /// From connecting (or from the first byte of a later request) to the end of the
     /// request's headers.
     pub header_timeout: Duration,
-    /// From the end of a response to the first byte of the next request.
+    /// From the end of a response to the first byte of the next request; also the longest
+    /// a response may wait on a client that takes none of it.
     pub idle_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog until one closes.
     pub max_connections: usize,

@@ -106,3 +106,51 @@ fn excess_connections_wait_without_killing_the_server() {
         "no log line when the cap bit:\n{logs}"
     );
 }
+
+#[test]
+fn a_client_that_stops_reading_its_response_is_dropped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let v = data.join("example.com/m/@v");
+    std::fs::create_dir_all(&v).expect("store");
+    // Far more than the socket buffers hold, so the server's writes stall.
+    let mut go_mod = b"module example.com/m\n".to_vec();
+    go_mod.resize(64 * 1024 * 1024, b'\n');
+    std::fs::write(v.join("v1.0.0.mod"), &go_mod).expect("go.mod");
+    let godepot = GodepotProcess::start(
+        common::bin(),
+        &[
+            "--offline",
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--idle-timeout",
+            "1s",
+            "--max-connections",
+            "1",
+        ],
+    );
+    let mut stalled = TcpStream::connect(godepot.addr()).expect("connect");
+    let request = format!(
+        "GET /example.com/m/@v/v1.0.0.mod HTTP/1.1\r\nHost: {}\r\n\r\n",
+        godepot.addr()
+    );
+    stalled.write_all(request.as_bytes()).expect("request");
+    // The only connection slot is held by a client that reads nothing: once it is dropped,
+    // another is answered.
+    common::assert_healthy(&godepot, "behind a client that stopped reading");
+    let mut received = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    stalled
+        .set_read_timeout(Some(GENEROUS))
+        .expect("read timeout");
+    loop {
+        match stalled.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => received += n,
+        }
+    }
+    assert!(
+        received < go_mod.len(),
+        "the stalled client still received the whole response ({received} bytes)"
+    );
+}

@@ -2,8 +2,9 @@
 //! handled, a connection must show progress or go. Fresh, its first request's headers are
 //! due within the header timeout; after a response, the next request must start within the
 //! idle timeout and, once started, finish its headers within the header timeout. While a
-//! request is handled (until its response body is done) there is no deadline: a long
-//! upstream fetch or a large download is not a slow client.
+//! request is handled (until its response body is done) there is no read deadline: a long
+//! upstream fetch or a large download is not a slow client. A client that stops taking its
+//! response (a write that makes no progress for the idle timeout) is one, and is dropped.
 //!
 //! hyper's own `header_read_timeout` cannot express this: it restarts when a connection goes
 //! idle, so it would also be the idle timeout.
@@ -133,20 +134,52 @@ impl<B: Body + Unpin> Body for Tracked<B> {
     }
 }
 
-/// A client socket whose reads fail with `TimedOut` once the connection's deadline passes.
+/// A client socket whose reads fail with `TimedOut` once the connection's deadline passes,
+/// and whose writes do when the client has taken nothing for the idle timeout.
 pub(super) struct Watched {
     stream: TcpStream,
     connection: Connection,
     timer: Pin<Box<Sleep>>,
+    /// Since when writes have been waiting on the client, if they are.
+    write_stalled: Option<Instant>,
+    write_timer: Pin<Box<Sleep>>,
+    stall_limit: std::time::Duration,
 }
 
 impl Watched {
     pub(super) fn new(stream: TcpStream, connection: Connection) -> Self {
-        let timer = Box::pin(tokio::time::sleep_until(Instant::now()));
+        let stall_limit = connection.state().limits.idle_timeout;
         Watched {
             stream,
             connection,
-            timer,
+            timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            write_stalled: None,
+            write_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            stall_limit,
+        }
+    }
+
+    /// `poll`, the outcome of a write or flush, unless it has been waiting on the client for
+    /// too long.
+    fn unless_stalled<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.write_stalled = None;
+            return poll;
+        }
+        let deadline = *self.write_stalled.get_or_insert_with(Instant::now) + self.stall_limit;
+        if self.write_timer.deadline() != deadline {
+            self.write_timer.as_mut().reset(deadline);
+        }
+        match self.write_timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "client stopped taking its response",
+            ))),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -191,7 +224,8 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.unless_stalled(cx, poll)
     }
 
     fn poll_write_vectored(
@@ -199,7 +233,8 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.unless_stalled(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -207,7 +242,8 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let poll = Pin::new(&mut self.stream).poll_flush(cx);
+        self.unless_stalled(cx, poll)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

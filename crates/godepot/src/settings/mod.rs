@@ -148,8 +148,8 @@ settings_group! {
         #[arg(long, env = "GODEPOT_HEADER_TIMEOUT", value_name = "DURATION")]
         pub(crate) header_timeout: Option<Span>,
 
-        /// How long a kept-alive connection may wait for its next request before it is
-        /// closed [default: 60s].
+        /// How long a kept-alive connection may wait for its next request, or a client take
+        /// none of its response, before the connection is closed [default: 60s].
         #[arg(long, env = "GODEPOT_IDLE_TIMEOUT", value_name = "DURATION")]
         pub(crate) idle_timeout: Option<Span>,
 
