@@ -171,16 +171,28 @@ impl Watched {
             return poll;
         }
         let deadline = *self.write_stalled.get_or_insert_with(Instant::now) + self.stall_limit;
-        if self.write_timer.deadline() != deadline {
-            self.write_timer.as_mut().reset(deadline);
-        }
-        match self.write_timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "client stopped taking its response",
-            ))),
-            Poll::Pending => Poll::Pending,
-        }
+        timed_out(
+            &mut self.write_timer,
+            deadline,
+            cx,
+            "client stopped taking its response",
+        )
+    }
+}
+
+/// Pending until `deadline` (set on `timer`), then `TimedOut` saying `why`.
+fn timed_out<T>(
+    timer: &mut Pin<Box<Sleep>>,
+    deadline: Instant,
+    cx: &mut Context<'_>,
+    why: &'static str,
+) -> Poll<io::Result<T>> {
+    if timer.deadline() != deadline {
+        timer.as_mut().reset(deadline);
+    }
+    match timer.as_mut().poll(cx) {
+        Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why))),
+        Poll::Pending => Poll::Pending,
     }
 }
 
@@ -205,16 +217,12 @@ impl AsyncRead for Watched {
             return Poll::Pending;
         };
         drop(state);
-        if this.timer.deadline() != deadline {
-            this.timer.as_mut().reset(deadline);
-        }
-        match this.timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "client too slow: no complete request in time",
-            ))),
-            Poll::Pending => Poll::Pending,
-        }
+        timed_out(
+            &mut this.timer,
+            deadline,
+            cx,
+            "client too slow: no complete request in time",
+        )
     }
 }
 
