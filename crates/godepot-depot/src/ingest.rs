@@ -42,13 +42,15 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
                 Kind::Mod => godepot_module::MAX_GO_MOD,
                 _ => MAX_INFO,
             };
-            let data = upstream.get_bytes(&rel, limit).await;
-            health.record(&data);
-            let data = data.map_err(|e| DepotError::from_fetch(&what, e))?;
+            let whole = upstream.get_whole(&rel, limit).await;
+            health.record(&whole);
+            let whole = whole.map_err(|e| DepotError::from_fetch(&what, e))?;
+            let data = whole.data;
             if key.kind == Kind::Info {
                 check_info(&data, &key.module, &key.version)?;
             }
             if key.kind == Kind::Mod {
+                check_go_mod(&data, &key.module, &key.version, &whole.source, ".mod")?;
                 let h1 = godepot_module::hash_go_mod(&data);
                 sumdb
                     .check_artifact(&key.module, &key.version, true, &h1)
@@ -139,6 +141,26 @@ pub(crate) fn check_info(
     }
 }
 
+/// A go.mod taken in for `module@version` (its `.mod`, or the go.mod inside its zip) must be
+/// one the go command accepts for that module: it parses, and its module line names exactly
+/// the module. Anything else (a login page served with 200, another module's go.mod) would
+/// be kept forever and break every build that needs it.
+pub(crate) fn check_go_mod(
+    data: &[u8],
+    module: &ModulePath,
+    version: &Version,
+    source: &str,
+    what: &str,
+) -> Result<(), DepotError> {
+    godepot_module::check_go_mod_for(module.as_str(), data)
+        .map(drop)
+        .map_err(|e| {
+            DepotError::Rejected(format!(
+                "{module}@{version}: {what} from upstream {source} refused: {e}"
+            ))
+        })
+}
+
 /// A query's `.info` (branch, commit, shorthand) must resolve to some valid version of the
 /// module; which one is up to upstream.
 pub(crate) fn check_query_info(
@@ -204,6 +226,22 @@ mod tests {
         assert_eq!(check_first_entry(&good[..20], prefix), None);
         assert_eq!(check_first_entry(&good[..35], prefix), None);
         assert_eq!(check_first_entry(b"PK\x05\x06rest", prefix), Some(Ok(())));
+    }
+
+    #[test]
+    fn go_mods_must_name_the_module() {
+        let m = ModulePath::parse("example.com/m").unwrap();
+        let v = Version::parse("v1.0.0").unwrap();
+        let check =
+            |data: &str| check_go_mod(data.as_bytes(), &m, &v, "http://u.example/x", ".mod");
+        assert!(check("module example.com/m\n\ngo 1.21\n").is_ok());
+        let other = check("module example.com/other\n").unwrap_err().to_string();
+        assert!(
+            other.contains("http://u.example/x") && other.contains("example.com/other"),
+            "{other}"
+        );
+        assert!(check("<!DOCTYPE html>\n<html>Sign in</html>\n").is_err());
+        assert!(check("").is_err());
     }
 
     #[test]

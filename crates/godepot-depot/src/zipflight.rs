@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::answer::{Answer, Body, CacheStatus};
 use crate::flight::Remove;
-use crate::ingest::{check_first_entry, held};
+use crate::ingest::{check_first_entry, check_go_mod, held};
 use crate::mutable::Health;
 use crate::{DepotError, Inner};
 
@@ -265,11 +265,11 @@ impl Fetch {
                 "{what}: upstream zip truncated: declared {n} bytes, received {written}"
             )));
         }
-        self.finish(spool, what).await
+        self.finish(spool, what, &fetched.source).await
     }
 
     /// Checks the whole zip, then stores it and its hash.
-    async fn finish(&self, spool: Spool, what: String) -> Result<(), DepotError> {
+    async fn finish(&self, spool: Spool, what: String, source: &str) -> Result<(), DepotError> {
         let (module, version) = (self.key.module.clone(), self.key.version.clone());
         let reader = spool.file.try_clone().map_err(spool_error)?;
         let summary = tokio::task::spawn_blocking(move || {
@@ -278,6 +278,19 @@ impl Fetch {
         .await
         .map_err(|e| DepotError::Store(e.to_string()))?
         .map_err(|e| DepotError::Rejected(format!("{what}: upstream zip refused: {e}")))?;
+        // A `+incompatible` version predates its module's go.mod, or has one naming another
+        // major version: the go command ignores it (the `.mod` is synthesized).
+        if let Some(go_mod) = &summary.go_mod
+            && !self.key.version.as_str().ends_with("+incompatible")
+        {
+            check_go_mod(
+                go_mod,
+                &self.key.module,
+                &self.key.version,
+                source,
+                "the zip's go.mod",
+            )?;
+        }
         self.sumdb
             .check_artifact(&self.key.module, &self.key.version, false, &summary.h1)
             .await?;

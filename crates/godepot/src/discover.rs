@@ -57,11 +57,12 @@ fn from_environment() -> Result<Resolved, Failure> {
     };
     let list = parse(&spec, source)?;
     if list.has_direct {
-        tracing::warn!(goproxy = %spec, "ignoring 'direct' from {source}: godepot fetches from module proxies only");
+        tracing::warn!(goproxy = %list, "ignoring 'direct' from {source}: godepot fetches from module proxies only");
     }
     if list.entries.is_empty() && !list.ends_off {
         return Err(Failure::config(format!(
-            "{source} is {spec:?}: it names no module proxy godepot can use"
+            "{source} is {:?}: it names no module proxy godepot can use",
+            godepot_upstream::url::redact(&spec)
         ))
         .hint("pass --upstream URL, or run with --offline"));
     }
@@ -119,7 +120,7 @@ fn refuse_self(list: &ProxyList, listen: SocketAddr) -> Result<(), Failure> {
         let Endpoint::Http(url) = &entry.endpoint else {
             continue;
         };
-        if points_at(url, listen) {
+        if points_at(url.base(), listen) {
             return Err(Failure::config(format!(
                 "upstream {url} is this godepot itself ({listen}): it would loop"
             ))
