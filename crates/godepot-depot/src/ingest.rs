@@ -11,9 +11,6 @@ use crate::answer::{Answer, Body, CacheStatus};
 use crate::hot::{Hot, MAX_ENTRY};
 use crate::{DepotError, Inner};
 
-/// Upper bound for a `.info` answer: a version, a time and an `Origin` block.
-const MAX_INFO: u64 = 1 << 20;
-
 /// `.info` or `.mod` of a canonical version: store hit, else one fetch shared by all askers.
 pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<Answer, DepotError> {
     if let Some(held) = held(inner, &key).await? {
@@ -23,34 +20,29 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
             immutable: true,
         });
     }
-    let what = format!("{}@{}", key.module, key.version);
-    let Some(upstream) = inner.upstream.clone() else {
-        return Err(DepotError::NotFound(format!(
-            "{what}: .{} not held (offline mode)",
-            key.kind.extension()
-        )));
+    let Some(fetcher) = inner.fetcher_for(&key.module) else {
+        return Err(inner.not_fetchable(&key));
     };
-    let rel = key.rel_path();
+    let flight_key = key.rel_path();
     let store = std::sync::Arc::clone(&inner.store);
     let health = inner.mutable.health_handle();
     let sumdb = inner.sumdb.clone();
-    let flight_key = rel.clone();
     let (answer, _) = inner
         .small_flights
         .run(&flight_key, || async move {
-            let limit = match key.kind {
-                Kind::Mod => godepot_module::MAX_GO_MOD,
-                _ => MAX_INFO,
+            let (module, version) = (&key.module, &key.version);
+            let fetched = match key.kind {
+                Kind::Mod => fetcher.go_mod(module, version).await,
+                _ => fetcher.info(module, version.as_str()).await,
             };
-            let whole = upstream.get_whole(&rel, limit).await;
-            health.record(&whole);
-            let whole = whole.map_err(|e| DepotError::from_fetch(&what, e))?;
-            let data = whole.data;
+            health.record(&fetched);
+            let fetched = fetched?;
+            let data = fetched.data;
             if key.kind == Kind::Info {
                 check_info(&data, &key.module, &key.version)?;
             }
             if key.kind == Kind::Mod {
-                check_go_mod(&data, &key.module, &key.version, &whole.source, ".mod")?;
+                check_go_mod(&data, &key.module, &key.version, &fetched.source, ".mod")?;
                 let h1 = godepot_module::hash_go_mod(&data);
                 sumdb
                     .check_artifact(&key.module, &key.version, true, &h1)
@@ -59,7 +51,7 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
             let stored = data.clone();
             tokio::task::spawn_blocking(move || store.put(&key, &stored))
                 .await
-                .map_err(|e| DepotError::Store(e.to_string()))?
+                .map_err(|e| DepotError::internal("store task failed", e))?
                 .map_err(DepotError::store)?;
             Ok(data)
         })
@@ -132,12 +124,14 @@ pub(crate) fn check_info(
 ) -> Result<(), DepotError> {
     match info_version(data) {
         Some(v) if v == version.as_str() => Ok(()),
-        Some(v) => Err(DepotError::Rejected(format!(
-            "{module}@{version}: upstream .info names version {v:?}; refusing to keep it"
-        ))),
-        None => Err(DepotError::Rejected(format!(
-            "{module}@{version}: upstream .info is not a JSON object with a Version; refusing to keep it"
-        ))),
+        Some(v) => Err(DepotError::refused(
+            format!("{module}@{version}"),
+            format!("upstream .info names version {v:?}; refusing to keep it"),
+        )),
+        None => Err(DepotError::refused(
+            format!("{module}@{version}"),
+            "upstream .info is not a JSON object with a Version; refusing to keep it",
+        )),
     }
 }
 
@@ -155,9 +149,10 @@ pub(crate) fn check_go_mod(
     godepot_module::check_go_mod_for(module.as_str(), data)
         .map(drop)
         .map_err(|e| {
-            DepotError::Rejected(format!(
-                "{module}@{version}: {what} from upstream {source} refused: {e}"
-            ))
+            DepotError::rejected(
+                format!("{module}@{version}: {what} from upstream {source} refused"),
+                e,
+            )
         })
 }
 
@@ -170,9 +165,10 @@ pub(crate) fn check_query_info(
 ) -> Result<(), DepotError> {
     match info_version(data) {
         Some(v) if Version::for_module(module, &v).is_ok() => Ok(()),
-        _ => Err(DepotError::Rejected(format!(
-            "{module}@{query}: upstream answer does not name a valid version of {module}"
-        ))),
+        _ => Err(DepotError::refused(
+            format!("{module}@{query}"),
+            format!("upstream answer does not name a valid version of {module}"),
+        )),
     }
 }
 
