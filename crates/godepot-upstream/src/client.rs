@@ -379,3 +379,61 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` chunks of `size` bytes, one per `every`.
+    fn drip(n: usize, size: usize, every: Duration) -> BodyStream {
+        Box::pin(futures_util::stream::unfold(0, move |i| async move {
+            if i == n {
+                return None;
+            }
+            tokio::time::sleep(every).await;
+            Some((Ok(Bytes::from(vec![b'x'; size])), i + 1))
+        }))
+    }
+
+    async fn drain(body: BodyStream) -> Result<usize, FetchError> {
+        let mut body = body;
+        let mut total = 0;
+        while let Some(chunk) = body.next().await {
+            total += chunk?.len();
+        }
+        // Fused: asking again after the end is harmless.
+        assert!(body.next().await.is_none());
+        Ok(total)
+    }
+
+    fn guard(window_ms: u64, min_bytes: u64) -> MinRate {
+        MinRate {
+            window: Duration::from_millis(window_ms),
+            min_bytes,
+            url: "http://***@u.example/m/@v/v1.0.0.zip".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_below_the_minimum_rate_is_cut_off() {
+        let slow = drip(100, 1, Duration::from_millis(20));
+        let e = drain(guard(200, 1024).wrap(slow)).await.unwrap_err();
+        assert!(
+            matches!(e, FetchError::TooSlow { .. }) && e.is_timeout(),
+            "{e}"
+        );
+        assert!(e.to_string().contains("***@u.example"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_keeps_up_is_never_cut_off() {
+        // Longer in all than the window, but each window gets its due.
+        let steady = drip(20, 512, Duration::from_millis(20));
+        assert_eq!(
+            drain(guard(1000, 1024).wrap(steady)).await.unwrap(),
+            20 * 512
+        );
+        let short = drip(3, 1, Duration::from_millis(5));
+        assert_eq!(drain(guard(2000, 4096).wrap(short)).await.unwrap(), 3);
+    }
+}
