@@ -83,7 +83,8 @@ pub trait Fetcher: Send + Sync + 'static {
 
 /// Which fetcher answers for which module: the first route whose patterns match the module
 /// path (the go command's `GOPRIVATE` glob syntax), else the default. No fetcher at all is
-/// offline mode.
+/// offline mode. (`--private` patterns route to the repository fetcher; `proxy,direct` is a
+/// [`FallThrough`] default.)
 #[derive(Clone, Default)]
 pub struct Fetchers {
     routes: Vec<(String, Arc<dyn Fetcher>)>,
@@ -136,6 +137,73 @@ impl Fetchers {
             parts.push(f.describe());
         }
         parts.join("; ")
+    }
+}
+
+/// Fetchers asked in turn, the next one only when the one before says "does not exist"
+/// (404/410): the go command's rule for `,` in `GOPROXY`, and so what `proxy,direct`
+/// means (the repository is asked when the proxies do not have the module). Any other
+/// failure is the answer.
+pub struct FallThrough {
+    fetchers: Vec<Arc<dyn Fetcher>>,
+}
+
+impl FallThrough {
+    pub fn new(fetchers: Vec<Arc<dyn Fetcher>>) -> FallThrough {
+        FallThrough { fetchers }
+    }
+
+    async fn first<'a, T>(
+        &'a self,
+        ask: impl Fn(&'a dyn Fetcher) -> BoxFuture<'a, Result<T, DepotError>>,
+    ) -> Result<T, DepotError> {
+        let mut last = DepotError::NotFound("not found: no fetcher is configured".into());
+        for fetcher in &self.fetchers {
+            match ask(fetcher.as_ref()).await {
+                Err(e) if e.is_not_found() => last = e,
+                answer => return answer,
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Fetcher for FallThrough {
+    fn describe(&self) -> String {
+        let names: Vec<String> = self.fetchers.iter().map(|f| f.describe()).collect();
+        names.join(",")
+    }
+
+    fn list<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>> {
+        Box::pin(self.first(move |f| f.list(module)))
+    }
+
+    fn latest<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>> {
+        Box::pin(self.first(move |f| f.latest(module)))
+    }
+
+    fn info<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        query: &'a str,
+    ) -> BoxFuture<'a, Result<Fetched, DepotError>> {
+        Box::pin(self.first(move |f| f.info(module, query)))
+    }
+
+    fn go_mod<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        version: &'a Version,
+    ) -> BoxFuture<'a, Result<Fetched, DepotError>> {
+        Box::pin(self.first(move |f| f.go_mod(module, version)))
+    }
+
+    fn zip<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        version: &'a Version,
+    ) -> BoxFuture<'a, Result<FetchedZip, DepotError>> {
+        Box::pin(self.first(move |f| f.zip(module, version)))
     }
 }
 

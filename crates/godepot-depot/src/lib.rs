@@ -31,7 +31,7 @@ use godepot_upstream::Upstream;
 
 pub use answer::{Answer, Body, CacheStatus, ZipStream};
 pub use error::{Cause, DepotError, Reason};
-pub use fetcher::{Fetched, FetchedZip, Fetcher, Fetchers, MAX_INFO, MAX_MUTABLE};
+pub use fetcher::{FallThrough, Fetched, FetchedZip, Fetcher, Fetchers, MAX_INFO, MAX_MUTABLE};
 /// The header by which a godepot recognises its own requests (a proxy loop).
 pub use godepot_upstream::VIA_HEADER;
 pub use sumdb::{ProofTiles, SumdbDatabase, SumdbOptions};

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use godepot_depot::{
-    Answer, Body, CacheStatus, Depot, DepotError, DepotOptions, Fetched, FetchedZip, Fetcher,
-    Fetchers, Reason,
+    Answer, Body, CacheStatus, Depot, DepotError, DepotOptions, FallThrough, Fetched, FetchedZip,
+    Fetcher, Fetchers, Reason,
 };
 use godepot_module::{ModulePath, Version};
 use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
@@ -367,6 +367,39 @@ async fn each_module_goes_to_its_routed_fetcher() {
     let ready = depot.readiness().await;
     assert!(
         ready.upstream.starts_with("corp.example: private; public"),
+        "{}",
+        ready.upstream
+    );
+}
+
+/// `proxy,direct`: the second is asked only when the first says "does not exist".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fall_through_moves_on_after_not_found_only() {
+    let rig = Rig::new();
+    let (proxy, direct) = (Fake::new("proxy"), Fake::new("direct"));
+    proxy.add(MOD, "v1.0.0", MOD);
+    direct.add("example.com/b", "v1.0.0", "example.com/b");
+    let chain = FallThrough::new(vec![proxy.clone(), direct.clone()]);
+    let depot = rig.depot(Fetchers::single(Arc::new(chain)), DepotOptions::default());
+
+    assert!(depot.go_mod(&m(MOD), &v("v1.0.0")).await.is_ok());
+    assert_eq!(direct.calls("example.com/a@v1.0.0.mod"), 0);
+    let zip = depot.zip(&m("example.com/b"), &v("v1.0.0")).await.unwrap();
+    assert!(!body(zip).await.is_empty());
+    assert_eq!(proxy.calls("example.com/b@v1.0.0.zip"), 1);
+    assert_eq!(direct.calls("example.com/b@v1.0.0.zip"), 1);
+
+    proxy.failing.store(true, Ordering::SeqCst);
+    let e = depot.list(&m("example.com/b")).await.err().unwrap();
+    assert!(matches!(e, DepotError::Upstream { .. }), "{e}");
+    assert_eq!(
+        direct.calls("example.com/b list"),
+        0,
+        "a failure is not a 404"
+    );
+    let ready = depot.readiness().await;
+    assert!(
+        ready.upstream.starts_with("proxy,direct"),
         "{}",
         ready.upstream
     );
