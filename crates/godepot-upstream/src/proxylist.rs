@@ -90,34 +90,29 @@ impl ProxyList {
     }
 }
 
-/// The list in `GOPROXY` syntax, credentials shown as `***`: for logs and messages.
+/// The list in `GOPROXY` syntax, credentials shown as `***`: for logs and messages. (Where
+/// `direct` stood is not kept; it is shown after the proxies.)
 impl std::fmt::Display for ProxyList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, entry) in self.entries.iter().enumerate() {
-            let sep = if entry.fall_through_on_error {
-                "|"
-            } else {
-                ","
-            };
-            write!(
-                f,
-                "{}{}",
-                entry.endpoint,
-                if i + 1 < self.entries.len() || self.has_direct || self.ends_off {
-                    sep
-                } else {
-                    ""
-                }
-            )?;
-        }
+        let mut items: Vec<(String, &str)> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let sep = if e.fall_through_on_error { "|" } else { "," };
+                (e.endpoint.to_string(), sep)
+            })
+            .collect();
         if self.has_direct {
-            f.write_str("direct")?;
-            if self.ends_off {
-                f.write_str(",")?;
-            }
+            items.push(("direct".into(), ","));
         }
         if self.ends_off {
-            f.write_str("off")?;
+            items.push(("off".into(), ","));
+        }
+        for (i, (item, sep)) in items.iter().enumerate() {
+            f.write_str(item)?;
+            if i + 1 < items.len() {
+                f.write_str(sep)?;
+            }
         }
         Ok(())
     }
