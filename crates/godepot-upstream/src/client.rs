@@ -232,7 +232,14 @@ impl Upstream {
         };
         let status = response.status().as_u16();
         if status != 200 {
-            let message = short_text(response.bytes().await.unwrap_or_default());
+            let mut message = short_text(response.bytes().await.unwrap_or_default());
+            if matches!(status, 401 | 403) {
+                message.push_str(if self.credentials_for(base).is_some() {
+                    " (the credentials given for this upstream were refused)"
+                } else {
+                    " (this upstream wants credentials: give them in its URL, https://user:token@host, or in .netrc)"
+                });
+            }
             return Err(match status {
                 404 | 410 => FetchError::NotFound { status, message },
                 _ => FetchError::Status {

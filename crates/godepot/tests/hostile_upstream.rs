@@ -272,3 +272,17 @@ fn netrc_gives_credentials_and_the_url_takes_precedence() {
     );
     assert_no_secret("the server's log", &gd.logs().join("\n"));
 }
+
+#[test]
+fn an_upstream_that_wants_credentials_says_how_to_give_them() {
+    let rig = Rig::small();
+    let gd = rig.godepot(&[]);
+    rig.upstream.set_fault(MOD, Fault::Status(401));
+    let r = get(&gd, MOD);
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(
+        r.text().contains(&rig.upstream.url()) && r.text().contains(".netrc"),
+        "names the upstream and how to give credentials: {}",
+        r.text()
+    );
+}
