@@ -58,7 +58,7 @@ fn from_environment(listen: SocketAddr) -> Result<Resolved, Failure> {
     };
     let mut list = parse(&spec, source)?;
     if list.has_direct {
-        tracing::warn!(goproxy = %spec, "ignoring 'direct' from {source}: godepot fetches from module proxies only");
+        tracing::warn!(goproxy = %list, "ignoring 'direct' from {source}: godepot fetches from module proxies only");
     }
     list.entries.retain(|entry| {
         let ours = matches!(&entry.endpoint, Endpoint::Http(url) if points_at(url, listen));
@@ -69,7 +69,8 @@ fn from_environment(listen: SocketAddr) -> Result<Resolved, Failure> {
     });
     if list.entries.is_empty() && !list.ends_off {
         return Err(Failure::config(format!(
-            "{source} is {spec:?}: it names no module proxy godepot can use"
+            "{source} is {:?}: it names no module proxy godepot can use",
+            godepot_upstream::url::redact(&spec)
         ))
         .hint("pass --upstream URL, or run with --offline"));
     }
@@ -127,7 +128,7 @@ fn refuse_self(list: &ProxyList, listen: SocketAddr) -> Result<(), Failure> {
         let Endpoint::Http(url) = &entry.endpoint else {
             continue;
         };
-        if points_at(url, listen) {
+        if points_at(url.base(), listen) {
             return Err(Failure::config(format!(
                 "upstream {url} is this godepot itself ({listen}): it would loop"
             ))
