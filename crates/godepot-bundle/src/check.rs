@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
-use godepot_module::{MAX_GO_MOD, hash_go_mod, inspect_zip};
+use godepot_module::{MAX_GO_MOD, MAX_ZIP_FILE, check_go_mod_for, hash_go_mod, inspect_zip};
 use godepot_store::{ArtifactKey, Kind};
 
 use crate::GoSums;
@@ -13,6 +13,19 @@ use crate::manifest::FileRecord;
 /// Limits for the small artifact kinds, so a hostile file cannot make us read gigabytes.
 const MAX_INFO: u64 = 1 << 20;
 const MAX_ZIPHASH: u64 = 1 << 10;
+/// A module's `@v/list`: ten thousand versions take a few hundred KiB.
+pub(crate) const MAX_LIST: u64 = 16 << 20;
+
+/// The most bytes an artifact of `kind` may have: what a source's stated size is checked
+/// against before a byte is copied, and what every copy reads through.
+pub(crate) fn max_size(kind: Kind) -> u64 {
+    match kind {
+        Kind::Zip => MAX_ZIP_FILE,
+        Kind::Mod => MAX_GO_MOD,
+        Kind::Info => MAX_INFO,
+        Kind::ZipHash => MAX_ZIPHASH,
+    }
+}
 
 /// What an artifact's content turned out to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,16 +51,22 @@ impl Facts {
 }
 
 /// Reads an artifact from the start of `file` and checks it on its own terms: zips with the
-/// go command's rules (prefix, paths, sizes), `.info` must be JSON naming `key`'s version,
-/// `.ziphash` must be one `h1:` line.
+/// go command's rules (prefix, paths, sizes), go.mod files (and the one inside a zip) must
+/// parse and name `key`'s module as the go command requires, `.info` must be JSON naming
+/// `key`'s version, `.ziphash` must be one `h1:` line.
 pub fn inspect(key: &ArtifactKey, file: &mut File) -> Result<Facts, String> {
     file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
     match key.kind {
-        Kind::Zip => inspect_zip(&mut *file, &key.module, &key.version)
-            .map(|summary| Facts::Zip { h1: summary.h1 })
-            .map_err(|e| format!("invalid module zip: {e}")),
+        Kind::Zip => {
+            let summary = inspect_zip(&mut *file, &key.module, &key.version)
+                .map_err(|e| format!("invalid module zip: {e}"))?;
+            check_zip_go_mod(key, file)?;
+            Ok(Facts::Zip { h1: summary.h1 })
+        }
         Kind::Mod => {
             let data = read_limited(file, MAX_GO_MOD, "go.mod")?;
+            check_go_mod_for(key.module.as_str(), &data)
+                .map_err(|e| format!("invalid go.mod: {e}"))?;
             Ok(Facts::Mod {
                 h1: hash_go_mod(&data),
             })
@@ -135,6 +154,32 @@ pub fn check_ziphash(stated: &str, zip_h1: &str) -> Result<(), String> {
             ".ziphash says {stated}, but the zip hashes to {zip_h1}"
         ))
     }
+}
+
+/// The go.mod inside a zip (if it has one) must name the module too: the go command reads
+/// it when the module is replaced by a directory or vendored. `+incompatible` versions
+/// predate modules, so theirs may name anything (or be absent).
+fn check_zip_go_mod(key: &ArtifactKey, file: &mut File) -> Result<(), String> {
+    if key.version.as_str().ends_with("+incompatible") {
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    let mut archive =
+        zip::ZipArchive::new(&mut *file).map_err(|e| format!("invalid module zip: {e}"))?;
+    let name = format!("{}@{}/go.mod", key.module, key.version);
+    let entry = match archive.by_name(&name) {
+        Ok(entry) => entry,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(()),
+        Err(e) => return Err(format!("invalid module zip: {name}: {e}")),
+    };
+    let mut data = Vec::new();
+    entry
+        .take(MAX_GO_MOD + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| format!("invalid module zip: {name}: {e}"))?;
+    check_go_mod_for(key.module.as_str(), &data)
+        .map(|_| ())
+        .map_err(|e| format!("invalid module zip: its go.mod: {e}"))
 }
 
 fn read_limited(file: &mut File, limit: u64, what: &str) -> Result<Vec<u8>, String> {

@@ -10,8 +10,20 @@ pub enum BundleError {
         #[source]
         source: std::io::Error,
     },
+    /// Writing into the store failed (a full disk, say): the source is not to blame.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] godepot_store::StoreError),
+    /// A directory given to import holds no module artifacts at all.
+    #[error(
+        "{0} holds nothing to import: no module files (<module>/@v/<version>.info, .mod or .zip) in it"
+    )]
+    NothingToImport(PathBuf),
     /// The bundle is damaged, truncated or tampered with; nothing was imported.
     #[error("bundle {bundle} refused: {file}: {reason}")]
     BadBundle {

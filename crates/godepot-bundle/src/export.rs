@@ -73,6 +73,16 @@ pub fn export(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<ExportSummary, BundleError> {
+    // Said before any work, and naming the directory rather than the partial file.
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(BundleError::Invalid(format!(
+            "cannot write the bundle {}: the directory {} does not exist",
+            out.display(),
+            dir.display()
+        )));
+    }
     let entries = walk_tree(root)?;
     let plan = plan(
         &entries,

@@ -14,12 +14,21 @@ pub(crate) fn hex(digest: &[u8]) -> String {
     s
 }
 
+/// Why a copy failed: the source could not be read (a damaged bundle, a vanished file) or
+/// the destination could not be written (a full disk). The two call for different remedies,
+/// so they are never reported alike.
+#[derive(Debug)]
+pub(crate) enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
 /// Copies `reader` to `writer`, returning (bytes copied, hex SHA-256 of them).
 pub(crate) fn copy_hashing(
     reader: &mut impl Read,
     writer: &mut impl Write,
     mut on_chunk: impl FnMut(u64),
-) -> io::Result<(u64, String)> {
+) -> Result<(u64, String), CopyError> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
@@ -28,10 +37,10 @@ pub(crate) fn copy_hashing(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(CopyError::Read(e)),
         };
         hasher.update(&buf[..n]);
-        writer.write_all(&buf[..n])?;
+        writer.write_all(&buf[..n]).map_err(CopyError::Write)?;
         total += n as u64;
         on_chunk(n as u64);
     }
@@ -43,7 +52,9 @@ pub(crate) fn hash_reader(
     reader: &mut impl Read,
     on_chunk: impl FnMut(u64),
 ) -> io::Result<(u64, String)> {
-    copy_hashing(reader, &mut io::sink(), on_chunk)
+    copy_hashing(reader, &mut io::sink(), on_chunk).map_err(|e| match e {
+        CopyError::Read(e) | CopyError::Write(e) => e,
+    })
 }
 
 /// A reader that hashes and counts what passes through it.
@@ -73,5 +84,42 @@ impl<R: Read> Read for HashingReader<R> {
         self.hasher.update(&buf[..n]);
         self.count += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A disk that fills up after a few bytes.
+    struct FullDisk(usize);
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.0 < buf.len() {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_errors_are_told_from_read_errors() {
+        let mut data: &[u8] = &[7; 1000];
+        let err = copy_hashing(&mut data, &mut FullDisk(10), |_| {}).unwrap_err();
+        assert!(matches!(err, CopyError::Write(e) if e.raw_os_error() == Some(28)));
+
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("truncated"))
+            }
+        }
+        let err = copy_hashing(&mut Broken, &mut FullDisk(10), |_| {}).unwrap_err();
+        assert!(matches!(err, CopyError::Read(_)));
     }
 }

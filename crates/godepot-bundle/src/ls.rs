@@ -14,7 +14,12 @@ pub struct Listing {
     pub modules: Vec<ModuleListing>,
     pub total_modules: usize,
     pub total_versions: usize,
+    /// The bytes of the module versions listed.
     pub total_bytes: u64,
+    /// The checksum-database answers held (lookups, tiles, `latest`): counted only when
+    /// listing everything, as they belong to no one module.
+    pub sumdb_files: usize,
+    pub sumdb_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +82,13 @@ pub fn list(root: &Path, pattern: Option<&str>) -> Result<Listing, BundleError> 
         });
     }
     listing.total_modules = listing.modules.len();
+    if pattern.is_none() {
+        for answer in crate::sumdb::cache::walk(root)? {
+            let meta = std::fs::metadata(&answer.path).map_err(BundleError::io(&answer.path))?;
+            listing.sumdb_files += 1;
+            listing.sumdb_bytes += meta.len();
+        }
+    }
     Ok(listing)
 }
 

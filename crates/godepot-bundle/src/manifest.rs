@@ -16,7 +16,7 @@
 //! `prior` lists the artifacts earlier bundles of an incremental chain already carried, so
 //! that `--since-bundle` of this bundle excludes them too.
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -27,8 +27,10 @@ use crate::BundleError;
 /// collide with and which GOPROXY clients never ask for.
 pub const MANIFEST_PATH: &str = ".godepot/manifest.json";
 pub const FORMAT: &str = "godepot-bundle/1";
-/// A manifest larger than this is not one we wrote.
-pub const MAX_MANIFEST: u64 = 1 << 30;
+/// The largest manifest read: about 700,000 files, several times the largest store seen.
+/// It is parsed as it streams in, never held whole; a larger one is refused with a
+/// message saying to split the export, before its records can cost memory without bound.
+pub const MAX_MANIFEST: u64 = 128 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -83,6 +85,27 @@ impl Manifest {
     pub fn from_json(data: &[u8]) -> Result<Manifest, String> {
         let manifest: Manifest =
             serde_json::from_slice(data).map_err(|e| format!("invalid manifest: {e}"))?;
+        manifest.checked()
+    }
+
+    /// Parses a manifest as it is read, reading at most `limit` bytes.
+    pub fn from_reader(reader: impl Read, limit: u64) -> Result<Manifest, String> {
+        let mut limited = Limited {
+            inner: reader,
+            left: limit,
+            exceeded: false,
+        };
+        let manifest: Result<Manifest, _> =
+            serde_json::from_reader(io::BufReader::new(&mut limited));
+        match manifest {
+            Err(_) if limited.exceeded => Err(too_large(limit)),
+            Err(e) => Err(format!("invalid manifest: {e}")),
+            Ok(manifest) => manifest.checked(),
+        }
+    }
+
+    fn checked(self) -> Result<Manifest, String> {
+        let manifest = self;
         if manifest.format != FORMAT {
             return Err(format!(
                 "unsupported bundle format {:?} (this godepot reads {FORMAT:?})",
@@ -113,11 +136,7 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, BundleError> {
     let n = file.read(&mut head).map_err(BundleError::io(path))?;
     let file = std::fs::File::open(path).map_err(BundleError::io(path))?;
     if n == 1 && head[0] == b'{' {
-        let mut data = Vec::new();
-        file.take(MAX_MANIFEST)
-            .read_to_end(&mut data)
-            .map_err(BundleError::io(path))?;
-        return Manifest::from_json(&data).map_err(bad);
+        return Manifest::from_reader(file, MAX_MANIFEST).map_err(bad);
     }
     let decoder = zstd::stream::read::Decoder::new(file).map_err(|e| bad(e.to_string()))?;
     let mut archive = tar::Archive::new(decoder);
@@ -126,12 +145,14 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, BundleError> {
         .next()
         .ok_or_else(|| bad("the bundle is empty".into()))?
         .map_err(|e| bad(format!("not a godepot bundle (zstd-compressed tar): {e}")))?;
-    read_manifest_entry(entry).map_err(bad)
+    read_manifest_entry(entry, MAX_MANIFEST).map_err(bad)
 }
 
-/// Reads and parses the first tar entry, which must be the manifest.
+/// Reads and parses the first tar entry, which must be the manifest, of at most `limit`
+/// bytes (refused from its tar header when larger).
 pub(crate) fn read_manifest_entry<R: Read>(
-    mut entry: tar::Entry<'_, R>,
+    entry: tar::Entry<'_, R>,
+    limit: u64,
 ) -> Result<Manifest, String> {
     let name = entry
         .path()
@@ -143,12 +164,43 @@ pub(crate) fn read_manifest_entry<R: Read>(
             "the first entry is {name:?}, not the manifest: not a godepot bundle"
         ));
     }
-    let mut data = Vec::new();
-    (&mut entry)
-        .take(MAX_MANIFEST)
-        .read_to_end(&mut data)
-        .map_err(|e| format!("reading the manifest: {e}"))?;
-    Manifest::from_json(&data)
+    if entry.size() > limit {
+        return Err(too_large(limit));
+    }
+    Manifest::from_reader(entry, limit)
+}
+
+fn too_large(limit: u64) -> String {
+    format!(
+        "the manifest is larger than {} MiB: more files than one bundle may carry (export in parts, with --since-bundle)",
+        limit >> 20
+    )
+}
+
+/// A reader that stops (with an error) after `left` bytes.
+struct Limited<R> {
+    inner: R,
+    left: u64,
+    exceeded: bool,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // At the limit: fine if the source ends here too.
+            if self.inner.read(&mut [0u8; 1])? == 0 {
+                return Ok(0);
+            }
+            self.exceeded = true;
+            return Err(io::Error::other("size limit reached"));
+        }
+        let most = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..most])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +260,28 @@ mod tests {
             Manifest::from_json(b"{")
                 .unwrap_err()
                 .contains("invalid manifest")
+        );
+    }
+
+    #[test]
+    fn manifests_are_read_through_a_limit() {
+        let manifest = Manifest {
+            format: FORMAT.into(),
+            selection: SelectionRecord::default(),
+            files: (0..100)
+                .map(|i| record(&format!("m/@v/v1.0.{i:03}.mod")))
+                .collect(),
+            prior: vec![],
+        };
+        let json = manifest.to_json();
+        assert_eq!(
+            Manifest::from_reader(&json[..], json.len() as u64).unwrap(),
+            manifest
+        );
+        let err = Manifest::from_reader(&json[..], 1000).unwrap_err();
+        assert!(
+            err.contains("larger than") && err.contains("--since-bundle"),
+            "{err}"
         );
     }
 }

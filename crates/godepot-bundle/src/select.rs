@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::SystemTime;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{ArtifactKey, Kind, TreeEntry, TreeFile};
+use godepot_store::{ArtifactKey, HeldKinds, Kind, TreeEntry, TreeFile};
 
 use crate::BundleError;
 use crate::manifest::Manifest;
@@ -100,25 +100,32 @@ pub(crate) fn plan<'a>(
         .collect();
     chosen.retain(|(e, _)| !prior.contains(&e.rel_path));
 
-    // Incremental bundles list every held version, so that extracting a chain of bundles
-    // in order with plain `tar -x` leaves complete lists; others list what they carry.
+    // A list offers only versions a client can download from the tree: held as .info,
+    // .mod and .zip (as the store's own lists do). Incremental bundles list every such
+    // held version, so that extracting a chain of bundles in order with plain `tar -x`
+    // leaves complete lists; others list what they carry.
     let incremental = since.is_some() || !since_bundles.is_empty();
-    let listable =
-        |k: &ArtifactKey| matches!(k.kind, Kind::Info | Kind::Mod) && !k.version.is_pseudo();
-    let mut lists: BTreeMap<ModulePath, BTreeSet<Version>> = BTreeMap::new();
-    for (_, key) in &chosen {
-        let versions = lists.entry(key.module.clone()).or_default();
-        if listable(key) {
-            versions.insert(key.version.clone());
+    let mut kinds: BTreeMap<(&ModulePath, &Version), HeldKinds> = BTreeMap::new();
+    let source = if incremental { &held } else { &chosen };
+    for (_, key) in source {
+        let k = kinds.entry((&key.module, &key.version)).or_default();
+        match key.kind {
+            Kind::Info => k.info = true,
+            Kind::Mod => k.go_mod = true,
+            Kind::Zip => k.zip = true,
+            Kind::ZipHash => {}
         }
     }
-    if incremental {
-        for (_, key) in &held {
-            if let Some(versions) = lists.get_mut(&key.module)
-                && listable(key)
-            {
-                versions.insert(key.version.clone());
-            }
+    let mut lists: BTreeMap<ModulePath, BTreeSet<Version>> = BTreeMap::new();
+    for (_, key) in &chosen {
+        lists.entry(key.module.clone()).or_default();
+    }
+    for ((module, version), k) in kinds {
+        if let Some(versions) = lists.get_mut(module)
+            && k.is_complete()
+            && !version.is_pseudo()
+        {
+            versions.insert(version.clone());
         }
     }
     let lists = lists

@@ -15,11 +15,16 @@ pub(crate) fn key(module: &str, version: &str, kind: Kind) -> ArtifactKey {
 
 /// A module zip with a go.mod and one file.
 pub(crate) fn zip_of(module: &str, version: &str) -> Vec<u8> {
+    zip_with_go_mod(module, version, &format!("module {module}\n"))
+}
+
+/// A module zip with the given go.mod and one file.
+pub(crate) fn zip_with_go_mod(module: &str, version: &str, go_mod: &str) -> Vec<u8> {
     let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts =
         zip::write::SimpleFileOptions::default().last_modified_time(zip::DateTime::default());
     for (name, data) in [
-        ("go.mod", format!("module {module}\n")),
+        ("go.mod", go_mod.to_owned()),
         ("a.go", format!("package a // {version}\n")),
     ] {
         zw.start_file(format!("{module}@{version}/{name}"), opts)

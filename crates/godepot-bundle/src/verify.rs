@@ -4,10 +4,12 @@
 //! orphans. With a keyed checksum database, every zip and go.mod must also match the
 //! database's records held in the store's cache (proven with the tiles held there): a
 //! different hash is a mismatch, a missing or unprovable record leaves it unverified.
+//! Each module's `@v/list` must list exactly its downloadable versions, and a version held
+//! with its zip must have its `.mod` and `.info`.
 //! `repair` moves every file involved in a problem to the quarantine, so that a
-//! server fetches it again instead of serving it.
+//! server fetches it again instead of serving it, and rewrites the lists to match.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::time::SystemTime;
 
@@ -74,6 +76,14 @@ pub enum FindingKind {
     /// No checksum-database record at hand proves it (none held, or one that does not
     /// verify). Not repaired: the artifact may well be fine.
     Unverified,
+    /// A module's `@v/list` out of step with its files: a downloadable version it does not
+    /// list (a crash between publishing and listing), or one it lists that is not
+    /// downloadable. Repaired by rewriting the list.
+    Unlisted,
+    /// A version held with its zip but without its `.mod` (which the go command always
+    /// reads first) or its `.info` (so it is not offered by `list` or `@latest`). Not
+    /// repaired: nothing here can supply the missing file; prefetch can.
+    Incomplete,
 }
 
 pub fn verify(
@@ -114,13 +124,91 @@ pub fn verify(
     };
     for files in versions.values() {
         verify_version(store, files, &against, progress, &mut report);
+        check_complete(files, &mut report);
     }
     progress.finish_phase();
+    let mut modules: BTreeSet<ModulePath> = versions.keys().map(|(m, _)| m.clone()).collect();
+    modules.extend(entries.iter().filter_map(|e| match &e.file {
+        TreeFile::List(m) => Some(m.clone()),
+        _ => None,
+    }));
+    for module in &modules {
+        check_list(store, module, &mut report)?;
+    }
     report.findings.sort_by(|a, b| a.path.cmp(&b.path));
     if options.repair && !report.findings.is_empty() {
         repair(store, &mut report)?;
+        // Lists follow the files: those quarantined are no longer offered, and those a
+        // crash left unlisted are.
+        for module in &modules {
+            store.reconcile_list(module)?;
+        }
     }
     Ok(report)
+}
+
+/// A version held with its zip must have its `.mod` and `.info` too.
+fn check_complete(files: &[(&TreeEntry, &ArtifactKey)], report: &mut VerifyReport) {
+    let has = |kind: Kind| files.iter().find(|(_, k)| k.kind == kind);
+    let Some((zip, key)) = has(Kind::Zip) else {
+        return;
+    };
+    let missing: Vec<&str> = [Kind::Mod, Kind::Info]
+        .into_iter()
+        .filter(|kind| has(*kind).is_none())
+        .map(Kind::extension)
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    report.findings.push(Finding {
+        path: zip.rel_path.clone(),
+        problem: FindingKind::Incomplete,
+        detail: format!(
+            "{}@{} is held without its .{}: not offered by list or @latest, and not downloadable by every client (prefetch it again)",
+            key.module,
+            key.version,
+            missing.join(" and .")
+        ),
+        involves: Vec::new(),
+    });
+}
+
+/// The module's `@v/list` must list exactly its downloadable versions.
+fn check_list(
+    store: &LocalStore,
+    module: &ModulePath,
+    report: &mut VerifyReport,
+) -> Result<(), BundleError> {
+    let drift = store.list_drift(module)?;
+    let path = godepot_store::key::list_rel_path(module);
+    let names = |vs: &[Version]| {
+        vs.iter()
+            .map(Version::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut finding = |detail: String| {
+        report.findings.push(Finding {
+            path: path.clone(),
+            problem: FindingKind::Unlisted,
+            detail,
+            involves: Vec::new(),
+        })
+    };
+    if !drift.unlisted.is_empty() {
+        finding(format!(
+            "does not list {}, held as .info, .mod and .zip",
+            names(&drift.unlisted)
+        ));
+    }
+    if !drift.not_downloadable.is_empty() {
+        finding(format!(
+            "lists {}, not held as .info, .mod and .zip",
+            names(&drift.not_downloadable)
+        ));
+    }
+    Ok(())
 }
 
 /// What artifacts are compared with, beyond their own rules.
@@ -242,6 +330,9 @@ fn repair(store: &LocalStore, report: &mut VerifyReport) -> Result<(), BundleErr
         store.quarantine(path, &batch)?;
         moved.push(path.clone());
     }
+    if moved.is_empty() {
+        return Ok(());
+    }
     report.quarantine = Some(
         store
             .root()
@@ -252,4 +343,73 @@ fn repair(store: &LocalStore, report: &mut VerifyReport) -> Result<(), BundleErr
     );
     report.quarantined = moved;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use godepot_store::Store;
+
+    use super::*;
+    use crate::NoProgress;
+    use crate::testutil::{key, put_version, store};
+
+    fn problems(report: &VerifyReport) -> Vec<(FindingKind, &str)> {
+        report
+            .findings
+            .iter()
+            .map(|f| (f.problem, f.path.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn lists_out_of_step_and_incomplete_versions_are_found_and_lists_repaired() {
+        let (_d, store) = store();
+        let m = "example.com/a";
+        put_version(&store, m, "v1.0.0");
+        put_version(&store, m, "v1.1.0");
+        // Graph-only: fine, and never listed.
+        store
+            .put(&key(m, "v0.9.0", Kind::Mod), b"module example.com/a\n")
+            .unwrap();
+        let list = store.root().join("example.com/a/@v/list");
+        assert_eq!(std::fs::read_to_string(&list).unwrap(), "v1.0.0\nv1.1.0\n");
+        let clean = verify(&store, &VerifyOptions::default(), &NoProgress).unwrap();
+        assert!(clean.is_clean(), "{:#?}", clean.findings);
+
+        // A crash left v1.1.0 unlisted, an older godepot listed the graph-only v0.9.0, and
+        // v1.0.0 lost its .info.
+        std::fs::write(&list, "v1.0.0\nv0.9.0\n").unwrap();
+        std::fs::remove_file(store.root().join("example.com/a/@v/v1.0.0.info")).unwrap();
+        let report = verify(&store, &VerifyOptions::default(), &NoProgress).unwrap();
+        assert_eq!(
+            problems(&report),
+            [
+                (FindingKind::Unlisted, "example.com/a/@v/list"),
+                (FindingKind::Unlisted, "example.com/a/@v/list"),
+                (FindingKind::Incomplete, "example.com/a/@v/v1.0.0.zip"),
+            ],
+            "{:#?}",
+            report.findings
+        );
+        let details: Vec<&str> = report.findings.iter().map(|f| f.detail.as_str()).collect();
+        assert!(details.iter().any(|d| d.contains("does not list v1.1.0")));
+        assert!(
+            details.contains(&"lists v1.0.0, v0.9.0, not held as .info, .mod and .zip"),
+            "{details:?}"
+        );
+        assert!(details[2].contains("without its .info"), "{}", details[2]);
+
+        let options = VerifyOptions {
+            repair: true,
+            ..VerifyOptions::default()
+        };
+        let repaired = verify(&store, &options, &NoProgress).unwrap();
+        assert!(repaired.quarantined.is_empty(), "{repaired:#?}");
+        assert_eq!(std::fs::read_to_string(&list).unwrap(), "v1.1.0\n");
+        let after = verify(&store, &VerifyOptions::default(), &NoProgress).unwrap();
+        assert_eq!(
+            problems(&after),
+            [(FindingKind::Incomplete, "example.com/a/@v/v1.0.0.zip")]
+        );
+    }
 }

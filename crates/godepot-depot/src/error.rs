@@ -1,30 +1,75 @@
+use std::sync::Arc;
+
 use godepot_upstream::FetchError;
 
+/// The underlying error of a [`DepotError`]: shared, because one failed fetch is the answer
+/// of every request waiting on it.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What went wrong serving a request, in the terms a client needs: the server maps each
-/// variant to one status code, in one place. Payloads are whole one-line messages.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// variant to one status code, in one place.
+///
+/// The three "does not exist / malformed" variants carry a whole one-line message. The
+/// failures carry what was being done (`what`, e.g. `example.com/m@v1.0.0`) and the typed
+/// error underneath as their [`source`](std::error::Error::source), so code can ask what
+/// failed (a [`FetchError`], a store error, a refused go.mod) without parsing text. Display
+/// is the one-line message a client reads, `what: cause` (causes never hold credentials:
+/// upstream URLs are redacted at the root, in godepot-upstream).
+#[derive(Debug, Clone)]
 pub enum DepotError {
     /// The module or version does not exist upstream, or (offline) is not held. 404.
-    #[error("{0}")]
     NotFound(String),
     /// Upstream said 410 Gone. Kept distinct so the client sees the same status.
-    #[error("{0}")]
     Gone(String),
     /// The request itself is malformed. 400.
-    #[error("{0}")]
     Invalid(String),
     /// Upstream could not be reached or answered with an error. 502.
-    #[error("{0}")]
-    Upstream(String),
-    /// Upstream did not answer in time. 504.
-    #[error("{0}")]
-    UpstreamTimeout(String),
+    Upstream { what: String, cause: Cause },
+    /// Upstream did not answer in time, or too slowly. 504.
+    UpstreamTimeout { what: String, cause: Cause },
     /// Upstream answered, but with something godepot refuses to keep. 502.
-    #[error("{0}")]
-    Rejected(String),
+    Rejected { what: String, cause: Cause },
     /// The store failed. 500: the one case that is godepot's own fault.
-    #[error("{0}")]
-    Store(String),
+    Store { what: String, cause: Cause },
+}
+
+impl DepotError {
+    fn parts(&self) -> Result<&str, (&str, &Cause)> {
+        match self {
+            DepotError::NotFound(m) | DepotError::Gone(m) | DepotError::Invalid(m) => Ok(m),
+            DepotError::Upstream { what, cause }
+            | DepotError::UpstreamTimeout { what, cause }
+            | DepotError::Rejected { what, cause }
+            | DepotError::Store { what, cause } => Err((what, cause)),
+        }
+    }
+}
+
+impl std::fmt::Display for DepotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.parts() {
+            Ok(message) => f.write_str(message),
+            Err(("", cause)) => write!(f, "{cause}"),
+            Err((what, cause)) => write!(f, "{what}: {cause}"),
+        }
+    }
+}
+
+/// Hand-written rather than derived: the source is the error inside the [`Cause`], not the
+/// `Arc` around it, so that `downcast_ref` finds it.
+impl std::error::Error for DepotError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.parts().err().map(|(_, cause)| &**cause as _)
+    }
+}
+
+/// A cause that is a sentence of godepot's own (a limit exceeded, a length that disagrees).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Reason(pub String);
+
+fn cause(e: impl std::error::Error + Send + Sync + 'static) -> Cause {
+    Arc::new(e)
 }
 
 impl DepotError {
@@ -41,18 +86,72 @@ impl DepotError {
             FetchError::Off => {
                 DepotError::NotFound(format!("{what}: not held, and no upstream is configured"))
             }
-            e if e.is_timeout() => DepotError::UpstreamTimeout(format!("{what}: {e}")),
-            e => DepotError::Upstream(format!("{what}: {e}")),
+            e if e.is_timeout() => DepotError::UpstreamTimeout {
+                what: what.to_string(),
+                cause: cause(e),
+            },
+            e => DepotError::Upstream {
+                what: what.to_string(),
+                cause: cause(e),
+            },
         }
     }
 
+    /// Upstream failed in a way godepot noticed itself (say, a body shorter than declared).
+    pub(crate) fn upstream(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        DepotError::Upstream {
+            what: what.into(),
+            cause: cause(Reason(reason.into())),
+        }
+    }
+
+    /// Upstream sent something godepot will not keep, for this reason.
+    pub(crate) fn rejected(
+        what: impl Into<String>,
+        reason: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        DepotError::Rejected {
+            what: what.into(),
+            cause: cause(reason),
+        }
+    }
+
+    /// As [`rejected`](Self::rejected), for a reason of godepot's own words.
+    pub(crate) fn refused(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::rejected(what, Reason(reason.into()))
+    }
+
     pub(crate) fn store(e: godepot_store::StoreError) -> Self {
-        DepotError::Store(e.to_string())
+        DepotError::Store {
+            what: String::new(),
+            cause: cause(e),
+        }
+    }
+
+    /// A failure of godepot's own machinery (a task that died, a spool file).
+    pub(crate) fn internal(
+        what: impl Into<String>,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        DepotError::Store {
+            what: what.into(),
+            cause: cause(e),
+        }
     }
 
     /// Whether this answer may be cached as "does not exist".
     pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, DepotError::NotFound(_) | DepotError::Gone(_))
+    }
+
+    /// The upstream failure underneath, if that is what this is.
+    pub fn fetch_error(&self) -> Option<&FetchError> {
+        match self {
+            DepotError::Upstream { cause, .. } | DepotError::UpstreamTimeout { cause, .. } => {
+                cause.downcast_ref()
+            }
+            _ => None,
+        }
     }
 }
 
@@ -64,5 +163,33 @@ fn not_found_message(what: &str, upstream: &str) -> String {
         upstream.to_string()
     } else {
         format!("{what}: {upstream}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_keep_their_cause() {
+        let e = DepotError::from_fetch(
+            "example.com/m@v1.0.0",
+            FetchError::TooSlow {
+                url: "http://***@u.example/x".into(),
+                min_bytes: 4096,
+                secs: 1.0,
+            },
+        );
+        assert!(matches!(e, DepotError::UpstreamTimeout { .. }));
+        assert_eq!(
+            e.to_string(),
+            "example.com/m@v1.0.0: upstream http://***@u.example/x sent fewer than 4096 bytes in 1.0s; cut off"
+        );
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(source.downcast_ref::<FetchError>().is_some());
+        assert!(e.fetch_error().is_some_and(FetchError::is_timeout));
+        let refused = DepotError::refused("m@v1", "too large");
+        assert_eq!(refused.to_string(), "m@v1: too large");
+        assert!(refused.fetch_error().is_none());
     }
 }

@@ -51,9 +51,10 @@ impl Flights {
         };
         let answer = match rx.wait_for(Option::is_some).await {
             Ok(answer) => answer.clone().expect("waited for Some"),
-            Err(_) => Err(DepotError::Store(format!(
-                "internal error while fetching {key}"
-            ))),
+            Err(e) => Err(DepotError::internal(
+                format!("internal error while fetching {key}"),
+                e,
+            )),
         };
         (answer, leader)
     }

@@ -11,9 +11,6 @@ use crate::answer::{Answer, Body, CacheStatus};
 use crate::hot::{Hot, MAX_ENTRY};
 use crate::{DepotError, Inner};
 
-/// Upper bound for a `.info` answer: a version, a time and an `Origin` block.
-const MAX_INFO: u64 = 1 << 20;
-
 /// `.info` or `.mod` of a canonical version: store hit, else one fetch shared by all askers.
 pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<Answer, DepotError> {
     if let Some(held) = held(inner, &key).await? {
@@ -23,32 +20,29 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
             immutable: true,
         });
     }
-    let what = format!("{}@{}", key.module, key.version);
-    let Some(upstream) = inner.upstream.clone() else {
-        return Err(DepotError::NotFound(format!(
-            "{what}: .{} not held (offline mode)",
-            key.kind.extension()
-        )));
+    let Some(fetcher) = inner.fetcher_for(&key.module) else {
+        return Err(inner.not_fetchable(&key));
     };
-    let rel = key.rel_path();
+    let flight_key = key.rel_path();
     let store = std::sync::Arc::clone(&inner.store);
     let health = inner.mutable.health_handle();
     let sumdb = inner.sumdb.clone();
-    let flight_key = rel.clone();
     let (answer, _) = inner
         .small_flights
         .run(&flight_key, || async move {
-            let limit = match key.kind {
-                Kind::Mod => godepot_module::MAX_GO_MOD,
-                _ => MAX_INFO,
+            let (module, version) = (&key.module, &key.version);
+            let fetched = match key.kind {
+                Kind::Mod => fetcher.go_mod(module, version).await,
+                _ => fetcher.info(module, version.as_str()).await,
             };
-            let data = upstream.get_bytes(&rel, limit).await;
-            health.record(&data);
-            let data = data.map_err(|e| DepotError::from_fetch(&what, e))?;
+            health.record(&fetched);
+            let fetched = fetched?;
+            let data = fetched.data;
             if key.kind == Kind::Info {
                 check_info(&data, &key.module, &key.version)?;
             }
             if key.kind == Kind::Mod {
+                check_go_mod(&data, &key.module, &key.version, &fetched.source, ".mod")?;
                 let h1 = godepot_module::hash_go_mod(&data);
                 sumdb
                     .check_artifact(&key.module, &key.version, true, &h1)
@@ -57,7 +51,7 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
             let stored = data.clone();
             tokio::task::spawn_blocking(move || store.put(&key, &stored))
                 .await
-                .map_err(|e| DepotError::Store(e.to_string()))?
+                .map_err(|e| DepotError::internal("store task failed", e))?
                 .map_err(DepotError::store)?;
             Ok(data)
         })
@@ -130,13 +124,36 @@ pub(crate) fn check_info(
 ) -> Result<(), DepotError> {
     match info_version(data) {
         Some(v) if v == version.as_str() => Ok(()),
-        Some(v) => Err(DepotError::Rejected(format!(
-            "{module}@{version}: upstream .info names version {v:?}; refusing to keep it"
-        ))),
-        None => Err(DepotError::Rejected(format!(
-            "{module}@{version}: upstream .info is not a JSON object with a Version; refusing to keep it"
-        ))),
+        Some(v) => Err(DepotError::refused(
+            format!("{module}@{version}"),
+            format!("upstream .info names version {v:?}; refusing to keep it"),
+        )),
+        None => Err(DepotError::refused(
+            format!("{module}@{version}"),
+            "upstream .info is not a JSON object with a Version; refusing to keep it",
+        )),
     }
+}
+
+/// A go.mod taken in for `module@version` (its `.mod`, or the go.mod inside its zip) must be
+/// one the go command accepts for that module: it parses, and its module line names exactly
+/// the module. Anything else (a login page served with 200, another module's go.mod) would
+/// be kept forever and break every build that needs it.
+pub(crate) fn check_go_mod(
+    data: &[u8],
+    module: &ModulePath,
+    version: &Version,
+    source: &str,
+    what: &str,
+) -> Result<(), DepotError> {
+    godepot_module::check_go_mod_for(module.as_str(), data)
+        .map(drop)
+        .map_err(|e| {
+            DepotError::rejected(
+                format!("{module}@{version}: {what} from upstream {source} refused"),
+                e,
+            )
+        })
 }
 
 /// A query's `.info` (branch, commit, shorthand) must resolve to some valid version of the
@@ -148,9 +165,10 @@ pub(crate) fn check_query_info(
 ) -> Result<(), DepotError> {
     match info_version(data) {
         Some(v) if Version::for_module(module, &v).is_ok() => Ok(()),
-        _ => Err(DepotError::Rejected(format!(
-            "{module}@{query}: upstream answer does not name a valid version of {module}"
-        ))),
+        _ => Err(DepotError::refused(
+            format!("{module}@{query}"),
+            format!("upstream answer does not name a valid version of {module}"),
+        )),
     }
 }
 
@@ -204,6 +222,22 @@ mod tests {
         assert_eq!(check_first_entry(&good[..20], prefix), None);
         assert_eq!(check_first_entry(&good[..35], prefix), None);
         assert_eq!(check_first_entry(b"PK\x05\x06rest", prefix), Some(Ok(())));
+    }
+
+    #[test]
+    fn go_mods_must_name_the_module() {
+        let m = ModulePath::parse("example.com/m").unwrap();
+        let v = Version::parse("v1.0.0").unwrap();
+        let check =
+            |data: &str| check_go_mod(data.as_bytes(), &m, &v, "http://u.example/x", ".mod");
+        assert!(check("module example.com/m\n\ngo 1.21\n").is_ok());
+        let other = check("module example.com/other\n").unwrap_err().to_string();
+        assert!(
+            other.contains("http://u.example/x") && other.contains("example.com/other"),
+            "{other}"
+        );
+        assert!(check("<!DOCTYPE html>\n<html>Sign in</html>\n").is_err());
+        assert!(check("").is_err());
     }
 
     #[test]

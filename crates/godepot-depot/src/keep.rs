@@ -65,8 +65,8 @@ async fn drain(body: Body, small: bool) -> Result<(u64, Option<Bytes>), DepotErr
                 file.read_to_end(&mut data).map(|_| Bytes::from(data))
             })
             .await
-            .map_err(|e| DepotError::Store(e.to_string()))?
-            .map_err(|e| DepotError::Store(format!("cannot read stored file: {e}")))?;
+            .map_err(|e| DepotError::internal("store task failed", e))?
+            .map_err(|e| DepotError::internal("cannot read stored file", e))?;
             Ok((data.len() as u64, Some(data)))
         }
         Body::File(artifact) => Ok((artifact.len, None)),
@@ -75,9 +75,7 @@ async fn drain(body: Body, small: bool) -> Result<(u64, Option<Bytes>), DepotErr
         Body::Stream { mut stream, .. } => {
             let mut len = 0u64;
             while let Some(chunk) = stream.next().await {
-                len += chunk
-                    .map_err(|e| DepotError::Rejected(e.to_string()))?
-                    .len() as u64;
+                len += chunk.map_err(|e| DepotError::rejected("", e))?.len() as u64;
             }
             Ok((len, None))
         }
@@ -118,7 +116,7 @@ mod tests {
         assert_eq!((again.outcome, again.len), (Outcome::AlreadyHeld, 21));
         let refused = depot.keep(key(Kind::Info)).await;
         assert!(
-            matches!(refused, Err(DepotError::Rejected(_))),
+            matches!(refused, Err(DepotError::Rejected { .. })),
             "{refused:?}"
         );
         let missing = depot.keep(key(Kind::Zip)).await;

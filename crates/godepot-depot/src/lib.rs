@@ -13,6 +13,7 @@
 
 mod answer;
 mod error;
+mod fetcher;
 mod flight;
 mod hot;
 mod ingest;
@@ -30,7 +31,8 @@ use godepot_store::{ArtifactKey, Kind, Store};
 use godepot_upstream::Upstream;
 
 pub use answer::{Answer, Body, CacheStatus, ZipStream};
-pub use error::DepotError;
+pub use error::{Cause, DepotError, Reason};
+pub use fetcher::{FallThrough, Fetched, FetchedZip, Fetcher, Fetchers, MAX_INFO, MAX_MUTABLE};
 /// The header by which a godepot recognises its own requests (a proxy loop).
 pub use godepot_upstream::VIA_HEADER;
 pub use keep::{Kept, Outcome};
@@ -75,8 +77,8 @@ pub struct Depot {
 
 struct Inner {
     store: Arc<dyn Store>,
-    /// `None` in offline mode.
-    upstream: Option<Upstream>,
+    /// Where versions not held come from; none in offline mode.
+    fetchers: Fetchers,
     options: DepotOptions,
     small_flights: Flights,
     zip_flights: ZipFlights,
@@ -93,11 +95,32 @@ pub struct Readiness {
 }
 
 impl Depot {
+    /// A depot that fetches every module from `upstream` (and reaches the checksum
+    /// databases through it).
     pub fn new(store: Arc<dyn Store>, upstream: Option<Upstream>, options: DepotOptions) -> Self {
-        let upstream = if options.offline { None } else { upstream };
+        let fetchers = match &upstream {
+            Some(up) => Fetchers::single(Arc::new(up.clone())),
+            None => Fetchers::offline(),
+        };
+        Depot::with_fetchers(store, fetchers, upstream, options)
+    }
+
+    /// A depot that fetches modules through `fetchers`, and reaches the checksum databases
+    /// through the `sumdb_upstream` proxy when it carries them.
+    pub fn with_fetchers(
+        store: Arc<dyn Store>,
+        fetchers: Fetchers,
+        sumdb_upstream: Option<Upstream>,
+        options: DepotOptions,
+    ) -> Self {
+        let (fetchers, upstream) = if options.offline {
+            (Fetchers::offline(), None)
+        } else {
+            (fetchers, sumdb_upstream)
+        };
         let sumdb = sumdb::SumdbProxy::new(
             options.sumdb.clone(),
-            upstream.clone(),
+            upstream,
             Arc::clone(&store),
             options.offline,
             options.list_ttl,
@@ -105,7 +128,7 @@ impl Depot {
         Depot {
             inner: Arc::new(Inner {
                 store,
-                upstream,
+                fetchers,
                 options,
                 small_flights: Flights::default(),
                 zip_flights: ZipFlights::default(),
@@ -117,7 +140,7 @@ impl Depot {
     }
 
     pub fn is_offline(&self) -> bool {
-        self.inner.upstream.is_none()
+        self.inner.fetchers.is_offline()
     }
 
     /// `GET <module>/@v/list`.
@@ -193,13 +216,15 @@ impl Depot {
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));
-        let upstream = match &self.inner.upstream {
-            None => "offline".to_string(),
-            Some(up) => format!(
+        let fetchers = &self.inner.fetchers;
+        let upstream = if fetchers.is_offline() {
+            "offline".to_string()
+        } else {
+            format!(
                 "{} ({})",
-                up.describe(),
+                fetchers.describe(),
                 self.inner.mutable.upstream_health()
-            ),
+            )
         };
         Readiness {
             store: writable,
@@ -209,6 +234,26 @@ impl Depot {
 }
 
 impl Inner {
+    /// The fetcher for `module`; `None` offline (or when no route serves it).
+    fn fetcher_for(&self, module: &ModulePath) -> Option<Arc<dyn Fetcher>> {
+        self.fetchers.for_module(module).cloned()
+    }
+
+    /// The answer for an artifact not held that nothing can fetch.
+    fn not_fetchable(&self, key: &ArtifactKey) -> DepotError {
+        let why = if self.fetchers.is_offline() {
+            "offline mode"
+        } else {
+            "no fetcher serves this module"
+        };
+        DepotError::NotFound(format!(
+            "{}@{}: .{} not held ({why})",
+            key.module,
+            key.version,
+            key.kind.extension()
+        ))
+    }
+
     /// Runs a store operation on the blocking pool: file-system calls must not stall the
     /// async workers.
     async fn blocking<T, F>(&self, f: F) -> Result<T, DepotError>
@@ -219,7 +264,7 @@ impl Inner {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
-            .map_err(|e| DepotError::Store(format!("store task failed: {e}")))?
+            .map_err(|e| DepotError::internal("store task failed", e))?
             .map_err(DepotError::store)
     }
 }

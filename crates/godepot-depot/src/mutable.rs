@@ -10,14 +10,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
-use godepot_upstream::FetchError;
 
 use crate::answer::{Answer, CacheStatus};
 use crate::ingest::check_query_info;
-use crate::{DepotError, Inner, offline};
-
-/// The upper bound for a list or query answer.
-const MAX_MUTABLE: u64 = 16 << 20;
+use crate::{DepotError, Fetcher, Inner, offline};
 
 #[derive(Default)]
 pub(crate) struct MutableCache {
@@ -44,15 +40,17 @@ impl Health {
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(Ok(()));
     }
 
-    pub(crate) fn failed(&self, e: &FetchError) {
-        let value = match e {
-            FetchError::NotFound { .. } => Ok(()),
-            e => Err(e.to_string()),
+    /// "Does not exist" is an answer: the source is reachable.
+    pub(crate) fn failed(&self, e: &DepotError) {
+        let value = if e.is_not_found() {
+            Ok(())
+        } else {
+            Err(e.to_string())
         };
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
     }
 
-    pub(crate) fn record<T>(&self, result: &Result<T, FetchError>) {
+    pub(crate) fn record<T>(&self, result: &Result<T, DepotError>) {
         match result {
             Ok(_) => self.ok(),
             Err(e) => self.failed(e),
@@ -104,20 +102,50 @@ impl MutableCache {
     }
 }
 
-/// How a kind of mutable answer is checked before it is believed. (`query` is empty for a
-/// list, which is also merged with the versions held.)
+/// How a kind of mutable answer is checked before it is believed (with the query it
+/// answers: empty for a list).
 type Check = fn(&Bytes, &ModulePath, &str) -> Result<(), DepotError>;
 
-/// The shared policy: fresh cache, else one upstream fetch, else the last good answer.
+/// Which mutable answer is asked for.
+#[derive(Clone)]
+enum Question {
+    /// `@v/list`, which is also merged with the versions held.
+    List,
+    Latest,
+    /// `.info` of a branch, commit or shorthand.
+    Query(String),
+}
+
+impl Question {
+    fn query(&self) -> &str {
+        match self {
+            Question::List => "",
+            Question::Latest => "latest",
+            Question::Query(q) => q,
+        }
+    }
+
+    async fn ask(&self, fetcher: &dyn Fetcher, module: &ModulePath) -> Result<Bytes, DepotError> {
+        let fetched = match self {
+            Question::List => fetcher.list(module).await,
+            Question::Latest => fetcher.latest(module).await,
+            Question::Query(q) => fetcher.info(module, q).await,
+        };
+        fetched.map(|f| f.data)
+    }
+}
+
+/// The shared policy: fresh cache, else one fetch, else the last good answer. `rel` names
+/// the answer in the caches (its proxy path).
 async fn cached(
     inner: &Inner,
     module: &ModulePath,
+    fetcher: Arc<dyn Fetcher>,
     rel: String,
-    what: String,
     check: Check,
-    query: &str,
+    question: Question,
 ) -> Result<(Bytes, CacheStatus), DepotError> {
-    let is_list = query.is_empty();
+    let is_list = matches!(question, Question::List);
     let cache = &inner.mutable;
     if let Some(entry) = cache.fresh(&rel, inner.options.list_ttl) {
         let status = match entry.status {
@@ -126,27 +154,23 @@ async fn cached(
         };
         return entry.answer.map(|data| (data, status));
     }
-    let upstream = inner
-        .upstream
-        .clone()
-        .expect("callers answer offline requests themselves");
     let health = cache.health_handle();
     let store = Arc::clone(&inner.store);
-    let (module_c, query_c, rel_c) = (module.clone(), query.to_string(), rel.clone());
+    let module_c = module.clone();
     let (fetched, _) = inner
         .small_flights
         .run(&rel, || async move {
-            let result = upstream.get_bytes(&rel_c, MAX_MUTABLE).await;
+            let result = question.ask(fetcher.as_ref(), &module_c).await;
             health.record(&result);
-            let data = result.map_err(|e| DepotError::from_fetch(&what, e))?;
-            check(&data, &module_c, &query_c)?;
+            let data = result?;
+            check(&data, &module_c, question.query())?;
             if !is_list {
                 return Ok(data);
             }
             // Merged here, once per fetch, so that serving a cached list touches no file.
             let held = tokio::task::spawn_blocking(move || store.versions(&module_c))
                 .await
-                .map_err(|e| DepotError::Store(e.to_string()))?
+                .map_err(|e| DepotError::internal("store task failed", e))?
                 .map_err(DepotError::store)?;
             Ok(merge_list(data, &held))
         })
@@ -201,12 +225,11 @@ async fn persist(inner: &Inner, meta: String, data: Bytes) {
 }
 
 pub(crate) async fn list(inner: &Inner, module: &ModulePath) -> Result<Answer, DepotError> {
-    if inner.upstream.is_none() {
+    let Some(fetcher) = inner.fetcher_for(module) else {
         return offline::list(inner, module).await;
-    }
+    };
     let rel = format!("{}/@v/list", module.escaped());
-    let what = format!("{module}: list");
-    match cached(inner, module, rel, what, check_list, "").await {
+    match cached(inner, module, fetcher, rel, check_list, Question::List).await {
         Ok((data, status)) => Ok(Answer::bytes(data, status, false)),
         // Versions are kept forever: a module upstream no longer knows is still listed here.
         Err(e) if e.is_not_found() => {
@@ -223,12 +246,12 @@ pub(crate) async fn list(inner: &Inner, module: &ModulePath) -> Result<Answer, D
 }
 
 pub(crate) async fn latest(inner: &Inner, module: &ModulePath) -> Result<Answer, DepotError> {
-    if inner.upstream.is_none() {
+    let Some(fetcher) = inner.fetcher_for(module) else {
         return offline::latest(inner, module).await;
-    }
+    };
     let rel = format!("{}/@latest", module.escaped());
-    let what = format!("{module}@latest");
-    let (data, status) = cached(inner, module, rel, what, check_query_info, "latest").await?;
+    let check = check_query_info;
+    let (data, status) = cached(inner, module, fetcher, rel, check, Question::Latest).await?;
     Ok(Answer::bytes(data, status, false))
 }
 
@@ -240,11 +263,11 @@ pub(crate) async fn query_info(
     let escaped =
         godepot_module::escape_version(query).map_err(|e| DepotError::Invalid(e.to_string()))?;
     let rel = format!("{}/@v/{escaped}.info", module.escaped());
-    if inner.upstream.is_none() {
+    let Some(fetcher) = inner.fetcher_for(module) else {
         return offline::query_info(inner, module, query, format!("mutable/{rel}")).await;
-    }
-    let what = format!("{module}@{query}");
-    let (data, status) = cached(inner, module, rel, what, check_query_info, query).await?;
+    };
+    let question = Question::Query(query.to_string());
+    let (data, status) = cached(inner, module, fetcher, rel, check_query_info, question).await?;
     Ok(Answer::bytes(data, status, false))
 }
 
@@ -252,7 +275,7 @@ pub(crate) async fn query_info(
 /// something a proxy would send.
 fn check_list(data: &Bytes, module: &ModulePath, _: &str) -> Result<(), DepotError> {
     let text = std::str::from_utf8(data).map_err(|_| {
-        DepotError::Rejected(format!("{module}: upstream list is not text; refusing it"))
+        DepotError::refused(module.to_string(), "upstream list is not text; refusing it")
     })?;
     let bad = text
         .lines()
@@ -260,9 +283,10 @@ fn check_list(data: &Bytes, module: &ModulePath, _: &str) -> Result<(), DepotErr
         .find(|v| !godepot_module::semver::is_valid(v));
     match bad {
         None => Ok(()),
-        Some(v) => Err(DepotError::Rejected(format!(
-            "{module}: upstream list holds {v:?}, which is not a version; refusing it"
-        ))),
+        Some(v) => Err(DepotError::refused(
+            module.to_string(),
+            format!("upstream list holds {v:?}, which is not a version; refusing it"),
+        )),
     }
 }
 

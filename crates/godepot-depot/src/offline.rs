@@ -1,4 +1,11 @@
 //! Answers from the store alone, for offline mode: what godepot holds is all there is.
+//!
+//! `list`, `@latest` and `v1.2`-style queries offer only versions a client can download
+//! (held as `.info`, `.mod` and `.zip`: `Store::versions`); a version held only as `.mod`
+//! for module-graph pruning is served when named, never offered. They are read from the
+//! store on every request, never cached: an import into the same data directory (by
+//! another process) must be visible at once, and reading one module's `@v/` directory
+//! costs less than a stale answer.
 
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
@@ -13,21 +20,10 @@ async fn held(inner: &Inner, module: &ModulePath) -> Result<Vec<Version>, DepotE
 }
 
 /// The versions held. An unknown module answers 404, as a proxy that never saw it would.
-/// Kept for the list TTL like an upstream answer, so hits do not read the file each time.
 pub(crate) async fn list(inner: &Inner, module: &ModulePath) -> Result<Answer, DepotError> {
-    let rel = format!("{}/@v/list", module.escaped());
-    if let Some(entry) = inner.mutable.fresh(&rel, inner.options.list_ttl) {
-        return entry
-            .answer
-            .map(|data| Answer::bytes(data, CacheStatus::Offline, false));
-    }
-    let answer = read_list(inner, module).await;
-    if matches!(&answer, Ok(_) | Err(DepotError::NotFound(_))) {
-        inner
-            .mutable
-            .remember(&rel, answer.clone(), CacheStatus::Offline);
-    }
-    answer.map(|data| Answer::bytes(data, CacheStatus::Offline, false))
+    read_list(inner, module)
+        .await
+        .map(|data| Answer::bytes(data, CacheStatus::Offline, false))
 }
 
 async fn read_list(inner: &Inner, module: &ModulePath) -> Result<Bytes, DepotError> {
@@ -97,11 +93,13 @@ async fn info_of(
     version: Version,
 ) -> Result<Answer, DepotError> {
     let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Info);
-    let data = inner.blocking(move |s| s.read(&key)).await?;
-    // A version held only for its go.mod has no stored .info; the go command needs only the
-    // Version field.
-    let data = data.unwrap_or_else(|| Bytes::from(format!("{{\"Version\":\"{version}\"}}\n")));
-    Ok(Answer::bytes(data, CacheStatus::Offline, false))
+    // Offered versions are held with their .info; one removed since (a quarantine) is gone.
+    match inner.blocking(move |s| s.read(&key)).await? {
+        Some(data) => Ok(Answer::bytes(data, CacheStatus::Offline, false)),
+        None => Err(DepotError::NotFound(format!(
+            "{module}@{version}: .info not held (offline mode)"
+        ))),
+    }
 }
 
 #[cfg(test)]

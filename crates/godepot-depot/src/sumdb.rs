@@ -191,20 +191,26 @@ impl SumdbProxy {
         let (answer, _) = match self.obtain(db, &lookup).await {
             Ok(found) => found,
             Err(e) if e.is_not_found() => {
-                return Err(DepotError::Rejected(format!(
-                    "{what}: not in checksum database {}: refusing to keep it unverified (list private modules in --nosumdb)",
-                    db.name()
-                )));
+                return Err(DepotError::refused(
+                    what,
+                    format!(
+                        "not in checksum database {}: refusing to keep it unverified (list private modules in --nosumdb)",
+                        db.name()
+                    ),
+                ));
             }
             Err(e) => {
-                return Err(DepotError::Upstream(format!(
-                    "{what}: cannot check it against checksum database {}: {e}",
-                    db.name()
-                )));
+                return Err(DepotError::Upstream {
+                    what: format!(
+                        "{what}: cannot check it against checksum database {}",
+                        db.name()
+                    ),
+                    cause: Arc::new(e),
+                });
             }
         };
-        let answer = LookupAnswer::parse(&answer)
-            .map_err(|e| DepotError::Rejected(format!("{what}: {e}")))?;
+        let answer =
+            LookupAnswer::parse(&answer).map_err(|e| DepotError::rejected(what.clone(), e))?;
         match check_hash(&answer, module.as_str(), version.as_str(), go_mod, h1) {
             Ok(()) => Ok(()),
             Err(want) => {
@@ -214,10 +220,13 @@ impl SumdbProxy {
                     %module, %version, go_mod, upstream = h1, database = db.name(), expected = want,
                     "SECURITY: upstream sent a module that does not match the checksum database; refused"
                 );
-                Err(DepotError::Rejected(format!(
-                    "{what}: checksum mismatch: upstream sent {h1}, checksum database {} has {want}; refused (SECURITY: upstream may have been tampered with)",
-                    db.name()
-                )))
+                Err(DepotError::refused(
+                    what,
+                    format!(
+                        "checksum mismatch: upstream sent {h1}, checksum database {} has {want}; refused (SECURITY: upstream may have been tampered with)",
+                        db.name()
+                    ),
+                ))
             }
         }
     }
@@ -233,10 +242,8 @@ impl SumdbProxy {
         let lookup = SumdbPath::Lookup(module.clone(), version.clone());
         let result = async {
             let (data, _) = self.obtain(db, &lookup).await?;
-            let answer =
-                LookupAnswer::parse(&data).map_err(|e| DepotError::Rejected(e.to_string()))?;
-            let head =
-                tree_head(db, answer.note).map_err(|e| DepotError::Rejected(e.to_string()))?;
+            let answer = LookupAnswer::parse(&data).map_err(|e| DepotError::rejected("", e))?;
+            let head = tree_head(db, answer.note).map_err(|e| DepotError::rejected("", e))?;
             let mut tiles = TileHashes::new(HEIGHT, head.size);
             self.prove(db, &mut tiles, &head, |t| {
                 t.check_record(answer.id, answer.data.as_bytes(), &head)
@@ -364,7 +371,7 @@ impl SumdbProxy {
         let (store, prefix) = (Arc::clone(&self.shared.store), partials);
         let held = tokio::task::spawn_blocking(move || store.list_meta(&prefix))
             .await
-            .map_err(|e| DepotError::Store(format!("store task failed: {e}")))?
+            .map_err(|e| DepotError::internal("store task failed", e))?
             .map_err(DepotError::store)?;
         for name in held {
             let wider = name
@@ -518,19 +525,19 @@ impl SumdbProxy {
                     let (data, _) = Box::pin(self.obtain(db, &SumdbPath::Tile(tile))).await?;
                     tiles
                         .add(&tile, data.to_vec())
-                        .map_err(|e| DepotError::Rejected(e.to_string()))?;
+                        .map_err(|e| DepotError::rejected("", e))?;
                 }
-                Err(e) => return Err(DepotError::Rejected(e.to_string())),
+                Err(e) => return Err(DepotError::rejected("", e)),
             }
         }
-        Err(DepotError::Rejected("proof needs too many tiles".into()))
+        Err(DepotError::refused("", "proof needs too many tiles"))
     }
 
     async fn get_meta(&self, name: &str) -> Result<Option<Bytes>, DepotError> {
         let (store, name) = (Arc::clone(&self.shared.store), name.to_string());
         tokio::task::spawn_blocking(move || store.get_meta(&name))
             .await
-            .map_err(|e| DepotError::Store(format!("store task failed: {e}")))?
+            .map_err(|e| DepotError::internal("store task failed", e))?
             .map_err(DepotError::store)
     }
 
@@ -655,19 +662,22 @@ fn tree_head(db: &Database, note: &[u8]) -> Result<TreeHead, SumdbError> {
 }
 
 fn refuse(db: &Database, path: &SumdbPath, e: SumdbError) -> DepotError {
-    refuse_error(db, path, DepotError::Rejected(e.to_string()))
+    refuse_error(db, path, DepotError::rejected("", e))
 }
 
 /// Logs a refused database answer as a security warning. Failures to reach the database
 /// are passed on as they are.
 fn refuse_error(db: &Database, path: &SumdbPath, e: DepotError) -> DepotError {
-    let DepotError::Rejected(why) = e else {
+    let DepotError::Rejected { what, cause } = &e else {
         return e;
     };
-    tracing::warn!(security = true, database = db.name(), rel = %path.rel(), error = %why, "SECURITY: refused an answer of the checksum database");
-    DepotError::Rejected(format!(
-        "checksum database {}: {}: {why}",
-        db.name(),
-        path.rel()
-    ))
+    tracing::warn!(security = true, database = db.name(), rel = %path.rel(), error = %e, "SECURITY: refused an answer of the checksum database");
+    let mut context = format!("checksum database {}: {}", db.name(), path.rel());
+    if !what.is_empty() {
+        context = format!("{context}: {what}");
+    }
+    DepotError::Rejected {
+        what: context,
+        cause: Arc::clone(cause),
+    }
 }

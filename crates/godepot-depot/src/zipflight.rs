@@ -17,12 +17,13 @@ use std::sync::{Arc, Mutex};
 use bytes::{Bytes, BytesMut};
 use futures_util::{FutureExt, StreamExt};
 use godepot_store::{ArtifactKey, Kind, Spool, Store};
-use godepot_upstream::Upstream;
 use tokio::sync::watch;
 
+use crate::Fetcher;
 use crate::answer::{Answer, Body, CacheStatus};
+use crate::error::Reason;
 use crate::flight::Remove;
-use crate::ingest::{check_first_entry, held};
+use crate::ingest::{check_first_entry, check_go_mod, held};
 use crate::mutable::Health;
 use crate::{DepotError, Inner};
 
@@ -66,20 +67,19 @@ pub(crate) async fn zip(inner: &Inner, key: ArtifactKey) -> Result<Answer, Depot
         return Ok(answer);
     }
     let what = format!("{}@{}", key.module, key.version);
-    let Some(upstream) = inner.upstream.clone() else {
-        return Err(DepotError::NotFound(format!(
-            "{what}: .zip not held (offline mode)"
-        )));
+    let Some(fetcher) = inner.fetcher_for(&key.module) else {
+        return Err(inner.not_fetchable(&key));
     };
-    let flight = join_or_start(inner, &key, upstream)?;
+    let flight = join_or_start(inner, &key, fetcher)?;
     let mut state = flight.state.clone();
     let ready = |s: &State| s.done.is_some() || (s.started && s.written > CHECK_BEFORE_SENDING);
     let snapshot = match state.wait_for(ready).await {
         Ok(s) => s.clone(),
         Err(_) => {
-            return Err(DepotError::Store(format!(
-                "{what}: zip fetch ended unexpectedly"
-            )));
+            return Err(DepotError::internal(
+                what,
+                Reason("zip fetch ended unexpectedly".into()),
+            ));
         }
     };
     match snapshot.done {
@@ -90,7 +90,7 @@ pub(crate) async fn zip(inner: &Inner, key: ArtifactKey) -> Result<Answer, Depot
         Some(Ok(())) => {
             let mut answer = open_held(inner, &key)
                 .await?
-                .ok_or_else(|| DepotError::Store(format!("{what}: stored zip vanished")))?;
+                .ok_or_else(|| DepotError::internal(what, Reason("stored zip vanished".into())))?;
             answer.cache = CacheStatus::Miss;
             Ok(answer)
         }
@@ -116,7 +116,7 @@ async fn open_held(inner: &Inner, key: &ArtifactKey) -> Result<Option<Answer>, D
 fn join_or_start(
     inner: &Inner,
     key: &ArtifactKey,
-    upstream: Upstream,
+    fetcher: Arc<dyn Fetcher>,
 ) -> Result<Arc<Flight>, DepotError> {
     let mut map = inner
         .zip_flights
@@ -127,10 +127,7 @@ fn join_or_start(
         return Ok(Arc::clone(flight));
     }
     let spool = inner.store.spool().map_err(DepotError::store)?;
-    let reader = spool
-        .file
-        .try_clone()
-        .map_err(|e| DepotError::Store(format!("spool: {e}")))?;
+    let reader = spool.file.try_clone().map_err(spool_error)?;
     let (tx, rx) = watch::channel(State::default());
     let flight = Arc::new(Flight {
         state: rx,
@@ -140,7 +137,7 @@ fn join_or_start(
     let fetch = Fetch {
         key: key.clone(),
         store: Arc::clone(&inner.store),
-        upstream,
+        fetcher,
         max_zip: inner.options.max_zip,
         health: inner.mutable.health_handle(),
         sumdb: inner.sumdb.clone(),
@@ -158,7 +155,7 @@ fn join_or_start(
 struct Fetch {
     key: ArtifactKey,
     store: Arc<dyn Store>,
-    upstream: Upstream,
+    fetcher: Arc<dyn Fetcher>,
     max_zip: u64,
     health: Health,
     /// Checks the zip's hash against the checksum database before it is kept.
@@ -188,24 +185,19 @@ impl Fetch {
         if blocking(move || store.contains(&key)).await? {
             return Ok(());
         }
-        let fetched = self.upstream.get(&self.key.rel_path()).await;
-        let fetched = match fetched {
-            Ok(f) => {
-                self.health.ok();
-                f
-            }
-            Err(e) => {
-                self.health.failed(&e);
-                return Err(DepotError::from_fetch(&what, e));
-            }
-        };
-        if let Some(n) = fetched.content_length.filter(|&n| n > self.max_zip) {
-            return Err(DepotError::Rejected(format!(
-                "{what}: upstream zip is {n} bytes, over the {} byte limit",
-                self.max_zip
-            )));
+        let fetched = self.fetcher.zip(&self.key.module, &self.key.version).await;
+        self.health.record(&fetched);
+        let fetched = fetched?;
+        if let Some(n) = fetched.len.filter(|&n| n > self.max_zip) {
+            return Err(DepotError::refused(
+                what,
+                format!(
+                    "upstream zip is {n} bytes, over the {} byte limit",
+                    self.max_zip
+                ),
+            ));
         }
-        self.tx.send_modify(|s| s.declared = fetched.content_length);
+        self.tx.send_modify(|s| s.declared = fetched.len);
         let prefix = format!("{}@{}/", self.key.module, self.key.version);
         let mut body = fetched.body;
         let mut file = spool.file.try_clone().map_err(spool_error)?;
@@ -214,24 +206,19 @@ impl Fetch {
         while let Some(first) = body.next().await {
             // Gather whatever else is ready right now, so that disk writes are large
             // without ever holding back bytes that could already be relayed.
-            let mut batch = BytesMut::from(
-                first
-                    .map_err(|e| DepotError::from_fetch(&what, e))?
-                    .as_ref(),
-            );
+            let mut batch = BytesMut::from(first?.as_ref());
             while batch.len() < RELAY_CHUNK {
                 match body.next().now_or_never() {
-                    Some(Some(chunk)) => batch
-                        .extend_from_slice(&chunk.map_err(|e| DepotError::from_fetch(&what, e))?),
+                    Some(Some(chunk)) => batch.extend_from_slice(&chunk?),
                     _ => break,
                 }
             }
             written += batch.len() as u64;
             if written > self.max_zip {
-                return Err(DepotError::Rejected(format!(
-                    "{what}: upstream zip exceeds the {} byte limit",
-                    self.max_zip
-                )));
+                return Err(DepotError::refused(
+                    what,
+                    format!("upstream zip exceeds the {} byte limit", self.max_zip),
+                ));
             }
             let started = self.tx.borrow().started;
             if !started && head.len() < 64 * 1024 {
@@ -243,7 +230,7 @@ impl Fetch {
                 f.write_all(&batch).map(|()| f)
             })
             .await
-            .map_err(|e| DepotError::Store(e.to_string()))?
+            .map_err(|e| DepotError::internal("spool writer failed", e))?
             .map_err(spool_error)?;
             let check = if started {
                 None
@@ -251,33 +238,48 @@ impl Fetch {
                 check_first_entry(&head, &prefix)
             };
             if let Some(Err(reason)) = check {
-                return Err(DepotError::Rejected(format!(
-                    "{what}: {reason}; refusing to keep it"
-                )));
+                return Err(DepotError::refused(
+                    what,
+                    format!("{reason}; refusing to keep it"),
+                ));
             }
             self.tx.send_modify(|s| {
                 s.written = written;
                 s.started |= check.is_some();
             });
         }
-        if let Some(n) = fetched.content_length.filter(|&n| n != written) {
-            return Err(DepotError::Upstream(format!(
-                "{what}: upstream zip truncated: declared {n} bytes, received {written}"
-            )));
+        if let Some(n) = fetched.len.filter(|&n| n != written) {
+            return Err(DepotError::upstream(
+                what,
+                format!("upstream zip truncated: declared {n} bytes, received {written}"),
+            ));
         }
-        self.finish(spool, what).await
+        self.finish(spool, what, &fetched.source).await
     }
 
     /// Checks the whole zip, then stores it and its hash.
-    async fn finish(&self, spool: Spool, what: String) -> Result<(), DepotError> {
+    async fn finish(&self, spool: Spool, what: String, source: &str) -> Result<(), DepotError> {
         let (module, version) = (self.key.module.clone(), self.key.version.clone());
         let reader = spool.file.try_clone().map_err(spool_error)?;
         let summary = tokio::task::spawn_blocking(move || {
             godepot_module::inspect_zip(std::io::BufReader::new(reader), &module, &version)
         })
         .await
-        .map_err(|e| DepotError::Store(e.to_string()))?
-        .map_err(|e| DepotError::Rejected(format!("{what}: upstream zip refused: {e}")))?;
+        .map_err(|e| DepotError::internal("zip check failed", e))?
+        .map_err(|e| DepotError::rejected(format!("{what}: upstream zip refused"), e))?;
+        // A `+incompatible` version predates its module's go.mod, or has one naming another
+        // major version: the go command ignores it (the `.mod` is synthesized).
+        if let Some(go_mod) = &summary.go_mod
+            && !self.key.version.as_str().ends_with("+incompatible")
+        {
+            check_go_mod(
+                go_mod,
+                &self.key.module,
+                &self.key.version,
+                source,
+                "the zip's go.mod",
+            )?;
+        }
         self.sumdb
             .check_artifact(&self.key.module, &self.key.version, false, &summary.h1)
             .await?;
@@ -345,10 +347,10 @@ where
 {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| DepotError::Store(e.to_string()))?
+        .map_err(|e| DepotError::internal("store task failed", e))?
         .map_err(DepotError::store)
 }
 
 fn spool_error(e: std::io::Error) -> DepotError {
-    DepotError::Store(format!("spool file: {e}"))
+    DepotError::internal("spool file", e)
 }

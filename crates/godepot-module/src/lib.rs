@@ -14,6 +14,7 @@
 //! | `zipcheck`  | `zip`                     | which module zips are acceptable, and their hash     |
 //! | `gomod`     | `modfile` (lax)           | go.mod and go.work contents                          |
 //! | `gosum`     | go.sum format             | go.sum lines                                         |
+//! | `pseudo`    | `module` pseudo.go, coderepo tags | pseudo-versions, tag → version, commit times  |
 //!
 //! Callers own all reading and writing; functions here take bytes or readers and
 //! only interpret them.
@@ -25,6 +26,7 @@ mod gomod;
 mod gosum;
 mod h1;
 mod path;
+mod pseudo;
 pub mod semver;
 mod toolchain;
 mod version;
@@ -41,6 +43,10 @@ pub use h1::{hash_go_mod, hash1, sha256};
 pub use path::{
     check, check_file_path, check_import_path, check_path, check_path_major, matches_glob_prefix,
     split_path_version,
+};
+pub use pseudo::{
+    info_time, is_major, match_path_major, path_major_prefix, pseudo_timestamp, pseudo_version,
+    pseudo_version_base, pseudo_version_rev, tag_list_version, tag_to_version,
 };
 pub use toolchain::{TOOLCHAIN_MODULE, host_platform, toolchain_version};
 pub use version::{

@@ -539,6 +539,9 @@ pub struct ZipSummary {
     pub files: u64,
     /// Total uncompressed size of those files.
     pub unpacked_size: u64,
+    /// The module's own go.mod (`module@version/go.mod`), when the zip has one: whoever
+    /// takes the zip in checks that it names the module. At most [`MAX_GO_MOD`] bytes.
+    pub go_mod: Option<Vec<u8>>,
 }
 
 /// Why a module zip was rejected. Messages name the offending entry.
@@ -599,7 +602,7 @@ pub fn inspect_zip<R: Read + Seek>(
     let mut check = check_zip_entries(path, version, &listed);
     let duplicated = archive.has_duplicate_names();
     if check.is_ok() && !duplicated {
-        return hash_entries(&mut archive);
+        return hash_entries(&mut archive, &format!("{path}@{version}/go.mod"));
     }
     drop(archive);
     if duplicated {
@@ -668,18 +671,31 @@ fn duplicate_issues<R: Read + Seek>(reader: R, prefix: &str) -> Vec<FileIssue> {
 }
 
 /// Decompresses every entry, enforcing declared sizes, and computes the hash.
-fn hash_entries<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Result<ZipSummary, ZipError> {
+/// Hashes every entry, keeping the bytes of `root_go_mod` (whose size the entry checks have
+/// already bounded).
+fn hash_entries<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    root_go_mod: &str,
+) -> Result<ZipSummary, ZipError> {
     let mut digests = Vec::with_capacity(archive.len());
     let mut summary = ZipSummary {
         h1: String::new(),
         files: 0,
         unpacked_size: 0,
+        go_mod: None,
     };
     for i in 0..archive.len() {
         let entry = archive.by_index(i).map_err(ZipError::unreadable)?;
         let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
         let declared = entry.size();
-        let digest = digest_exactly(entry, &name, declared)?;
+        let digest = if name == root_go_mod {
+            let mut data = Vec::new();
+            let digest = digest_exactly(Keep(entry, &mut data), &name, declared)?;
+            summary.go_mod = Some(data);
+            digest
+        } else {
+            digest_exactly(entry, &name, declared)?
+        };
         if !name.ends_with('/') {
             summary.files += 1;
             summary.unpacked_size += declared;
@@ -692,6 +708,17 @@ fn hash_entries<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Result<ZipS
         reason: e.to_string(),
     })?;
     Ok(summary)
+}
+
+/// A reader that keeps a copy of what passes through it.
+struct Keep<'a, R>(R, &'a mut Vec<u8>);
+
+impl<R: Read> Read for Keep<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        self.1.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// SHA-256 of an entry's content, which must be exactly `declared` bytes long:

@@ -70,6 +70,20 @@ fn directory_entries_are_hashed_but_not_counted() {
     );
 }
 
+#[test]
+fn the_root_go_mod_is_handed_back_for_checking() {
+    let with = deflate_zip(&[
+        ("example.com/m@v1.0.0/go.mod", b"module example.com/other\n"),
+        ("example.com/m@v1.0.0/sub/go.mod.txt", b"x"),
+    ]);
+    assert_eq!(
+        inspect(with).unwrap().go_mod.as_deref(),
+        Some(&b"module example.com/other\n"[..])
+    );
+    let without = deflate_zip(&[("example.com/m@v1.0.0/a.go", b"package a\n")]);
+    assert_eq!(inspect(without).unwrap().go_mod, None);
+}
+
 /// A reader that claims to be larger than any module zip may be.
 struct Huge;
 

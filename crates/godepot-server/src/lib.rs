@@ -5,13 +5,14 @@
 //!   single mapping from errors to status codes.
 //! - [`access_log`]: one structured line per request, written when its body is done.
 //! - [`activity`]: requests started and still in flight.
+//! - [`listen`]: the accept loop, with a cap on connections and deadlines on slow clients.
 
 mod access_log;
 mod activity;
+mod listen;
 pub mod request;
 pub mod response;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,12 +20,12 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
-use axum::serve::ListenerExt;
 use godepot_depot::VIA_HEADER;
 use godepot_depot::{Answer, CacheStatus, Depot, DepotError};
 
 use access_log::AccessLog;
 pub use activity::Activity;
+pub use listen::{ConnectionLimits, serve};
 use request::{Refusal, Request};
 use response::Resource;
 
@@ -51,39 +52,6 @@ pub fn router(depot: Depot, options: ServerOptions) -> Router {
         depot,
         options: Arc::new(options),
     })
-}
-
-/// Serves until `shutdown` completes, then lets in-flight responses finish for at most
-/// `grace`.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    // Responses go out as a head write and body writes: with Nagle's algorithm on, the body
-    // of a small response waits for the client's delayed ACK (~40 ms). Every hit would pay it.
-    let listener = listener.tap_io(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopping_tx.send(());
-    });
-    tokio::select! {
-        result = server => result,
-        () = async {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        } => {
-            tracing::warn!(grace_secs = grace.as_secs_f64(), "in-flight requests outlived the shutdown grace period; stopping anyway");
-            Ok(())
-        }
-    }
 }
 
 async fn handle(

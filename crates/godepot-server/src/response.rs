@@ -183,9 +183,9 @@ pub fn error(e: &DepotError) -> Response {
         DepotError::NotFound(_) => StatusCode::NOT_FOUND,
         DepotError::Gone(_) => StatusCode::GONE,
         DepotError::Invalid(_) => StatusCode::BAD_REQUEST,
-        DepotError::Upstream(_) | DepotError::Rejected(_) => StatusCode::BAD_GATEWAY,
-        DepotError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-        DepotError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        DepotError::Upstream { .. } | DepotError::Rejected { .. } => StatusCode::BAD_GATEWAY,
+        DepotError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        DepotError::Store { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
     text(status, &e.to_string())
 }

@@ -4,7 +4,7 @@
 //! `$GOMODCACHE/cache/download`:
 //!
 //! ```text
-//! <escaped module>/@v/list                    versions held (canonical, no pseudo-versions)
+//! <escaped module>/@v/list                    versions downloadable (.info+.mod+.zip; no pseudo-versions)
 //! <escaped module>/@v/<escaped version>.info  .mod  .zip  .ziphash
 //! .godepot/                                   godepot's own metadata (no module path starts with a dot)
 //! ```
@@ -29,5 +29,5 @@ mod store;
 
 pub use error::StoreError;
 pub use key::{ArtifactKey, Kind};
-pub use local::{LocalStore, TreeEntry, TreeFile, classify, walk_tree};
+pub use local::{HeldKinds, ListDrift, LocalStore, TreeEntry, TreeFile, classify, walk_tree};
 pub use store::{Artifact, ClosedSpool, PutOutcome, Spool, Store};

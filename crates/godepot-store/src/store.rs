@@ -98,7 +98,8 @@ impl Drop for Spool {
 /// The storage the service is written against. Local disk today; object storage later.
 ///
 /// Immutable artifacts are write-once: a second put of the same key keeps the first bytes.
-/// Implementations keep the module's `@v/list` up to date as versions arrive.
+/// Implementations keep the module's `@v/list` up to date as versions arrive: it lists the
+/// versions a client can download (held as `.info`, `.mod` and `.zip`).
 ///
 /// Methods are synchronous on purpose: they are short file-system operations, and the
 /// callers run them on the blocking pool (`spawn_blocking`) where that matters.
@@ -115,7 +116,8 @@ pub trait Store: Send + Sync + 'static {
     fn spool(&self) -> Result<Spool, StoreError>;
     /// Makes a filled spool visible as `key`, atomically, unless already held.
     fn put_spool(&self, key: &ArtifactKey, spool: Spool) -> Result<PutOutcome, StoreError>;
-    /// The versions held for a module (its `@v/list`), in the file's order.
+    /// The versions of a module a client can download (what its `@v/list` lists), in
+    /// semver order. Versions held only as `.mod` are not among them.
     fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, StoreError>;
     /// Reads a metadata file under `.godepot/`.
     fn get_meta(&self, name: &str) -> Result<Option<Bytes>, StoreError>;

@@ -6,6 +6,7 @@
 //! - [`tree`]: subtree hashes read from tiles, inclusion and consistency checks;
 //! - [`record`]: `lookup` answers and the go.sum lines they carry;
 //! - [`request`]: a `/sumdb/<name>/…` path, validated;
+//! - [`shape`]: the exact shape and largest size of each kind of answer;
 //! - [`config`]: the `GOSUMDB`-style list of databases;
 //! - [`check`]: proofs over tiles at hand, and an artifact's hash against its record;
 //! - [`plan`]: which tiles the go command reads to check a set of lookups.
@@ -20,6 +21,7 @@ pub mod note;
 pub mod plan;
 pub mod record;
 pub mod request;
+pub mod shape;
 pub mod tile;
 pub mod tree;
 

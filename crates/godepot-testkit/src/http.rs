@@ -258,3 +258,10 @@ impl Write for CompareSink<'_> {
         Ok(())
     }
 }
+
+/// The `Authorization` header value for HTTP Basic credentials.
+pub fn basic_auth(login: &str, password: &str) -> String {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
+    format!("Basic {token}")
+}

@@ -11,9 +11,11 @@
 //! - [`sumdb`] writes a signed test checksum database over a universe, served by the upstream;
 //! - [`tamper`] rewrites a bundle's entries, as an attacker or a bad disk would;
 //! - [`toolchain`] adds a fake Go toolchain module (`bin/go` a script) to a universe;
+//! - [`git`] makes git repositories and serves them, behind an HTTP proxy, as a made-up host;
 //! - [`fsutil`] holds file-tree helpers (snapshots, copies) the tests use to prove "nothing stored".
 
 pub mod fsutil;
+pub mod git;
 pub mod gocmd;
 pub mod http;
 pub mod oracle;

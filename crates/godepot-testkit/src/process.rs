@@ -40,6 +40,12 @@ impl GodepotProcess {
     /// Runs `<bin> serve --listen 127.0.0.1:0 <args>` and waits for its listen line.
     /// Panics (with the captured log) if it exits or never prints it.
     pub fn start(bin: &Path, args: &[&str]) -> GodepotProcess {
+        GodepotProcess::start_with_env(bin, args, &[])
+    }
+
+    /// As [`start`](Self::start), with these environment variables set on top of the
+    /// hermetic ones (say `NETRC`).
+    pub fn start_with_env(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> GodepotProcess {
         let mut cmd = Command::new(bin);
         cmd.args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
@@ -55,10 +61,13 @@ impl GodepotProcess {
                 cmd.env_remove(&k);
             }
         }
+        // No credentials from the machine's `~/.netrc` either.
         cmd.env("GOPROXY", "off")
             .env("GOSUMDB", "off")
             .env("GOFLAGS", "")
-            .env("GOENV", "off");
+            .env("GOENV", "off")
+            .env("NETRC", "/dev/null")
+            .envs(env.iter().copied());
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));

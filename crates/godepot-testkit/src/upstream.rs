@@ -34,6 +34,8 @@ pub enum Fault {
     ReplaceBody(Vec<u8>),
     /// Wait this long before sending the response head, then answer normally.
     Delay(Duration),
+    /// Send the true head, then the body one byte per this interval (a dripping upstream).
+    Drip(Duration),
 }
 
 #[derive(Debug)]
@@ -42,6 +44,8 @@ struct Shared {
     hits: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<(String, Fault)>>,
     latency: Mutex<Duration>,
+    /// The last `Authorization` header received for each decoded path.
+    authorizations: Mutex<BTreeMap<String, String>>,
 }
 
 #[derive(Debug)]
@@ -75,6 +79,7 @@ impl FixtureUpstream {
                 hits: Mutex::new(BTreeMap::new()),
                 faults: Mutex::new(Vec::new()),
                 latency: Mutex::new(Duration::ZERO),
+                authorizations: Mutex::new(BTreeMap::new()),
             }),
             addr,
             runtime: Some(runtime),
@@ -205,6 +210,24 @@ impl FixtureUpstream {
     /// Total number of requests so far.
     pub fn total_hits(&self) -> u64 {
         self.shared.hits.lock().expect("lock").values().sum()
+    }
+
+    /// The `Authorization` header last received for a path ending with `path_suffix`, if
+    /// any request for it carried one: a test can assert that credentials arrived.
+    pub fn authorization(&self, path_suffix: &str) -> Option<String> {
+        self.shared
+            .authorizations
+            .lock()
+            .expect("lock")
+            .iter()
+            .rev()
+            .find(|(p, _)| p.ends_with(path_suffix))
+            .map(|(_, a)| a.clone())
+    }
+
+    /// Every `Authorization` header received, by path.
+    pub fn all_authorizations(&self) -> BTreeMap<String, String> {
+        self.shared.authorizations.lock().expect("lock").clone()
     }
 
     /// Forgets the counters.
@@ -431,6 +454,18 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
         .expect("lock")
         .entry(path.clone())
         .or_insert(0) += 1;
+    let authorization = head.lines().skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("authorization")
+            .then(|| value.trim().to_string())
+    });
+    if let Some(value) = authorization {
+        shared
+            .authorizations
+            .lock()
+            .expect("lock")
+            .insert(path.clone(), value);
+    }
     if method != "GET" && method != "HEAD" {
         return respond_text(&mut stream, false, 405, "method not allowed").await;
     }
@@ -503,6 +538,16 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
             // SO_LINGER 0: close() sends RST instead of FIN, a true mid-body reset.
             let _ = stream.set_zero_linger();
             drop(stream);
+        }
+        Some(Fault::Drip(every)) => {
+            let mut byte = [0u8; 1];
+            while matches!(reader.read(&mut byte).await, Ok(1)) {
+                if stream.write_all(&byte).await.is_err() || stream.flush().await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(every).await;
+            }
+            let _ = stream.shutdown().await;
         }
         Some(Fault::Truncate(n)) => {
             let _ = tokio::io::copy(&mut (&mut reader).take(n.min(len)), &mut stream).await;

@@ -7,6 +7,8 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use tokio_util::io::ReaderStream;
 
+use crate::netrc::Netrc;
+use crate::url::{Credentials, UpstreamUrl};
 use crate::{Endpoint, FetchError, ProxyEntry, ProxyList};
 
 /// Request header that carries the requesting godepot's instance id, so that a godepot that
@@ -18,8 +20,14 @@ pub const VIA_HEADER: &str = "godepot-via";
 #[derive(Debug, Clone)]
 pub struct UpstreamOptions {
     /// Limit on connecting plus receiving response headers, and on any silence while a body
-    /// is being received. A whole large zip may take longer than this.
+    /// is being received. A whole large zip may take longer than this, as long as it keeps
+    /// up [`min_rate`](Self::min_rate).
     pub timeout: Duration,
+    /// The least a body must deliver in every `timeout` window, in bytes; a body that falls
+    /// below it is cut off ([`FetchError::TooSlow`]). Without it, an upstream that drips a
+    /// byte a second would hold a request, and everyone waiting on it, for as long as it
+    /// liked.
+    pub min_rate: u64,
     /// Extra attempts for a transient failure before the first body byte.
     pub retries: u32,
     /// First backoff; each retry waits four times longer.
@@ -32,6 +40,7 @@ impl Default for UpstreamOptions {
     fn default() -> Self {
         UpstreamOptions {
             timeout: Duration::from_secs(30),
+            min_rate: 4096,
             retries: 2,
             backoff: Duration::from_millis(100),
             instance_id: String::new(),
@@ -47,7 +56,15 @@ pub struct Fetched {
     /// The declared length, when upstream declared one.
     pub content_length: Option<u64>,
     pub body: BodyStream,
-    /// Which proxy answered, for logs and messages.
+    /// Which proxy answered (the URL fetched, credentials redacted), for logs and messages.
+    pub source: String,
+}
+
+/// A small answer read whole.
+#[derive(Debug, Clone)]
+pub struct Whole {
+    pub data: Bytes,
+    /// Which proxy answered (the URL fetched, credentials redacted).
     pub source: String,
 }
 
@@ -66,10 +83,23 @@ pub struct Upstream {
     entries: Vec<ProxyEntry>,
     client: reqwest::Client,
     options: UpstreamOptions,
+    /// Credentials for proxies whose URL carries none.
+    netrc: std::sync::Arc<Netrc>,
 }
 
 impl Upstream {
+    /// A client for `list`. Credentials come from each URL's userinfo, else from `.netrc`
+    /// (`$NETRC`, else `~/.netrc`), read once here.
     pub fn new(list: &ProxyList, options: UpstreamOptions) -> Result<Self, FetchError> {
+        Self::with_netrc(list, options, Netrc::from_environment())
+    }
+
+    /// As [`new`](Self::new), with the `.netrc` entries given.
+    pub fn with_netrc(
+        list: &ProxyList,
+        options: UpstreamOptions,
+        netrc: Netrc,
+    ) -> Result<Self, FetchError> {
         // reqwest is built without a bundled crypto provider; choose ring once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
@@ -86,10 +116,11 @@ impl Upstream {
             entries: list.entries.clone(),
             client,
             options,
+            netrc: std::sync::Arc::new(netrc),
         })
     }
 
-    /// The proxies asked, for logs.
+    /// The proxies asked, for logs (credentials redacted).
     pub fn describe(&self) -> String {
         let names: Vec<String> = self
             .entries
@@ -116,6 +147,11 @@ impl Upstream {
 
     /// Fetches a small file whole, refusing bodies over `limit` bytes.
     pub async fn get_bytes(&self, rel: &str, limit: u64) -> Result<Bytes, FetchError> {
+        self.get_whole(rel, limit).await.map(|whole| whole.data)
+    }
+
+    /// As [`get_bytes`](Self::get_bytes), saying which proxy answered.
+    pub async fn get_whole(&self, rel: &str, limit: u64) -> Result<Whole, FetchError> {
         let fetched = self.get(rel).await?;
         let too_large = || FetchError::TooLarge {
             url: fetched.source.clone(),
@@ -140,7 +176,10 @@ impl Upstream {
                 reason: format!("declared {n} bytes, sent {}", data.len()),
             });
         }
-        Ok(data.freeze())
+        Ok(Whole {
+            data: data.freeze(),
+            source: fetched.source,
+        })
     }
 
     async fn get_with_retries(
@@ -164,43 +203,54 @@ impl Upstream {
 
     async fn get_once(&self, endpoint: &Endpoint, rel: &str) -> Result<Fetched, FetchError> {
         match endpoint {
-            Endpoint::Http(base) => self.get_http(&format!("{base}/{rel}")).await,
+            Endpoint::Http(base) => self.get_http(base, rel).await,
             Endpoint::File(root) => get_file(root, rel).await,
         }
     }
 
-    async fn get_http(&self, url: &str) -> Result<Fetched, FetchError> {
-        let request = self
+    async fn get_http(&self, base: &UpstreamUrl, rel: &str) -> Result<Fetched, FetchError> {
+        // `url` is what is asked; `shown` is what messages say (no credentials).
+        let url = format!("{}/{rel}", base.base());
+        let shown = format!("{base}/{rel}");
+        let mut request = self
             .client
-            .get(url)
-            .header(VIA_HEADER, &self.options.instance_id)
-            .send();
-        let response = match tokio::time::timeout(self.options.timeout, request).await {
-            Err(_) => return Err(self.timeout(url)),
-            Ok(Err(e)) if e.is_timeout() => return Err(self.timeout(url)),
+            .get(&url)
+            .header(VIA_HEADER, &self.options.instance_id);
+        if let Some(creds) = self.credentials_for(base) {
+            request = request.basic_auth(&creds.login, Some(&creds.password));
+        }
+        let response = match tokio::time::timeout(self.options.timeout, request.send()).await {
+            Err(_) => return Err(self.timeout(&shown)),
+            Ok(Err(e)) if e.is_timeout() => return Err(self.timeout(&shown)),
             Ok(Err(e)) => {
                 return Err(FetchError::Unreachable {
-                    url: url.to_string(),
-                    reason: error_chain(&e),
+                    reason: error_chain(&e.without_url()),
+                    url: shown,
                 });
             }
             Ok(Ok(response)) => response,
         };
         let status = response.status().as_u16();
         if status != 200 {
-            let message = short_text(response.bytes().await.unwrap_or_default());
+            let mut message = short_text(response.bytes().await.unwrap_or_default());
+            if matches!(status, 401 | 403) {
+                message.push_str(if self.credentials_for(base).is_some() {
+                    " (the credentials given for this upstream were refused)"
+                } else {
+                    " (this upstream wants credentials: give them in its URL, https://user:token@host, or in .netrc)"
+                });
+            }
             return Err(match status {
                 404 | 410 => FetchError::NotFound { status, message },
                 _ => FetchError::Status {
-                    url: url.to_string(),
+                    url: shown,
                     status,
                     message,
                 },
             });
         }
         let content_length = response.content_length();
-        let source = url.to_string();
-        let body_url = source.clone();
+        let body_url = shown.clone();
         let secs = self.options.timeout.as_secs_f64();
         let body = response.bytes_stream().map_err(move |e| {
             if e.is_timeout() {
@@ -211,22 +261,80 @@ impl Upstream {
             } else {
                 FetchError::Body {
                     url: body_url.clone(),
-                    reason: error_chain(&e),
+                    reason: error_chain(&e.without_url()),
                 }
             }
         });
+        let guard = MinRate {
+            window: self.options.timeout,
+            min_bytes: self.options.min_rate,
+            url: shown.clone(),
+        };
         Ok(Fetched {
             content_length,
-            body: Box::pin(body),
-            source,
+            body: guard.wrap(Box::pin(body)),
+            source: shown,
         })
     }
 
-    fn timeout(&self, url: &str) -> FetchError {
+    /// The URL's own credentials, else `.netrc`'s for its host: sent to that host only
+    /// (reqwest drops the header on a redirect to another host).
+    fn credentials_for<'a>(&'a self, base: &'a UpstreamUrl) -> Option<&'a Credentials> {
+        base.credentials()
+            .or_else(|| self.netrc.lookup(&base.host()?))
+    }
+
+    fn timeout(&self, shown: &str) -> FetchError {
         FetchError::Timeout {
-            url: url.to_string(),
+            url: shown.to_string(),
             secs: self.options.timeout.as_secs_f64(),
         }
+    }
+}
+
+/// Cuts a body off when it delivers fewer than `min_bytes` in a `window`: each window starts
+/// when the previous one has received its due, so a body that keeps up is never cut, however
+/// long it takes as a whole.
+struct MinRate {
+    window: Duration,
+    min_bytes: u64,
+    url: String,
+}
+
+impl MinRate {
+    fn wrap(self, body: BodyStream) -> BodyStream {
+        let start = tokio::time::Instant::now();
+        let state = (body, start, 0u64, false);
+        // Fused: callers may poll again after the end, as they can a reqwest body.
+        Box::pin(
+            futures_util::stream::unfold(
+                (self, state),
+                |(guard, (mut body, mut start, mut got, done))| async move {
+                    if done {
+                        return None;
+                    }
+                    let deadline = start + guard.window;
+                    let item = match tokio::time::timeout_at(deadline, body.next()).await {
+                        Ok(None) => return None,
+                        Ok(Some(item)) => item,
+                        Err(_) => Err(FetchError::TooSlow {
+                            url: guard.url.clone(),
+                            min_bytes: guard.min_bytes,
+                            secs: guard.window.as_secs_f64(),
+                        }),
+                    };
+                    let failed = item.is_err();
+                    if let Ok(chunk) = &item {
+                        got += chunk.len() as u64;
+                        if got >= guard.min_bytes {
+                            (start, got) = (tokio::time::Instant::now(), 0);
+                        }
+                    }
+                    Some((item, (guard, (body, start, got, failed))))
+                },
+            )
+            .fuse(),
+        )
     }
 }
 
@@ -277,4 +385,62 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` chunks of `size` bytes, one per `every`.
+    fn drip(n: usize, size: usize, every: Duration) -> BodyStream {
+        Box::pin(futures_util::stream::unfold(0, move |i| async move {
+            if i == n {
+                return None;
+            }
+            tokio::time::sleep(every).await;
+            Some((Ok(Bytes::from(vec![b'x'; size])), i + 1))
+        }))
+    }
+
+    async fn drain(body: BodyStream) -> Result<usize, FetchError> {
+        let mut body = body;
+        let mut total = 0;
+        while let Some(chunk) = body.next().await {
+            total += chunk?.len();
+        }
+        // Fused: asking again after the end is harmless.
+        assert!(body.next().await.is_none());
+        Ok(total)
+    }
+
+    fn guard(window_ms: u64, min_bytes: u64) -> MinRate {
+        MinRate {
+            window: Duration::from_millis(window_ms),
+            min_bytes,
+            url: "http://***@u.example/m/@v/v1.0.0.zip".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_below_the_minimum_rate_is_cut_off() {
+        let slow = drip(100, 1, Duration::from_millis(20));
+        let e = drain(guard(200, 1024).wrap(slow)).await.unwrap_err();
+        assert!(
+            matches!(e, FetchError::TooSlow { .. }) && e.is_timeout(),
+            "{e}"
+        );
+        assert!(e.to_string().contains("***@u.example"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_keeps_up_is_never_cut_off() {
+        // Longer in all than the window, but each window gets its due.
+        let steady = drip(20, 512, Duration::from_millis(20));
+        assert_eq!(
+            drain(guard(1000, 1024).wrap(steady)).await.unwrap(),
+            20 * 512
+        );
+        let short = drip(3, 1, Duration::from_millis(5));
+        assert_eq!(drain(guard(2000, 4096).wrap(short)).await.unwrap(), 3);
+    }
 }

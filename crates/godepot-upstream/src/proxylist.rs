@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
+use crate::url::{UpstreamUrl, redact};
+
 /// Where one proxy in the list lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
-    /// An `http://` or `https://` proxy; kept without a trailing slash.
-    Http(String),
+    /// An `http://` or `https://` proxy; its credentials, if any, are never shown.
+    Http(UpstreamUrl),
     /// A `file://` tree on this machine.
     File(PathBuf),
 }
@@ -14,7 +16,7 @@ pub enum Endpoint {
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Endpoint::Http(url) => f.write_str(url),
+            Endpoint::Http(url) => url.fmt(f),
             Endpoint::File(path) => write!(f, "file://{}", path.display()),
         }
     }
@@ -43,6 +45,7 @@ pub struct ProxyList {
 pub enum ProxyListError {
     #[error("GOPROXY list is empty")]
     Empty,
+    /// Holds the text with any credentials replaced by `***`.
     #[error("invalid proxy URL {0:?}: use http://, https:// or file:// URLs, 'off' or 'direct'")]
     BadUrl(String),
 }
@@ -87,23 +90,43 @@ impl ProxyList {
     }
 }
 
+/// The list in `GOPROXY` syntax, credentials shown as `***`: for logs and messages. (Where
+/// `direct` stood is not kept; it is shown after the proxies.)
+impl std::fmt::Display for ProxyList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut items: Vec<(String, &str)> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let sep = if e.fall_through_on_error { "|" } else { "," };
+                (e.endpoint.to_string(), sep)
+            })
+            .collect();
+        if self.has_direct {
+            items.push(("direct".into(), ","));
+        }
+        if self.ends_off {
+            items.push(("off".into(), ","));
+        }
+        for (i, (item, sep)) in items.iter().enumerate() {
+            f.write_str(item)?;
+            if i + 1 < items.len() {
+                f.write_str(sep)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn parse_endpoint(url: &str) -> Result<Endpoint, ProxyListError> {
-    let bad = || ProxyListError::BadUrl(url.to_string());
+    let bad = || ProxyListError::BadUrl(redact(url));
     if let Some(path) = url.strip_prefix("file://") {
         if !path.starts_with('/') {
             return Err(bad());
         }
         return Ok(Endpoint::File(PathBuf::from(path)));
     }
-    let after_scheme = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(bad)?;
-    if after_scheme.is_empty() || after_scheme.starts_with('/') || url.contains(['?', '#']) {
-        return Err(bad());
-    }
-    reqwest::Url::parse(url).map_err(|_| bad())?;
-    Ok(Endpoint::Http(url.trim_end_matches('/').to_string()))
+    UpstreamUrl::parse(url).map(Endpoint::Http).ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -138,6 +161,16 @@ mod tests {
     }
 
     #[test]
+    fn display_redacts() {
+        let list = ProxyList::parse("https://u:secret@a.example|http://b,direct").unwrap();
+        assert_eq!(list.to_string(), "https://***@a.example|http://b,direct");
+        assert_eq!(
+            ProxyList::parse("http://a,off").unwrap().to_string(),
+            "http://a,off"
+        );
+    }
+
+    #[test]
     fn goproxy_syntax() {
         check("http://a:1/", "http://a:1,");
         check("http://a,https://b/x", "http://a, https://b/x,");
@@ -149,6 +182,11 @@ mod tests {
         check("off", "off");
         check("http://a,off,http://b", "http://a, off");
         check("file:///srv/tree", "file:///srv/tree,");
+        check("https://u:secret@h.example/x/", "https://***@h.example/x,");
+        check(
+            "https://u:secret@h.example/?x",
+            "error: invalid proxy URL \"https://***@h.example/?x\": use http://, https:// or file:// URLs, 'off' or 'direct'",
+        );
         check("", "error: GOPROXY list is empty");
         check(" , ", "error: GOPROXY list is empty");
         check(

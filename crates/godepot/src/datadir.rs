@@ -1,37 +1,73 @@
-//! The data directory of every command: `--data-dir` (or `GODEPOT_DATA_DIR`, folded in by
-//! clap; for serve and prefetch also the config file), else the platform default.
+//! The data directory of every command (from [`StoreSettings`]): reading commands need it to
+//! exist; writing commands create it, and take it away again ([`Created`]) when they fail
+//! having stored nothing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use godepot_store::LocalStore;
+use godepot_store::local::META_DIR;
 
-use crate::config;
 use crate::failure::Failure;
-
-pub(crate) fn resolve(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
-    match flag {
-        Some(dir) => Ok(dir),
-        None => config::default_data_dir(),
-    }
-}
+use crate::settings::StoreSettings;
 
 /// A data directory that must already exist (reading commands never create one).
-pub(crate) fn existing(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
-    let dir = resolve(flag)?;
+pub(crate) fn existing(store: &StoreSettings) -> Result<PathBuf, Failure> {
+    let dir = store.data_dir()?;
     if !dir.is_dir() {
-        return Err(
-            Failure::config(format!("data directory {} does not exist", dir.display()))
-                .hint("pass --data-dir with the store to work on"),
-        );
+        return Err(missing(&dir));
     }
     Ok(dir)
 }
 
-/// Opens (creating if needed) the store for writing.
-pub(crate) fn open_store(flag: Option<PathBuf>) -> Result<LocalStore, Failure> {
-    let dir = resolve(flag)?;
-    LocalStore::open(&dir).map_err(|e| {
-        Failure::runtime(format!("cannot open data directory {}: {e}", dir.display()))
-            .hint("pass --data-dir with a writable directory")
-    })
+/// The failure for a data directory that is not there.
+pub(crate) fn missing(dir: &Path) -> Failure {
+    Failure::config(format!("data directory {} does not exist", dir.display()))
+        .hint("pass --data-dir with the store to work on")
+}
+
+/// Whether a store holds nothing at all: no entry beside godepot's own `.godepot/`. One
+/// directory read, however large the store.
+pub(crate) fn holds_nothing(dir: &Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => !entries.any(|e| e.is_ok_and(|e| e.file_name() != META_DIR)),
+        Err(_) => true,
+    }
+}
+
+/// Taking away, if the command fails, the data directory it is about to create: a failed
+/// command with a typo'd `--data-dir` leaves no trace.
+pub(crate) struct Created {
+    dir: PathBuf,
+    /// The outermost directory that does not exist yet, until the command succeeds.
+    outermost: Option<PathBuf>,
+}
+
+impl Created {
+    /// Call before anything creates `dir`.
+    pub(crate) fn guard(dir: &Path) -> Self {
+        let outermost = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .last()
+            .map(Path::to_path_buf);
+        Created {
+            dir: dir.to_path_buf(),
+            outermost,
+        }
+    }
+
+    /// The command succeeded: whatever was created stays.
+    pub(crate) fn keep(mut self) {
+        self.outermost = None;
+    }
+}
+
+impl Drop for Created {
+    /// The command failed: what was created for it goes again, unless something was stored.
+    fn drop(&mut self) {
+        if let Some(outermost) = self.outermost.take()
+            && holds_nothing(&self.dir)
+        {
+            let _ = std::fs::remove_dir_all(outermost);
+        }
+    }
 }

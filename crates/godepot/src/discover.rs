@@ -19,8 +19,10 @@ pub(crate) struct Resolved {
 /// `direct` is refused when configured explicitly (godepot does not fetch from VCS yet); in a
 /// value inherited from the environment it is dropped with a warning, because the go
 /// command's own default ends in `,direct` and `godepot serve` must work out of the box.
+/// Likewise an upstream that is this very server: configured, it is an error; inherited
+/// (the shell where `GOPROXY` was just pointed at this server), it is skipped with a warning.
 pub(crate) fn upstream(configured: Option<&str>, listen: SocketAddr) -> Result<Resolved, Failure> {
-    let resolved = match configured {
+    match configured {
         Some(spec) => {
             let list = parse(spec, "--upstream")?;
             if list.has_direct {
@@ -29,18 +31,17 @@ pub(crate) fn upstream(configured: Option<&str>, listen: SocketAddr) -> Result<R
                 )
                 .hint("list proxy URLs only, e.g. --upstream https://proxy.corp.example"));
             }
-            Resolved {
+            refuse_self(&list, listen)?;
+            Ok(Resolved {
                 list,
                 source: "configuration",
-            }
+            })
         }
-        None => from_environment()?,
-    };
-    refuse_self(&resolved.list, listen)?;
-    Ok(resolved)
+        None => from_environment(listen),
+    }
 }
 
-fn from_environment() -> Result<Resolved, Failure> {
+fn from_environment(listen: SocketAddr) -> Result<Resolved, Failure> {
     let (spec, source) = match std::env::var("GOPROXY")
         .ok()
         .filter(|v| !v.trim().is_empty())
@@ -55,13 +56,21 @@ fn from_environment() -> Result<Resolved, Failure> {
             }
         },
     };
-    let list = parse(&spec, source)?;
+    let mut list = parse(&spec, source)?;
     if list.has_direct {
-        tracing::warn!(goproxy = %spec, "ignoring 'direct' from {source}: godepot fetches from module proxies only");
+        tracing::warn!(goproxy = %list, "ignoring 'direct' from {source}: godepot fetches from module proxies only");
     }
+    list.entries.retain(|entry| {
+        let ours = matches!(&entry.endpoint, Endpoint::Http(url) if points_at(url.base(), listen));
+        if ours {
+            tracing::warn!("ignoring the {source} entry that points at this godepot itself ({listen}): it would loop");
+        }
+        !ours
+    });
     if list.entries.is_empty() && !list.ends_off {
         return Err(Failure::config(format!(
-            "{source} is {spec:?}: it names no module proxy godepot can use"
+            "{source} is {:?}: it names no module proxy godepot can use",
+            godepot_upstream::url::redact(&spec)
         ))
         .hint("pass --upstream URL, or run with --offline"));
     }
@@ -119,7 +128,7 @@ fn refuse_self(list: &ProxyList, listen: SocketAddr) -> Result<(), Failure> {
         let Endpoint::Http(url) = &entry.endpoint else {
             continue;
         };
-        if points_at(url, listen) {
+        if points_at(url.base(), listen) {
             return Err(Failure::config(format!(
                 "upstream {url} is this godepot itself ({listen}): it would loop"
             ))

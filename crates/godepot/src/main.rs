@@ -11,6 +11,7 @@ mod failure;
 mod logging;
 mod memory;
 mod progress;
+mod settings;
 
 use std::process::ExitCode;
 
@@ -19,15 +20,17 @@ use clap::Parser;
 fn main() -> ExitCode {
     memory::limit_arenas();
     let cli = cli::Cli::parse();
-    let config = cli.config.as_deref();
-    let result = match cli.command {
-        cli::Command::Serve(args) => commands::serve::run(config, args),
-        cli::Command::Prefetch(args) => commands::prefetch::run(config, args),
-        cli::Command::Export(args) => commands::export::run(config, args),
-        cli::Command::Import(args) => commands::import::run(config, args),
-        cli::Command::Verify(args) => commands::verify::run(config, args),
-        cli::Command::Ls(args) => commands::ls::run(config, args),
-    };
+    let result = config::ConfigFile::load(cli.config.as_deref()).and_then(|file| {
+        let file = &file;
+        match cli.command {
+            cli::Command::Serve(args) => commands::serve::run(file, args),
+            cli::Command::Prefetch(args) => commands::prefetch::run(file, args),
+            cli::Command::Export(args) => commands::export::run(file, args),
+            cli::Command::Import(args) => commands::import::run(file, args),
+            cli::Command::Verify(args) => commands::verify::run(file, args),
+            cli::Command::Ls(args) => commands::ls::run(file, args),
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

@@ -253,3 +253,104 @@ fn a_module_cache_filled_by_go_mod_download_seeds_an_offline_store() {
     check_project_offline(&server.url(), &f.project);
     assert_served_from_store(&server);
 }
+
+/// Copies a version set aside by [`withhold`] into a `GOPROXY=file://` tree at `tree`, with
+/// only the files named by `exts`.
+fn tree_of(aside: &Path, module: &str, version: &str, exts: &[&str], tree: &Path) {
+    let dir = tree
+        .join(godepot_testkit::semver::escape(module))
+        .join("@v");
+    std::fs::create_dir_all(&dir).expect("mkdir tree");
+    for ext in exts {
+        let name = format!("{version}.{ext}");
+        std::fs::copy(aside.join(&name), dir.join(&name)).expect("copy into tree");
+    }
+}
+
+fn offered(server: &GodepotProcess, module: &str) -> (u16, String) {
+    let list = common::get(server, &format!("/{module}/@v/list"));
+    (list.status, list.text())
+}
+
+#[test]
+fn inside_the_gap_latest_offers_only_what_is_downloadable_and_imports_show_at_once() {
+    let f = fixture();
+    let root = f.data.parent().expect("fixture dir").to_path_buf();
+    let lib = format!("{P}/lib");
+    let shared = format!("{P}/shared");
+    // shared v1.2.0 arrives inside by a later import.
+    let later_shared = withhold(
+        &f.universe.root,
+        &shared,
+        "v1.2.0",
+        &root.join("shared-aside"),
+    );
+    let upstream = FixtureUpstream::start(&f.universe.root);
+    let (outside, inside) = (root.join("outside"), root.join("inside"));
+    let bundle = root.join("depot.tar.zst");
+    prefetch(&f, &upstream, &outside);
+    ok(&["export", "--data-dir", s(&outside), "--out", s(&bundle)]);
+    upstream.stop();
+    ok(&["import", "--data-dir", s(&inside), s(&bundle)]);
+    // lib v1.3.0, newer than any lib held whole, is held only for its go.mod (as versions
+    // gathered for module-graph pruning are).
+    let graph_only = root.join("graph-only");
+    common::project::write(
+        &graph_only,
+        &[(
+            &format!("{lib}/@v/v1.3.0.mod"),
+            format!("module {lib}\n\ngo 1.21\n"),
+        )],
+    );
+    ok(&["import", "--data-dir", s(&inside), s(&graph_only)]);
+    assert!(inside.join(format!("{lib}/@v/v1.3.0.mod")).is_file());
+
+    let server = serve_offline(&inside);
+    let (status, list) = offered(&server, &lib);
+    assert_eq!(status, 200, "{list}");
+    assert!(
+        list.contains("v1.1.0") && !list.contains("v1.3.0"),
+        "the graph-only version is offered: {list:?}"
+    );
+    let list_file = std::fs::read_to_string(inside.join(format!("{lib}/@v/list"))).unwrap();
+    assert!(
+        !list_file.contains("v1.3.0"),
+        "GOPROXY=file:// would offer it: {list_file:?}"
+    );
+    // The go command picks what list offers, then needs its .info, .mod and zip.
+    let go = GoEnv::new(&server.url());
+    let client = root.join("client");
+    common::project::write(
+        &client,
+        &[(
+            "go.mod",
+            "module example.com/client\n\ngo 1.21\n".to_string(),
+        )],
+    );
+    go.ok(&client, ["get", &format!("{lib}@latest")]);
+    let go_mod = std::fs::read_to_string(client.join("go.mod")).unwrap();
+    let picked = godepot_testkit::semver::latest(list.lines());
+    assert!(
+        go_mod.contains(&format!("{lib} {}", picked.unwrap_or("?"))),
+        "{go_mod}"
+    );
+
+    // An import into the data directory of the running server shows at once.
+    let (_, before) = offered(&server, &shared);
+    assert!(!before.contains("v1.2.0"), "{before}");
+    let arrived = root.join("arrived");
+    tree_of(
+        &root.join("shared-aside"),
+        &shared,
+        "v1.2.0",
+        &["info", "mod", "zip"],
+        &arrived,
+    );
+    ok(&["import", "--data-dir", s(&inside), s(&arrived)]);
+    let (_, after) = offered(&server, &shared);
+    assert!(after.contains("v1.2.0"), "not visible at once: {after:?}");
+    let latest = common::get(&server, &format!("/{shared}/@latest")).text();
+    assert!(latest.contains("v1.2.0"), "{latest}");
+    assert_served_from_store(&server);
+    drop(later_shared);
+}

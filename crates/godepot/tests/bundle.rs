@@ -382,3 +382,68 @@ fn a_project_bundle_carries_what_the_project_needs_and_no_more() {
     let server = GodepotProcess::start(bin(), &["--data-dir", s(&inside), "--offline"]);
     build_project(&u, &server.url(), &tmp.path().join("build"));
 }
+
+#[test]
+fn importing_nothing_and_exporting_nowhere_say_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "no modules here").unwrap();
+    let data = tmp.path().join("data");
+    let stderr = fails(&["import", "--data-dir", s(&data), s(&empty)]);
+    assert!(
+        stderr.contains("error: ") && stderr.contains("holds nothing to import"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: "), "{stderr}");
+
+    let missing = tmp.path().join("no-such-dir");
+    let stderr = fails(&[
+        "export",
+        "--data-dir",
+        s(&data),
+        "--out",
+        s(&missing.join("b.tar.zst")),
+    ]);
+    assert!(
+        stderr.contains(&format!(
+            "the directory {} does not exist",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_list_left_behind_by_a_crash_is_reported_by_verify_and_repaired() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let u = small_universe(&tmp.path().join("u"));
+    let data = tmp.path().join("data");
+    ok(&["import", "--data-dir", s(&data), s(&u.root)]);
+    ok(&["verify", "--data-dir", s(&data)]);
+    // A crash between publishing v1.1.0 and rewriting the list.
+    let list = data.join("example.com/f/@v/list");
+    std::fs::write(&list, "v1.0.0\n").unwrap();
+
+    let out = godepot(&["verify", "--data-dir", s(&data)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("unlisted\texample.com/f/@v/list\tdoes not list v1.1.0"),
+        "{stdout}"
+    );
+    // Re-importing what is already held repairs it, as `verify --repair` would.
+    let json = ok(&["import", "--json", "--data-dir", s(&data), s(&u.root)]);
+    let summary: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(
+        (summary["stored"].as_u64(), summary["relisted"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(std::fs::read_to_string(&list).unwrap(), "v1.0.0\nv1.1.0\n");
+
+    std::fs::write(&list, "").unwrap();
+    let repaired = godepot(&["verify", "--repair", "--data-dir", s(&data)]);
+    assert_eq!(repaired.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&list).unwrap(), "v1.0.0\nv1.1.0\n");
+    ok(&["verify", "--data-dir", s(&data)]);
+}

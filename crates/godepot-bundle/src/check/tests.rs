@@ -1,7 +1,7 @@
 use std::io::Write;
 
 use super::*;
-use crate::testutil::{key, zip_of};
+use crate::testutil::{key, zip_of, zip_with_go_mod};
 
 fn file_with(data: &[u8]) -> File {
     let mut file = tempfile::tempfile().unwrap();
@@ -24,6 +24,43 @@ fn inspect_table() {
     let cases: Vec<InspectCase> = vec![
         ("v1.0.0", Kind::Zip, good_zip.clone(), Ok("zip")),
         ("v1.0.0", Kind::Zip, other_zip, Err("invalid module zip")),
+        (
+            "v1.0.0",
+            Kind::Zip,
+            zip_with_go_mod("example.com/a", "v1.0.0", "module example.com/b\n"),
+            Err("its go.mod: parsing go.mod: module declares its path as: example.com/b"),
+        ),
+        (
+            "v1.0.0",
+            Kind::Zip,
+            zip_with_go_mod("example.com/a", "v1.0.0", "<html>sign in</html>\n"),
+            Err("its go.mod: parsing go.mod"),
+        ),
+        // A +incompatible version predates modules: its go.mod may say anything.
+        (
+            "v2.0.0+incompatible",
+            Kind::Zip,
+            zip_with_go_mod("example.com/a", "v2.0.0+incompatible", "module other\n"),
+            Ok("zip"),
+        ),
+        (
+            "v1.0.0",
+            Kind::Mod,
+            b"<html><body>Please log in</body></html>\n".to_vec(),
+            Err("invalid go.mod: parsing go.mod"),
+        ),
+        (
+            "v1.0.0",
+            Kind::Mod,
+            b"module example.com/b\n".to_vec(),
+            Err("module declares its path as: example.com/b but was required as: example.com/a"),
+        ),
+        (
+            "v2.0.0+incompatible",
+            Kind::Mod,
+            b"module example.com/a\n".to_vec(),
+            Ok("mod"),
+        ),
         (
             "v1.0.0",
             Kind::Zip,

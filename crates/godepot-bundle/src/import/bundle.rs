@@ -2,20 +2,20 @@
 //! space and checked against the manifest (and its own rules, and go.sum files) before any
 //! is published, so a damaged bundle leaves the store exactly as it was.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use godepot_module::{ModulePath, Version};
 use godepot_store::{Kind, LocalStore, TreeFile, classify};
 
-use super::publish::{StageError, Staged, publish, publish_rank, stage};
+use super::publish::{StageError, Staged, publish, publish_rank, repair_lists, stage};
 use super::sumdb::Incoming;
 use super::{ImportOptions, ImportSummary};
-use crate::check::{Facts, check_expected, check_ziphash, inspect};
+use crate::check::{Facts, MAX_LIST, check_expected, check_ziphash, inspect, max_size};
 use crate::hashing::hash_reader;
-use crate::manifest::{MANIFEST_PATH, Manifest, read_manifest_entry};
+use crate::manifest::{MANIFEST_PATH, MAX_MANIFEST, Manifest, read_manifest_entry};
 use crate::sumdb::BUNDLE_PREFIX;
 use crate::{BundleError, Progress};
 
@@ -40,7 +40,9 @@ pub(super) fn import_bundle(
     let manifest: Manifest = match entries.next() {
         None => return Err(bad("(bundle)", "the bundle is empty".into())),
         Some(Err(e)) => return Err(bad(MANIFEST_PATH, unreadable(&e))),
-        Some(Ok(entry)) => read_manifest_entry(entry).map_err(|r| bad(MANIFEST_PATH, r))?,
+        Some(Ok(entry)) => {
+            read_manifest_entry(entry, MAX_MANIFEST).map_err(|r| bad(MANIFEST_PATH, r))?
+        }
     };
 
     let total: u64 = manifest.files.iter().map(|f| f.size).sum();
@@ -73,29 +75,61 @@ pub(super) fn import_bundle(
         if entry.header().entry_type() != tar::EntryType::Regular {
             return Err(bad(&name, "not a regular file".into()));
         }
+        // What the tar header says is what the entry's reader yields: it must be what the
+        // manifest says, and within the limit for its kind, before a byte is copied.
+        let stated = entry.size();
+        if stated != record.size {
+            return Err(bad(
+                &name,
+                format!(
+                    "its tar header says {stated} bytes, the manifest says {}",
+                    record.size
+                ),
+            ));
+        }
         if record.path.starts_with(BUNDLE_PREFIX) {
-            let data = answers
-                .add(&record.path, record.size, &mut entry, progress)
-                .map_err(|r| bad(&record.path, r))?;
-            let sha256 = crate::hashing::hex(&godepot_module::sha256(&data));
-            if data.len() as u64 != record.size || sha256 != record.sha256 {
+            let sha256 = match answers.add(store, &record.path, record.size, &mut entry, progress) {
+                Ok(Ok(sha256)) => sha256,
+                Ok(Err(reason)) => return Err(bad(&record.path, reason)),
+                Err(StageError::Read(e)) => return Err(bad(&record.path, unreadable(&e))),
+                Err(StageError::Store(e)) => return Err(e),
+            };
+            if sha256 != record.sha256 {
                 return Err(bad(&record.path, "does not match the manifest".into()));
             }
             continue;
         }
-        match classify(&record.path) {
+        // An artifact, or (None) a list.
+        let (artifact, limit) = match classify(&record.path) {
             TreeFile::Other(reason) => {
                 return Err(bad(&record.path, format!("not a GOPROXY file: {reason}")));
             }
+            TreeFile::List(_) => (None, MAX_LIST),
+            TreeFile::Artifact(key) => {
+                let limit = max_size(key.kind);
+                (Some(key), limit)
+            }
+        };
+        if record.size > limit {
+            return Err(bad(
+                &record.path,
+                format!(
+                    "{} bytes, more than the {limit} a file of its kind may have",
+                    record.size
+                ),
+            ));
+        }
+        let mut entry = Read::take(&mut entry, record.size);
+        match artifact {
             // Lists are checked but not imported: the store keeps its own as versions arrive.
-            TreeFile::List(_) => {
+            None => {
                 let (size, sha256) = hash_reader(&mut entry, |n| progress.advance(n))
                     .map_err(|e| bad(&record.path, unreadable(&e)))?;
                 if size != record.size || sha256 != record.sha256 {
                     return Err(bad(&record.path, "does not match the manifest".into()));
                 }
             }
-            TreeFile::Artifact(key) => {
+            Some(key) => {
                 let one = match stage(store, &key, &record.path, &mut entry, progress) {
                     Ok(Ok(one)) => one,
                     Ok(Err(reason)) => return Err(bad(&record.path, reason)),
@@ -157,9 +191,12 @@ pub(super) fn import_bundle(
         ..ImportSummary::default()
     };
     answers.publish(store, &mut summary)?;
+    let modules: BTreeSet<ModulePath> = staged.iter().map(|s| s.id.key.module.clone()).collect();
     for one in staged {
         publish(store, one, &mut summary)?;
     }
+    // Versions already held are not published again; their lists are repaired here.
+    repair_lists(store, modules.iter(), &mut summary)?;
     Ok(summary)
 }
 

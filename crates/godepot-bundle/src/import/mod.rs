@@ -46,6 +46,12 @@ pub struct ImportSummary {
     /// Checksum-database answers newly kept under `.godepot/sumdb/`, and those already held.
     pub sumdb_stored: usize,
     pub sumdb_already_held: usize,
+    /// `latest` tree heads not kept: without the database's key nothing says they are
+    /// genuine, and the store already holds (or has verified) one.
+    pub sumdb_left_out: usize,
+    /// Held versions that were missing from their module's `@v/list` (a crash between
+    /// publishing and listing) and are listed now.
+    pub relisted: usize,
     /// Artifacts (and database answers) that differ from the ones held: never overwritten.
     pub conflicts: Vec<Problem>,
     /// Artifacts that failed a check and were not imported.
@@ -86,5 +92,7 @@ pub fn import(
     tree::import_tree(store, source, "tree", options, progress)
 }
 
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod tests;

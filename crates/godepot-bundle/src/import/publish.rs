@@ -7,7 +7,7 @@ use godepot_store::{ArtifactKey, ClosedSpool, Kind, LocalStore, PutOutcome, Stor
 
 use super::{ImportSummary, Problem};
 use crate::check::{Facts, inspect};
-use crate::hashing::{copy_hashing, hash_reader};
+use crate::hashing::{CopyError, copy_hashing, hash_reader};
 use crate::{BundleError, Progress};
 
 /// An artifact copied into the store's scratch space and checked, not yet visible.
@@ -28,7 +28,8 @@ pub(super) struct Identity {
 }
 
 /// Copies `reader` into a new spool, hashing it, then inspects the copy. `Ok(Err(reason))`
-/// when the artifact fails its own checks; `Err` for failures of the store itself.
+/// when the artifact fails its own checks; `Err` when the source cannot be read or the
+/// store cannot be written. Callers bound `reader` ([`crate::check::max_size`]).
 pub(super) fn stage(
     store: &LocalStore,
     key: &ArtifactKey,
@@ -38,7 +39,13 @@ pub(super) fn stage(
 ) -> Result<Result<Staged, String>, StageError> {
     let mut spool = store.spool()?;
     let (size, sha256) =
-        copy_hashing(reader, &mut spool.file, |n| progress.advance(n)).map_err(StageError::Read)?;
+        copy_hashing(reader, &mut spool.file, |n| progress.advance(n)).map_err(|e| match e {
+            CopyError::Read(e) => StageError::Read(e),
+            CopyError::Write(source) => StageError::Store(BundleError::Write {
+                path: spool.path().to_path_buf(),
+                source,
+            }),
+        })?;
     let facts = match inspect(key, &mut spool.file) {
         Ok(facts) => facts,
         Err(reason) => return Ok(Err(reason)),
@@ -145,4 +152,19 @@ fn conflict(staged: &Identity) -> Problem {
             staged.key.version
         ),
     }
+}
+
+/// Brings the `@v/list` of each module in step with its files: a version an earlier,
+/// crashed import or fetch left unlisted is "already held" now, so publishing it again
+/// would not fix its list.
+pub(super) fn repair_lists<'a>(
+    store: &LocalStore,
+    modules: impl Iterator<Item = &'a godepot_module::ModulePath>,
+    summary: &mut ImportSummary,
+) -> Result<(), BundleError> {
+    for module in modules {
+        let drift = store.reconcile_list(module)?;
+        summary.relisted += drift.unlisted.len();
+    }
+    Ok(())
 }

@@ -5,30 +5,31 @@
 //! Lookup answers and tiles never change, so they are write-once: a held copy that differs
 //! is a conflict (a lookup answer counts as the same when its record is, as the tree head
 //! it carries depends on when it was fetched). `latest` is replaced only by a larger tree
-//! that the key verifies.
+//! that the key verifies; without the key, a `latest` is kept only where the store holds
+//! none and never verified one, so a forged head cannot displace or shadow a genuine one.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::fs;
+use std::io::{Read, Write};
 
-use godepot_store::{LocalStore, Store};
+use godepot_store::{ClosedSpool, LocalStore, Store};
 use godepot_sumdb::check::{VERIFIED_TREE, cache_name};
 use godepot_sumdb::note::split_note;
-use godepot_sumdb::{LookupAnswer, SumdbPath, TreeHead};
+use godepot_sumdb::{LookupAnswer, SumdbPath, TreeHead, shape};
 
-use super::publish::Staged;
+use super::publish::{StageError, Staged};
 use super::{ImportSummary, Problem};
 use crate::check::Facts;
 use crate::sumdb::records::Records;
 use crate::sumdb::{BUNDLE_PREFIX, SumdbCheck, cache};
 use crate::{BundleError, Progress};
 
-/// The largest answer accepted: a full data tile is far smaller.
-pub(super) const MAX_ANSWER: u64 = 4 << 20;
-
-/// The database answers of one bundle, by database and path under its root.
+/// The database answers of one bundle, by database and path under its root, each in a
+/// spool on the store's disk: a bundle may carry tens of thousands of tiles, and none of
+/// them is held in memory longer than it takes to check its shape.
 #[derive(Debug, Default)]
 pub(super) struct Incoming {
-    databases: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    databases: BTreeMap<String, BTreeMap<String, ClosedSpool>>,
     /// The keyed database and the largest tree head verified, once [`Incoming::verify`] ran.
     verified: Option<(String, TreeHead)>,
 }
@@ -39,37 +40,58 @@ impl Incoming {
         self.databases.values().map(BTreeMap::len).sum()
     }
 
-    /// Reads one `sumdb/…` entry (at most `size` bytes, which the manifest states) and checks
-    /// its form. `Err` is the reason to refuse the bundle.
+    /// Reads one `sumdb/…` entry of `size` bytes (which its tar header and the manifest
+    /// state; refused before reading when no such answer can be that large), checks its
+    /// shape and spools it. Returns its SHA-256; `Ok(Err(reason))` refuses the bundle.
     pub(super) fn add(
         &mut self,
+        store: &LocalStore,
         bundle_path: &str,
         size: u64,
         reader: &mut impl Read,
         progress: &dyn Progress,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Result<String, String>, StageError> {
         let rest = &bundle_path[BUNDLE_PREFIX.len()..];
-        let (name, endpoint) = SumdbPath::parse(rest).map_err(|e| e.to_string())?;
-        if size > MAX_ANSWER {
-            return Err(format!(
-                "larger than {MAX_ANSWER} bytes: not a checksum database answer"
-            ));
+        let (name, endpoint) = match SumdbPath::parse(rest) {
+            Ok(parsed) => parsed,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let most = shape::max_size(&endpoint);
+        if size > most {
+            return Ok(Err(format!(
+                "{size} bytes, but no checksum database answer of its kind has more than {most}"
+            )));
         }
         let mut data = Vec::new();
         reader
-            .take(MAX_ANSWER + 1)
+            .take(size)
             .read_to_end(&mut data)
-            .map_err(|e| format!("cannot read it ({e}): the bundle is corrupt or truncated"))?;
+            .map_err(StageError::Read)?;
         progress.advance(data.len() as u64);
-        check_form(&endpoint, &data)?;
+        if data.len() as u64 != size {
+            return Ok(Err(
+                "the bundle ends inside this file: it is truncated".into()
+            ));
+        }
+        if let Err(e) = shape::check_shape(&name, &endpoint, &data) {
+            return Ok(Err(e.to_string()));
+        }
+        let sha256 = crate::hashing::hex(&godepot_module::sha256(&data));
         // `supported` only serves `GOPROXY=file://` use of the bundle: checked, not kept.
         if endpoint != SumdbPath::Supported {
+            let mut spool = store.spool()?;
+            spool.file.write_all(&data).map_err(|source| {
+                StageError::Store(BundleError::Write {
+                    path: spool.path().to_path_buf(),
+                    source,
+                })
+            })?;
             self.databases
                 .entry(name)
                 .or_default()
-                .insert(endpoint.rel(), data.clone());
+                .insert(endpoint.rel(), spool.close());
         }
-        Ok(data)
+        Ok(Ok(sha256))
     }
 
     /// With a key: verifies the answers of the keyed database, then checks every staged zip
@@ -117,15 +139,30 @@ impl Incoming {
     ) -> Result<(), BundleError> {
         for (name, files) in &self.databases {
             let verified = self.verified.as_ref().filter(|(n, _)| n == name);
-            for (rel, data) in files {
+            for (rel, spool) in files {
+                let data = &fs::read(spool.path()).map_err(BundleError::io(spool.path()))?;
                 let held = cache::read(store.root(), name, rel)?;
                 let write = match (&held, rel.as_str()) {
+                    // Without a key nothing says a tree head is genuine: it is kept only
+                    // where no head is held and none was ever verified, so an unverified
+                    // head can never displace (or shadow) a verified one.
+                    (None, "latest")
+                        if verified.is_none()
+                            && cache::read(store.root(), name, VERIFIED_TREE)?.is_some() =>
+                    {
+                        summary.sumdb_left_out += 1;
+                        continue;
+                    }
                     (None, _) => true,
                     // Only a larger tree the key verified (and found consistent) replaces
-                    // the held one: without a key nothing says the new one is genuine.
-                    (Some(held), "latest") => verified.is_some_and(|_| {
+                    // the held one.
+                    (Some(held), "latest") if verified.is_none() && held != data => {
+                        summary.sumdb_left_out += 1;
+                        continue;
+                    }
+                    (Some(held), "latest") => {
                         head_size(data).unwrap_or(0) > head_size(held).unwrap_or(0)
-                    }),
+                    }
                     (Some(held), _) if same_answer(rel, held, data) => false,
                     (Some(_), _) => {
                         summary.conflicts.push(Problem {
@@ -159,29 +196,6 @@ fn remember_verified(store: &LocalStore, name: &str, head: &TreeHead) -> Result<
         store.put_meta(&cache_name(name, VERIFIED_TREE), head.text().as_bytes())?;
     }
     Ok(())
-}
-
-/// The form every answer must have, key or not.
-fn check_form(endpoint: &SumdbPath, data: &[u8]) -> Result<(), String> {
-    let tree_head = |note: &[u8]| -> Result<(), String> {
-        let (text, _) = split_note(note).map_err(|e| e.to_string())?;
-        TreeHead::parse(text).map(|_| ()).map_err(|e| e.to_string())
-    };
-    match endpoint {
-        SumdbPath::Supported => Ok(()),
-        SumdbPath::Latest => tree_head(data),
-        SumdbPath::Lookup(..) => {
-            let answer = LookupAnswer::parse(data).map_err(|e| e.to_string())?;
-            tree_head(answer.note)
-        }
-        SumdbPath::Tile(tile) => match tile.hash_bytes() {
-            Some(want) if want != data.len() => {
-                Err(format!("tile has {} bytes, want {want}", data.len()))
-            }
-            None if data.is_empty() => Err("empty data tile".into()),
-            _ => Ok(()),
-        },
-    }
 }
 
 /// Whether two copies of one answer say the same: equal bytes, or for lookups the same

@@ -18,7 +18,7 @@ fn outside() -> (tempfile::TempDir, LocalStore) {
     (dir, store)
 }
 
-fn export_all(store: &LocalStore, out: &Path) -> crate::export::ExportSummary {
+pub(super) fn export_all(store: &LocalStore, out: &Path) -> crate::export::ExportSummary {
     export(store.root(), &ExportOptions::default(), out, &NoProgress).unwrap()
 }
 

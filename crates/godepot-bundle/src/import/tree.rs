@@ -4,17 +4,18 @@
 //! legitimately holds a `.mod` without its zip, lock files and partial downloads; those are
 //! not errors.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use godepot_module::{ModulePath, Version};
 use godepot_store::{ArtifactKey, Kind, LocalStore, TreeEntry, TreeFile, walk_tree};
 
 use super::bundle::held_zip_h1;
-use super::publish::{StageError, publish, publish_rank, stage};
+use super::publish::{StageError, publish, publish_rank, repair_lists, stage};
 use super::{ImportOptions, ImportSummary, Problem};
-use crate::check::{Facts, check_expected, check_ziphash};
+use crate::check::{Facts, check_expected, check_ziphash, max_size};
 use crate::sumdb::records::Records;
 use crate::{BundleError, Progress};
 
@@ -42,13 +43,18 @@ pub(super) fn import_tree(
             _ => summary.skipped += 1,
         }
     }
+    if versions.is_empty() {
+        return Err(BundleError::NothingToImport(root.to_path_buf()));
+    }
     let total = versions.values().flatten().map(|(e, _)| e.size).sum();
     progress.phase("importing", total);
+    let modules: BTreeSet<ModulePath> = versions.keys().map(|(m, _)| m.clone()).collect();
     for mut files in versions.into_values() {
         files.sort_by_key(|(_, k)| publish_rank(k.kind));
         import_version(store, root, &files, options, progress, &mut summary)?;
     }
     progress.finish_phase();
+    repair_lists(store, modules.iter(), &mut summary)?;
     Ok(summary)
 }
 
@@ -71,8 +77,22 @@ fn import_version(
                 reason,
             })
         };
+        if entry.size > max_size(key.kind) {
+            refuse(
+                summary,
+                format!(
+                    "{} bytes, more than the {} a .{} may have",
+                    entry.size,
+                    max_size(key.kind),
+                    key.kind.extension()
+                ),
+            );
+            continue;
+        }
         let path = root.join(&entry.rel_path);
-        let mut file = File::open(&path).map_err(BundleError::io(&path))?;
+        let file = File::open(&path).map_err(BundleError::io(&path))?;
+        // One byte past the limit, so that a file grown since the walk is still refused.
+        let mut file = file.take(max_size(key.kind) + 1);
         let staged = match stage(store, key, &entry.rel_path, &mut file, progress) {
             Ok(Ok(staged)) => staged,
             Ok(Err(reason)) => {

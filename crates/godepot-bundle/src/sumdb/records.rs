@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use godepot_store::ClosedSpool;
 use godepot_sumdb::check::{VERIFIED_TREE, check_consistent, check_hash, verify_lookup};
 use godepot_sumdb::{SumdbPath, Tile, TreeHead, VerifierKey};
 
@@ -33,8 +34,8 @@ pub(crate) struct Records<'a> {
     root: &'a Path,
     database: &'a str,
     key: &'a VerifierKey,
-    /// Answers arriving with the bundle, by path under the database's root.
-    incoming: &'a BTreeMap<String, Vec<u8>>,
+    /// Answers arriving with the bundle (spooled on disk), by path under the database's root.
+    incoming: &'a BTreeMap<String, ClosedSpool>,
     /// Tiles read so far: a store's proofs share their upper tiles.
     tiles: RefCell<HashMap<Tile, Option<Vec<u8>>>>,
 }
@@ -44,7 +45,7 @@ impl<'a> Records<'a> {
         root: &'a Path,
         database: &'a str,
         key: &'a VerifierKey,
-        incoming: &'a BTreeMap<String, Vec<u8>>,
+        incoming: &'a BTreeMap<String, ClosedSpool>,
     ) -> Self {
         Records {
             root,
@@ -57,8 +58,8 @@ impl<'a> Records<'a> {
 
     /// An answer: the bundle's, else the store's. An unreadable cache file counts as absent.
     fn file(&self, rel: &str) -> Option<Vec<u8>> {
-        if let Some(data) = self.incoming.get(rel) {
-            return Some(data.clone());
+        if let Some(spool) = self.incoming.get(rel) {
+            return std::fs::read(spool.path()).ok();
         }
         cache::read(self.root, self.database, rel).ok().flatten()
     }
@@ -105,8 +106,13 @@ impl<'a> Records<'a> {
     /// the file (under the database's root) and why.
     pub(crate) fn verify_incoming(&self) -> Result<Option<TreeHead>, (String, String)> {
         let mut heads: Vec<(String, TreeHead)> = Vec::new();
-        for (rel, data) in self.incoming {
+        for (rel, spool) in self.incoming {
             let fail = |e: godepot_sumdb::SumdbError| (rel.clone(), e.to_string());
+            if rel != "latest" && !rel.starts_with("lookup/") {
+                continue;
+            }
+            let data = &std::fs::read(spool.path())
+                .map_err(|e| (rel.clone(), format!("reading its spooled copy: {e}")))?;
             if rel == "latest" {
                 heads.push((
                     rel.clone(),

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
 
+pub use list::{HeldKinds, ListDrift};
 pub use walk::{TreeEntry, TreeFile, classify, walk_tree};
 
 use crate::atomic;
@@ -96,12 +97,20 @@ impl LocalStore {
         Ok(self.root.join(META_DIR).join(rel))
     }
 
-    /// Adds a version to the module's `@v/list` unless it is listed already.
-    /// Pseudo-versions are never listed, as in every GOPROXY.
-    fn add_to_list(&self, module: &ModulePath, version: &Version) -> Result<(), StoreError> {
-        if version.is_pseudo() {
-            return Ok(());
-        }
+    /// Brings the module's `@v/list` in step with its files (see [`list`]): every version
+    /// held as `.info`, `.mod` and `.zip`, and no other. Returns how the file had drifted;
+    /// it is rewritten only when it did. Reads the module's `@v/` directory only.
+    pub fn reconcile_list(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
+        self.sync_list(module, true)
+    }
+
+    /// How the module's `@v/list` differs from its files, without changing anything (for
+    /// `verify`).
+    pub fn list_drift(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
+        self.sync_list(module, false)
+    }
+
+    fn sync_list(&self, module: &ModulePath, write: bool) -> Result<ListDrift, StoreError> {
         let path = self.root.join(list_rel_path(module));
         let _guard = self.list_lock.lock().unwrap_or_else(|e| e.into_inner());
         let lock_path = self.root.join(META_DIR).join("list.lock");
@@ -112,23 +121,26 @@ impl LocalStore {
             .open(&lock_path)
             .map_err(StoreError::io(&lock_path))?;
         lock.lock().map_err(StoreError::io(&lock_path))?;
-        let current = read_optional(&path)?.unwrap_or_default();
-        let text = String::from_utf8_lossy(&current);
-        if text.lines().any(|line| line.trim() == version.as_str()) {
-            return Ok(());
+        let want = list::listable(&list::held_kinds(&self.root, module)?);
+        let current = read_optional(&path)?;
+        let (text, drift) = list::reconcile(
+            &list::parse_list(current.as_deref().unwrap_or_default()),
+            &want,
+        );
+        // A missing list drifted by every downloadable version (so a module with none
+        // keeps having no list).
+        if write && !drift.is_empty() {
+            atomic::write_replace(&self.tmp, &path, text.as_bytes())
+                .map_err(StoreError::io(&path))?;
         }
-        let mut updated = text.into_owned();
-        if !updated.is_empty() && !updated.ends_with('\n') {
-            updated.push('\n');
-        }
-        updated.push_str(version.as_str());
-        updated.push('\n');
-        atomic::write_replace(&self.tmp, &path, updated.as_bytes()).map_err(StoreError::io(&path))
+        Ok(drift)
     }
 
     fn after_put(&self, key: &ArtifactKey, outcome: PutOutcome) -> Result<PutOutcome, StoreError> {
+        // Any publish of the module repairs its list, should an earlier one have crashed
+        // before updating it.
         if outcome == PutOutcome::Stored && key.kind != Kind::ZipHash {
-            self.add_to_list(&key.module, &key.version)?;
+            self.reconcile_list(&key.module)?;
         }
         Ok(outcome)
     }
@@ -182,13 +194,8 @@ impl Store for LocalStore {
     }
 
     fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, StoreError> {
-        let path = self.root.join(list_rel_path(module));
-        let data = read_optional(&path)?.unwrap_or_default();
-        Ok(String::from_utf8_lossy(&data)
-            .lines()
-            .filter_map(|line| line.split_whitespace().next())
-            .filter_map(|v| Version::parse(v).ok())
-            .collect())
+        // From the files, not the list file: always in step, even right after a crash.
+        Ok(list::listable(&list::held_kinds(&self.root, module)?))
     }
 
     fn get_meta(&self, name: &str) -> Result<Option<Bytes>, StoreError> {
@@ -301,6 +308,7 @@ fn clean_abandoned_scratch(tmp_root: &Path) {
     }
 }
 
+mod list;
 #[cfg(test)]
 mod tests;
 mod walk;

@@ -23,6 +23,9 @@ fn layout_is_a_goproxy_tree_with_case_encoding() {
     assert_eq!(store.put(&k, b"module x\n").unwrap(), PutOutcome::Stored);
     let file = dir.path().join("example.com/!upper/m/@v/v1.0.0-!beta.mod");
     assert_eq!(fs::read(file).unwrap(), b"module x\n");
+    for kind in [Kind::Info, Kind::Zip] {
+        store.put(&k.with_kind(kind), b"x").unwrap();
+    }
     let list = fs::read_to_string(dir.path().join("example.com/!upper/m/@v/list")).unwrap();
     assert_eq!(list, "v1.0.0-Beta\n");
 }
@@ -36,25 +39,73 @@ fn immutable_artifacts_keep_their_first_bytes() {
     assert_eq!(store.read(&k).unwrap().unwrap(), "first");
 }
 
-#[test]
-fn list_holds_each_release_once_and_no_pseudo_versions() {
-    let (_dir, store) = store();
-    let m = "example.com/m";
-    for (v, kind) in [
-        ("v1.0.0", Kind::Info),
-        ("v1.0.0", Kind::Mod),
-        ("v1.1.0", Kind::Mod),
-        ("v0.0.0-20200101000000-abcdefabcdef", Kind::Mod),
-    ] {
-        store.put(&key(m, v, kind), b"x").unwrap();
+fn put_version(store: &LocalStore, module: &str, version: &str, kinds: &[Kind]) {
+    for kind in kinds {
+        store.put(&key(module, version, *kind), b"x").unwrap();
     }
-    let held: Vec<String> = store
-        .versions(&ModulePath::parse(m).unwrap())
+}
+
+fn listed(dir: &Path, store: &LocalStore, module: &str) -> (Vec<String>, String) {
+    let m = ModulePath::parse(module).unwrap();
+    let held = store
+        .versions(&m)
         .unwrap()
         .iter()
         .map(|v| v.to_string())
         .collect();
-    assert_eq!(held, ["v1.0.0", "v1.1.0"]);
+    let file = fs::read_to_string(dir.join(list_rel_path(&m))).unwrap_or_default();
+    (held, file)
+}
+
+const FULL: [Kind; 3] = [Kind::Info, Kind::Mod, Kind::Zip];
+
+#[test]
+fn list_holds_each_downloadable_release_once_and_no_pseudo_versions() {
+    let (dir, store) = store();
+    let m = "example.com/m";
+    put_version(&store, m, "v1.0.0", &FULL);
+    put_version(&store, m, "v1.0.0", &[Kind::ZipHash]);
+    // Graph-only (held for its go.mod), half-held, and a pseudo-version: none is offered.
+    put_version(&store, m, "v1.1.0", &[Kind::Mod]);
+    put_version(&store, m, "v1.2.0", &[Kind::Mod, Kind::Zip]);
+    put_version(&store, m, "v0.0.0-20200101000000-abcdefabcdef", &FULL);
+    let (held, file) = listed(dir.path(), &store, m);
+    assert_eq!(held, ["v1.0.0"]);
+    assert_eq!(file, "v1.0.0\n");
+    put_version(&store, m, "v1.2.0", &[Kind::Info]);
+    assert_eq!(listed(dir.path(), &store, m).1, "v1.0.0\nv1.2.0\n");
+}
+
+#[test]
+fn a_list_left_behind_by_a_crash_is_repaired() {
+    let (dir, store) = store();
+    let m = "example.com/m";
+    let module = ModulePath::parse(m).unwrap();
+    put_version(&store, m, "v1.0.0", &FULL);
+    // A crash after publishing v1.1.0's files but before the list was rewritten (and a
+    // list from an older godepot naming a graph-only version).
+    for kind in FULL {
+        let k = key(m, "v1.1.0", kind);
+        fs::write(dir.path().join(k.rel_path()), b"x").unwrap();
+    }
+    put_version(&store, m, "v0.9.0", &[Kind::Mod]);
+    fs::write(dir.path().join(list_rel_path(&module)), "v1.0.0\nv0.9.0\n").unwrap();
+
+    // Offline answers read the files, so they are right at once.
+    assert_eq!(listed(dir.path(), &store, m).0, ["v1.0.0", "v1.1.0"]);
+    let drift = store.list_drift(&module).unwrap();
+    assert_eq!(drift.unlisted, [Version::parse("v1.1.0").unwrap()]);
+    assert_eq!(drift.not_downloadable, [Version::parse("v0.9.0").unwrap()]);
+    assert_eq!(
+        listed(dir.path(), &store, m).1,
+        "v1.0.0\nv0.9.0\n",
+        "list_drift changes nothing"
+    );
+
+    // The next publish of any version of the module repairs the file.
+    put_version(&store, m, "v0.8.0", &[Kind::Mod]);
+    assert_eq!(listed(dir.path(), &store, m).1, "v1.0.0\nv1.1.0\n");
+    assert!(store.reconcile_list(&module).unwrap().is_empty());
 }
 
 #[test]

@@ -10,9 +10,11 @@ use godepot_bundle::{BundleError, Selection};
 use godepot_resolve::{Input, ResolveOptions, StoreSource, resolve};
 use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
 
+use crate::config::ConfigFile;
 use crate::datadir;
 use crate::failure::Failure;
 use crate::progress::{Bar, count, human_bytes};
+use crate::settings::StoreSettings;
 
 /// Write one bundle file: a zstd-compressed tar whose content is a GOPROXY=file:// tree (so
 /// `tar -x` alone makes it usable), led by a manifest of every file's size, SHA-256 and h1.
@@ -24,9 +26,8 @@ use crate::progress::{Bar, count, human_bytes};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ExportArgs {
-    /// The store to work on.
-    #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
-    pub(crate) data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) store: StoreSettings,
 
     /// The bundle file to write (replaced atomically when complete).
     #[arg(long, value_name = "FILE")]
@@ -52,8 +53,8 @@ pub(crate) struct ExportArgs {
     pub(crate) json: bool,
 }
 
-pub(crate) fn run(_config: Option<&Path>, args: ExportArgs) -> Result<(), Failure> {
-    let root = datadir::existing(args.data_dir.clone())?;
+pub(crate) fn run(file: &ConfigFile, args: ExportArgs) -> Result<(), Failure> {
+    let root = datadir::existing(&file.merge(args.store)?)?;
     let since = args
         .since
         .as_deref()
@@ -114,8 +115,8 @@ fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
             eprintln!("{problem}");
         }
         return Err(Failure::runtime(format!(
-            "cannot resolve the inputs from what the store holds ({} problems)",
-            resolution.problems.len()
+            "cannot resolve the inputs from what the store holds ({})",
+            count(resolution.problems.len() as u64, "problem")
         ))
         .hint("fill the store first: godepot prefetch --data-dir DIR INPUT…"));
     }
@@ -151,18 +152,19 @@ fn report(summary: &ExportSummary, json: bool) {
         return;
     }
     eprintln!(
-        "exported {}, {}, {} ({}) to {} ({} compressed)",
+        "exported {}, {}, {} ({}) and {} to {} ({} compressed)",
         count(summary.modules as u64, "module"),
         count(summary.versions as u64, "version"),
         count(summary.artifacts as u64, "artifact"),
         human_bytes(summary.artifact_bytes),
+        count(summary.sumdb_files as u64, "checksum database answer"),
         summary.bundle.display(),
         human_bytes(summary.bundle_bytes)
     );
     if summary.skipped_non_artifacts > 0 {
         eprintln!(
-            "left out {} files that are not artifacts (see `godepot verify`)",
-            summary.skipped_non_artifacts
+            "left out {} that are not artifacts (see `godepot verify`)",
+            count(summary.skipped_non_artifacts as u64, "file")
         );
     }
 }

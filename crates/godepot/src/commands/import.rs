@@ -1,14 +1,17 @@
 //! `godepot import`: take in a bundle, a GOPROXY=file:// tree or a module cache.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use godepot_bundle::import::{ImportOptions, ImportSummary, import};
 use godepot_bundle::sumdb::SumdbCheck;
 use godepot_bundle::{BundleError, GoSums};
 
-use crate::datadir;
+use crate::commands::depot;
+use crate::config::ConfigFile;
+use crate::datadir::Created;
 use crate::failure::Failure;
-use crate::progress::{Bar, human_bytes};
+use crate::progress::{Bar, count, human_bytes};
+use crate::settings::{StoreSettings, SumdbSettings};
 
 /// Take in a bundle file, any GOPROXY=file:// tree, or a module cache ($GOMODCACHE, or its
 /// cache/download), checking every artifact before it becomes visible. Safe while a server
@@ -24,9 +27,8 @@ use crate::progress::{Bar, human_bytes};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ImportArgs {
-    /// The store to work on.
-    #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
-    pub(crate) data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) store: StoreSettings,
 
     /// A bundle file, a GOPROXY=file:// directory, or a module cache.
     #[arg(value_name = "SOURCE")]
@@ -36,33 +38,30 @@ pub(crate) struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) go_sum: Vec<PathBuf>,
 
-    /// Checksum databases, as for `serve` (name+hash+key). With a key, the bundle's answers
-    /// of that database must verify, and every zip and go.mod in the bundle must match its
-    /// records (in the bundle or already held), or the bundle is refused whole.
-    #[arg(long, env = "GODEPOT_SUMDB", value_name = "LIST")]
-    pub(crate) sumdb: Option<String>,
-
-    /// Modules not checked against the checksum database (GONOSUMDB-style patterns).
-    #[arg(long, env = "GODEPOT_NOSUMDB", value_name = "PATTERNS")]
-    pub(crate) nosumdb: Option<String>,
+    // Checksum databases (name+hash+key): with a key, the bundle's answers of that
+    // database must verify, and every zip and go.mod in the bundle must match its records
+    // (in the bundle or already held), or the bundle is refused whole.
+    #[command(flatten)]
+    pub(crate) sumdb: SumdbSettings,
 
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
 }
 
-/// The checksum databases given on the command line: explicit only (not `$GOSUMDB`), so an
-/// import never starts refusing modules because of the environment it happens to run in.
-pub(crate) fn sumdb_check(list: Option<&str>, skip: Option<&str>) -> Result<SumdbCheck, Failure> {
-    let databases = godepot_sumdb::parse_database_list(list.unwrap_or(""))
+/// The checksum databases configured for godepot (flag, `GODEPOT_SUMDB`, file), never
+/// `$GOSUMDB`, so an import never starts refusing modules because of the environment it
+/// happens to run in.
+pub(crate) fn sumdb_check(settings: &SumdbSettings) -> Result<SumdbCheck, Failure> {
+    let databases = godepot_sumdb::parse_database_list(settings.sumdb.as_deref().unwrap_or(""))
         .map_err(|e| Failure::config(format!("--sumdb: {e}")))?;
     Ok(SumdbCheck {
         databases,
-        skip: skip.unwrap_or("").to_string(),
+        skip: settings.nosumdb.clone().unwrap_or_default(),
     })
 }
 
-pub(crate) fn run(_config: Option<&Path>, args: ImportArgs) -> Result<(), Failure> {
+pub(crate) fn run(file: &ConfigFile, args: ImportArgs) -> Result<(), Failure> {
     let go_sums =
         GoSums::load(&args.go_sum).map_err(|e| Failure::config(format!("--go-sum: {e}")))?;
     if !args.source.exists() {
@@ -71,22 +70,31 @@ pub(crate) fn run(_config: Option<&Path>, args: ImportArgs) -> Result<(), Failur
             args.source.display()
         )));
     }
-    let sumdb = sumdb_check(args.sumdb.as_deref(), args.nosumdb.as_deref())?;
-    let store = datadir::open_store(args.data_dir)?;
+    let sumdb = sumdb_check(&file.merge(args.sumdb)?)?;
+    let data_dir = file.merge(args.store)?.data_dir()?;
+    let created = Created::guard(&data_dir);
+    let store = depot::open_store(&data_dir)?;
     let options = ImportOptions { go_sums, sumdb };
     let summary = import(&store, &args.source, &options, &Bar::new()).map_err(|e| match e {
         BundleError::BadBundle { .. } => {
             Failure::runtime(e.to_string()).hint("nothing was imported; the store is unchanged")
         }
+        BundleError::Write { .. } => Failure::runtime(e.to_string()).hint(
+            "the source is fine: free space on the data directory's file system and import again",
+        ),
+        BundleError::NothingToImport(_) => Failure::runtime(e.to_string()).hint(
+            "give a bundle file, a GOPROXY=file:// directory, or a module cache ($GOMODCACHE)",
+        ),
         e => Failure::runtime(e.to_string()),
     })?;
     report(&summary, args.json);
     if summary.is_success() {
+        created.keep();
         return Ok(());
     }
     Err(Failure::runtime(format!(
-        "{} conflicts, {} refused",
-        summary.conflicts.len(),
+        "{}, {} refused",
+        count(summary.conflicts.len() as u64, "conflict"),
         summary.refused.len()
     )))
 }
@@ -105,16 +113,28 @@ fn report(summary: &ImportSummary, json: bool) {
         eprintln!("conflict {}: {}", problem.path, problem.reason);
     }
     eprintln!(
-        "imported from {} {}: {} stored ({}), {} already held, {} checksum database answers stored ({} already held), {} conflicts, {} refused, {} other files skipped",
+        "imported from {} {}: {} stored ({}), {} already held, {} stored ({} already held), {}, {} refused, {} skipped",
         summary.source_kind,
         summary.source,
         summary.stored,
         human_bytes(summary.stored_bytes),
         summary.already_held,
-        summary.sumdb_stored,
+        count(summary.sumdb_stored as u64, "checksum database answer"),
         summary.sumdb_already_held,
-        summary.conflicts.len(),
+        count(summary.conflicts.len() as u64, "conflict"),
         summary.refused.len(),
-        summary.skipped
+        count(summary.skipped as u64, "other file")
     );
+    if summary.sumdb_left_out > 0 {
+        eprintln!(
+            "left out {} checksum database tree heads: without the database's key (--sumdb) nothing says they are genuine, and the store holds a verified one",
+            summary.sumdb_left_out
+        );
+    }
+    if summary.relisted > 0 {
+        eprintln!(
+            "listed {} held versions their module's @v/list was missing",
+            summary.relisted
+        );
+    }
 }

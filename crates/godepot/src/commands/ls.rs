@@ -1,12 +1,12 @@
 //! `godepot ls`: what the store holds.
 
-use std::path::{Path, PathBuf};
-
 use godepot_bundle::ls::{Listing, list};
 
+use crate::config::ConfigFile;
 use crate::datadir;
 use crate::failure::Failure;
-use crate::progress::human_bytes;
+use crate::progress::{count, human_bytes};
+use crate::settings::StoreSettings;
 
 /// List held modules and versions with their sizes, and a total.
 ///
@@ -17,9 +17,8 @@ use crate::progress::human_bytes;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct LsArgs {
-    /// The store to work on.
-    #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
-    pub(crate) data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) store: StoreSettings,
 
     /// Only modules matching: comma-separated globs (as in GOPRIVATE) or a plain prefix.
     #[arg(value_name = "PATTERN")]
@@ -30,8 +29,8 @@ pub(crate) struct LsArgs {
     pub(crate) json: bool,
 }
 
-pub(crate) fn run(_config: Option<&Path>, args: LsArgs) -> Result<(), Failure> {
-    let root = datadir::existing(args.data_dir)?;
+pub(crate) fn run(file: &ConfigFile, args: LsArgs) -> Result<(), Failure> {
+    let root = datadir::existing(&file.merge(args.store)?)?;
     let listing = list(&root, args.pattern.as_deref())
         .map_err(|e| Failure::runtime(format!("cannot list {}: {e}", root.display())))?;
     if args.json {
@@ -45,31 +44,41 @@ pub(crate) fn run(_config: Option<&Path>, args: LsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// One line per version (`module version size files`), then the total.
+/// One line per version (`module version size files`, in aligned columns), then the total.
 fn render(listing: &Listing) -> String {
-    let width = listing
+    let rows: Vec<[String; 4]> = listing
         .modules
         .iter()
-        .map(|m| m.path.len())
-        .max()
-        .unwrap_or(0);
+        .flat_map(|m| {
+            m.versions.iter().map(|v| {
+                [
+                    m.path.clone(),
+                    v.version.clone(),
+                    human_bytes(v.bytes),
+                    v.files.join(","),
+                ]
+            })
+        })
+        .collect();
+    let width = |column: usize| rows.iter().map(|r| r[column].len()).max().unwrap_or(0);
+    let (path, version, size) = (width(0), width(1), width(2));
     let mut out = String::new();
-    for module in &listing.modules {
-        for v in &module.versions {
-            out.push_str(&format!(
-                "{:width$}  {:<24} {:>10}  {}\n",
-                module.path,
-                v.version,
-                human_bytes(v.bytes),
-                v.files.join(",")
-            ));
-        }
+    for [p, v, s, files] in &rows {
+        out.push_str(&format!("{p:path$}  {v:version$}  {s:>size$}  {files}\n"));
     }
     out.push_str(&format!(
-        "total: {} modules, {} versions, {}\n",
-        listing.total_modules,
-        listing.total_versions,
+        "total: {}, {} ({})",
+        count(listing.total_modules as u64, "module"),
+        count(listing.total_versions as u64, "version"),
         human_bytes(listing.total_bytes)
     ));
+    if listing.sumdb_files > 0 {
+        out.push_str(&format!(
+            ", {} ({})",
+            count(listing.sumdb_files as u64, "checksum database answer"),
+            human_bytes(listing.sumdb_bytes)
+        ));
+    }
+    out.push('\n');
     out
 }

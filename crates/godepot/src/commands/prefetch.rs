@@ -4,7 +4,7 @@
 mod report;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +13,10 @@ use godepot_resolve::Input;
 
 use crate::cli::LogFormat;
 use crate::commands::depot::{self, DepotSettings};
-use crate::config::{DEFAULT_LIST_TTL, DEFAULT_UPSTREAM_TIMEOUT, FileConfig, duration_setting};
-use crate::datadir;
+use crate::config::ConfigFile;
 use crate::failure::Failure;
 use crate::logging;
+use crate::settings::{CacheSettings, StoreSettings, SumdbSettings, UpstreamSettings};
 
 use report::Progress;
 
@@ -50,13 +50,12 @@ pub(crate) struct PrefetchArgs {
     #[arg(long)]
     pub(crate) no_toolchains: bool,
 
-    /// The store to fill (a GOPROXY=file:// tree); created if absent.
-    #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
-    pub(crate) data_dir: Option<PathBuf>,
+    // The store to fill; created if absent.
+    #[command(flatten)]
+    pub(crate) store: StoreSettings,
 
-    /// Upstream proxies, in GOPROXY syntax [default: $GOPROXY, else `go env GOPROXY`].
-    #[arg(long, env = "GODEPOT_UPSTREAM", value_name = "LIST")]
-    pub(crate) upstream: Option<String>,
+    #[command(flatten)]
+    pub(crate) upstream: UpstreamSettings,
 
     /// How many downloads run at once.
     #[arg(long, short = 'j', default_value_t = 8, value_name = "N",
@@ -75,13 +74,8 @@ pub(crate) struct PrefetchArgs {
     #[arg(long)]
     pub(crate) no_deps: bool,
 
-    /// How long list and @latest answers are reused [default: 1m].
-    #[arg(long, env = "GODEPOT_LIST_TTL", value_name = "DURATION")]
-    pub(crate) list_ttl: Option<String>,
-
-    /// Limit on connecting to upstream and on any silence in a body [default: 30s].
-    #[arg(long, env = "GODEPOT_UPSTREAM_TIMEOUT", value_name = "DURATION")]
-    pub(crate) upstream_timeout: Option<String>,
+    #[command(flatten)]
+    pub(crate) cache: CacheSettings,
 
     /// Walk the whole unpruned module graph, not only what the go command loads: a superset
     /// for go commands this prefetch does not foresee. A go.mod that cannot be had outside
@@ -89,15 +83,11 @@ pub(crate) struct PrefetchArgs {
     #[arg(long)]
     pub(crate) full_graph: bool,
 
-    /// Checksum databases, as for `serve`. The lookup answers and tiles that prove each
-    /// module fetched are kept for an offline `serve`; with a key (name+hash+key) every module
-    /// is also checked against the database [default: $GOSUMDB, else `go env GOSUMDB`].
-    #[arg(long, env = "GODEPOT_SUMDB", value_name = "LIST")]
-    pub(crate) sumdb: Option<String>,
-
-    /// Modules not checked against the checksum database [default: $GONOSUMDB, else $GOPRIVATE].
-    #[arg(long, env = "GODEPOT_NOSUMDB", value_name = "PATTERNS")]
-    pub(crate) nosumdb: Option<String>,
+    // Checksum databases, as for `serve`: the lookup answers and tiles that prove each
+    // module fetched are kept for an offline `serve`; with a key every module is also
+    // checked against the database [default: $GOSUMDB, else `go env GOSUMDB`].
+    #[command(flatten)]
+    pub(crate) sumdb: SumdbSettings,
 }
 
 /// The arguments, merged with the config file and checked.
@@ -114,8 +104,8 @@ struct Settings {
     dry_run: bool,
 }
 
-pub(crate) fn run(config: Option<&Path>, args: PrefetchArgs) -> Result<(), Failure> {
-    let settings = settings(FileConfig::load(config)?, args)?;
+pub(crate) fn run(file: &ConfigFile, args: PrefetchArgs) -> Result<(), Failure> {
+    let settings = settings(file, args)?;
     // Only warnings: progress and the summary are this command's output.
     logging::init(LogFormat::Text, "warn")?;
     let runtime = depot::runtime()?;
@@ -126,7 +116,7 @@ pub(crate) fn run(config: Option<&Path>, args: PrefetchArgs) -> Result<(), Failu
     }
 }
 
-fn settings(file: FileConfig, args: PrefetchArgs) -> Result<Settings, Failure> {
+fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> {
     let mut inputs = Vec::new();
     for arg in &args.inputs {
         inputs.push(Input::parse_arg(arg).map_err(|e| {
@@ -141,22 +131,16 @@ fn settings(file: FileConfig, args: PrefetchArgs) -> Result<Settings, Failure> {
         godepot_prefetch::toolchain_inputs(named, &platforms)
             .map_err(|e| Failure::config(format!("--{e}")))?,
     );
+    let upstream = file.merge(args.upstream)?;
+    let sumdb = file.merge(args.sumdb)?;
     Ok(Settings {
         inputs,
-        data_dir: datadir::resolve(args.data_dir.or(file.data_dir))?,
-        upstream: args.upstream.or(file.upstream),
-        list_ttl: duration_setting(
-            "list-ttl",
-            args.list_ttl.or(file.list_ttl),
-            DEFAULT_LIST_TTL,
-        )?,
-        upstream_timeout: duration_setting(
-            "upstream-timeout",
-            args.upstream_timeout.or(file.upstream_timeout),
-            DEFAULT_UPSTREAM_TIMEOUT,
-        )?,
-        sumdb: args.sumdb.or(file.sumdb),
-        nosumdb: args.nosumdb.or(file.nosumdb),
+        data_dir: file.merge(args.store)?.data_dir()?,
+        upstream_timeout: upstream.upstream_timeout(),
+        upstream: upstream.upstream,
+        list_ttl: file.merge(args.cache)?.list_ttl(),
+        sumdb: sumdb.sumdb,
+        nosumdb: sumdb.nosumdb,
         options: PrefetchOptions {
             jobs: usize::from(args.jobs),
             query_deps: !args.no_deps,

@@ -1,48 +1,79 @@
 //! `godepot serve`.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use godepot_server::{Activity, ServerOptions};
+use godepot_server::{Activity, ConnectionLimits, ServerOptions};
 
 use crate::cli::ServeArgs;
 use crate::commands::depot::{self, DepotSettings, instance_id};
-use crate::config::{FileConfig, ServeConfig};
+use crate::config::ConfigFile;
 use crate::failure::Failure;
-use crate::{logging, memory};
+use crate::settings::{CacheSettings, ServerSettings, SumdbSettings, UpstreamSettings};
+use crate::{datadir, logging, memory};
 
-pub(crate) fn run(config_file: Option<&Path>, args: ServeArgs) -> Result<(), Failure> {
-    let config = ServeConfig::merge(args, FileConfig::load(config_file)?)?;
-    logging::init(config.log_format, &config.log_level)?;
+/// `serve`'s settings, merged.
+struct Config {
+    server: ServerSettings,
+    data_dir: PathBuf,
+    upstream: UpstreamSettings,
+    offline: bool,
+    cache: CacheSettings,
+    sumdb: SumdbSettings,
+}
+
+pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
+    let log = file.merge(args.log)?;
+    let config = Config {
+        server: file.merge(args.server)?,
+        data_dir: file.merge(args.store)?.data_dir()?,
+        upstream: file.merge(args.upstream)?,
+        offline: file.merge(args.offline)?.offline(),
+        cache: file.merge(args.cache)?,
+        sumdb: file.merge(args.sumdb)?,
+    };
+    if config.offline && !config.data_dir.is_dir() {
+        // Offline, an empty store answers 404 to everything: a typo, not a fresh start.
+        return Err(Failure::config(format!(
+            "data directory {} does not exist, and offline there is nothing to fill it",
+            config.data_dir.display()
+        ))
+        .hint("pass --data-dir with the store you imported into (or drop --offline)"));
+    }
+    logging::init(log.log_format(), log.log_level())?;
     depot::runtime()?.block_on(serve(config))
 }
 
-async fn serve(config: ServeConfig) -> Result<(), Failure> {
+async fn serve(config: Config) -> Result<(), Failure> {
     let instance_id = instance_id();
+    let listen = config.server.listen();
     let settings = DepotSettings {
         data_dir: &config.data_dir,
-        upstream: config.upstream.as_deref(),
+        upstream: config.upstream.upstream.as_deref(),
         offline: config.offline,
-        list_ttl: config.list_ttl,
-        upstream_timeout: config.upstream_timeout,
+        list_ttl: config.cache.list_ttl(),
+        upstream_timeout: config.upstream.upstream_timeout(),
         instance_id: instance_id.clone(),
-        listen: config.listen,
+        listen,
     };
     let sumdb = depot::sumdb_options(
-        config.sumdb.as_deref(),
-        config.nosumdb.as_deref(),
+        config.sumdb.sumdb.as_deref(),
+        config.sumdb.nosumdb.as_deref(),
         &settings,
     )?;
+    let created = datadir::Created::guard(&config.data_dir);
     let built = depot::build_with_sumdb(&settings, sumdb)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| {
-            Failure::runtime(format!("cannot listen on {}: {e}", config.listen))
-                .hint("pick another address with --listen, e.g. --listen 127.0.0.1:3001")
-        })?;
+    if config.offline && datadir::holds_nothing(&config.data_dir) {
+        tracing::warn!(data_dir = %config.data_dir.display(), "offline with an empty store: every request will be answered 404; import a bundle first (godepot import)");
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        Failure::runtime(format!("cannot listen on {listen}: {e}"))
+            .hint("pick another address with --listen, e.g. --listen 127.0.0.1:3001")
+    })?;
     let addr = listener
         .local_addr()
         .map_err(|e| Failure::runtime(format!("cannot read the listening address: {e}")))?;
+    created.keep();
     let depot = built.depot;
     let mode = if depot.is_offline() {
         "offline"
@@ -54,13 +85,19 @@ async fn serve(config: ServeConfig) -> Result<(), Failure> {
     let router = godepot_server::router(
         depot,
         ServerOptions {
-            list_ttl: config.list_ttl,
+            list_ttl: settings.list_ttl,
             instance_id,
             activity,
         },
     );
     tracing::info!(data_dir = %config.data_dir.display(), mode, "listening on http://{addr}");
-    godepot_server::serve(listener, router, shutdown_signal(), config.shutdown_timeout)
+    let limits = ConnectionLimits {
+        header_timeout: config.server.header_timeout(),
+        idle_timeout: config.server.idle_timeout(),
+        max_connections: config.server.max_connections(),
+    };
+    let grace = config.server.shutdown_timeout();
+    godepot_server::serve(listener, router, shutdown_signal(), grace, limits)
         .await
         .map_err(|e| Failure::runtime(format!("server failed: {e}")))?;
     tracing::info!("stopped");

@@ -1,6 +1,6 @@
 //! `godepot verify`: re-check everything the store holds.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use godepot_bundle::GoSums;
 use godepot_bundle::verify::{VerifyOptions, VerifyReport, verify};
@@ -8,72 +8,72 @@ use godepot_store::LocalStore;
 
 use crate::commands::import::sumdb_check;
 use crate::commands::verify_sumdb::{self, Online};
+use crate::config::ConfigFile;
 use crate::datadir;
 use crate::failure::Failure;
-use crate::progress::{Bar, human_bytes};
+use crate::progress::{Bar, count, human_bytes};
+use crate::settings::{OfflineSettings, StoreSettings, SumdbSettings, UpstreamSettings};
 
 /// Re-hash every held zip and go.mod, compare with the stored .ziphash and, when given,
-/// go.sum files; report mismatches, unreadable files and orphans (files that are not
-/// artifacts, a .ziphash without its zip). With --sumdb name+hash+key, also check every zip
+/// go.sum files; report mismatches, unreadable files, orphans (files that are not
+/// artifacts, a .ziphash without its zip), `@v/list` files out of step with the versions
+/// held whole (unlisted), and versions held with their zip but without their .mod or
+/// .info (incomplete). With --sumdb name+hash+key, also check every zip
 /// and go.mod against the checksum database's records: those held in the store's cache, and
 /// (unless --offline) those it lacks, fetched through the upstream or the database's URL.
 /// Exits non-zero when anything is wrong.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
-    /// The store to work on.
-    #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
-    pub(crate) data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) store: StoreSettings,
 
     /// A go.sum file every matching artifact must agree with. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub(crate) go_sum: Vec<PathBuf>,
 
     /// Move every bad or orphaned file to .godepot/quarantine/<time>/, so that it is fetched
-    /// again instead of served.
+    /// again instead of served, and rewrite every @v/list to match the files.
     #[arg(long)]
     pub(crate) repair: bool,
 
-    /// Check zips and go.mod files against this checksum database (name+hash+key, or
-    /// name+hash+key URL, as for `serve`).
-    #[arg(long, env = "GODEPOT_SUMDB", value_name = "LIST")]
-    pub(crate) sumdb: Option<String>,
+    // Check zips and go.mod files against this checksum database (a key is needed).
+    #[command(flatten)]
+    pub(crate) sumdb: SumdbSettings,
 
-    /// Modules not checked against the checksum database (GONOSUMDB-style patterns).
-    #[arg(long, env = "GODEPOT_NOSUMDB", value_name = "PATTERNS")]
-    pub(crate) nosumdb: Option<String>,
+    // With --sumdb: --offline uses only the records the store holds.
+    #[command(flatten)]
+    pub(crate) offline: OfflineSettings,
 
-    /// With --sumdb: use only the records the store holds; fetch none.
-    #[arg(long)]
-    pub(crate) offline: bool,
-
-    /// With --sumdb: where missing records are fetched through, as for `serve`
-    /// [default: $GOPROXY, else `go env GOPROXY`].
-    #[arg(long, env = "GODEPOT_UPSTREAM", value_name = "LIST")]
-    pub(crate) upstream: Option<String>,
+    // With --sumdb: where missing records are fetched through, as for `serve`.
+    #[command(flatten)]
+    pub(crate) upstream: UpstreamSettings,
 
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
 }
 
-pub(crate) fn run(_config: Option<&Path>, args: VerifyArgs) -> Result<(), Failure> {
+pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
     let go_sums =
         GoSums::load(&args.go_sum).map_err(|e| Failure::config(format!("--go-sum: {e}")))?;
-    let root = datadir::existing(args.data_dir)?;
+    let root = datadir::existing(&file.merge(args.store)?)?;
+    let sumdb_settings = file.merge(args.sumdb)?;
+    let upstream = file.merge(args.upstream)?;
     let store = LocalStore::open(&root).map_err(|e| {
         Failure::runtime(format!(
             "cannot open data directory {}: {e}",
             root.display()
         ))
     })?;
-    let sumdb = sumdb_check(args.sumdb.as_deref(), args.nosumdb.as_deref())?;
-    let sources = match &args.sumdb {
+    let sumdb = sumdb_check(&sumdb_settings)?;
+    let sources = match &sumdb_settings.sumdb {
         None => None,
         Some(list) => {
-            let online = (!args.offline).then(|| Online {
-                upstream: args.upstream.as_deref(),
+            let online = (!file.merge(args.offline)?.offline()).then(|| Online {
+                upstream: upstream.upstream.as_deref(),
+                upstream_timeout: upstream.upstream_timeout(),
                 list,
-                nosumdb: args.nosumdb.as_deref(),
+                nosumdb: sumdb_settings.nosumdb.as_deref(),
             });
             Some(verify_sumdb::gather(&store, &sumdb, online)?)
         }
@@ -88,15 +88,18 @@ pub(crate) fn run(_config: Option<&Path>, args: VerifyArgs) -> Result<(), Failur
     print(&report, args.json);
     if let Some(sources) = &sources {
         eprintln!(
-            "{}; {} artifacts match it",
+            "{}; {} match it",
             verify_sumdb::describe(sources),
-            report.sumdb_matched
+            count(report.sumdb_matched as u64, "artifact")
         );
     }
     if report.is_clean() {
         return Ok(());
     }
-    let failure = Failure::runtime(format!("{} problems found", report.findings.len()));
+    let failure = Failure::runtime(format!(
+        "{} found",
+        count(report.findings.len() as u64, "problem")
+    ));
     Err(if args.repair {
         failure.hint("the files involved were quarantined and will be fetched again")
     } else {
@@ -120,12 +123,15 @@ fn print(report: &VerifyReport, json: bool) {
         }
     }
     if let Some(dir) = &report.quarantine {
-        eprintln!("quarantined {} files in {dir}", report.quarantined.len());
+        eprintln!(
+            "quarantined {} in {dir}",
+            count(report.quarantined.len() as u64, "file")
+        );
     }
     eprintln!(
-        "verified {} artifacts ({}): {} problems",
-        report.checked,
+        "verified {} ({}): {}",
+        count(report.checked as u64, "artifact"),
         human_bytes(report.bytes),
-        report.findings.len()
+        count(report.findings.len() as u64, "problem")
     );
 }

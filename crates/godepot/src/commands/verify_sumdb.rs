@@ -32,6 +32,7 @@ pub(crate) struct RecordSources {
 /// Where records are fetched from when online.
 pub(crate) struct Online<'a> {
     pub(crate) upstream: Option<&'a str>,
+    pub(crate) upstream_timeout: Duration,
     pub(crate) list: &'a str,
     pub(crate) nosumdb: Option<&'a str>,
 }
@@ -85,7 +86,7 @@ pub(crate) fn gather(
         upstream: online.upstream,
         offline: false,
         list_ttl: Duration::from_secs(60),
-        upstream_timeout: Duration::from_secs(30),
+        upstream_timeout: online.upstream_timeout,
         instance_id: depot::instance_id(),
         // Nothing is served: port 0 matches no upstream URL.
         listen: SocketAddr::from(([0, 0, 0, 0], 0)),

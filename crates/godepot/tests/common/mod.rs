@@ -164,13 +164,14 @@ pub(crate) fn tail(godepot: &GodepotProcess) -> String {
 
 /// `godepot <args>`, not yet run, with nothing of the machine's configuration leaking in: no
 /// `GODEPOT_*` variables, and `GOPROXY`/`GOSUMDB` off (left unset, godepot would ask
-/// `go env` for an upstream and a checksum database), `GOENV` off.
+/// `go env` for an upstream and a checksum database), `GOENV` off, no `.netrc`.
 pub(crate) fn godepot_command<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .env("GOPROXY", "off")
         .env("GOSUMDB", "off")
-        .env("GOENV", "off");
+        .env("GOENV", "off")
+        .env("NETRC", "/dev/null");
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("GODEPOT_") {
             cmd.env_remove(&k);

@@ -1,0 +1,406 @@
+//! The depot's policy against an in-memory [`Fetcher`]: store hit and miss, single-flight,
+//! stale-if-error, offline answers, refusal of what must not be kept, and routing by module.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use godepot_depot::{
+    Answer, Body, CacheStatus, Depot, DepotError, DepotOptions, FallThrough, Fetched, FetchedZip,
+    Fetcher, Fetchers, Reason,
+};
+use godepot_module::{ModulePath, Version};
+use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
+
+/// Answers from maps, counting every call; can be made to fail or to take its time.
+#[derive(Default)]
+struct Fake {
+    name: &'static str,
+    files: Mutex<HashMap<String, Bytes>>,
+    calls: Mutex<HashMap<String, usize>>,
+    total: AtomicUsize,
+    failing: AtomicBool,
+    delay: Mutex<Duration>,
+}
+
+impl Fake {
+    fn new(name: &'static str) -> Arc<Fake> {
+        Arc::new(Fake {
+            name,
+            ..Fake::default()
+        })
+    }
+
+    /// Serves `module@version` with a go.mod naming `declared`, a matching .info and zip.
+    fn add(&self, module: &str, version: &str, declared: &str) {
+        let go_mod = format!("module {declared}\n\ngo 1.21\n");
+        let prefix = format!("{module}@{version}/");
+        let zip = godepot_testkit::universe::zip_bytes(&[
+            (&format!("{prefix}go.mod"), go_mod.as_bytes()),
+            (&format!("{prefix}a.go"), b"package a\n"),
+        ]);
+        let info = format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}\n");
+        let mut files = self.files.lock().unwrap();
+        files.insert(format!("{module}@{version}.mod"), go_mod.into());
+        files.insert(format!("{module}@{version}.info"), info.clone().into());
+        files.insert(format!("{module}@{version}.zip"), zip.into());
+        files.insert(format!("{module}@latest"), info.into());
+        let list = files.entry(format!("{module} list")).or_default();
+        *list = format!("{}{version}\n", String::from_utf8_lossy(list)).into();
+    }
+
+    fn calls(&self, what: &str) -> usize {
+        self.calls.lock().unwrap().get(what).copied().unwrap_or(0)
+    }
+
+    fn answer(&self, what: String) -> BoxFuture<'_, Result<Fetched, DepotError>> {
+        Box::pin(async move {
+            *self.calls.lock().unwrap().entry(what.clone()).or_default() += 1;
+            self.total.fetch_add(1, Ordering::SeqCst);
+            let delay = *self.delay.lock().unwrap();
+            tokio::time::sleep(delay).await;
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(DepotError::Upstream {
+                    what: what.clone(),
+                    cause: Arc::new(Reason(format!("{} is down", self.name))),
+                });
+            }
+            match self.files.lock().unwrap().get(&what) {
+                Some(data) => Ok(Fetched {
+                    data: data.clone(),
+                    source: self.name.to_string(),
+                }),
+                None => Err(DepotError::NotFound(format!("{what}: not found"))),
+            }
+        })
+    }
+}
+
+impl Fetcher for Fake {
+    fn describe(&self) -> String {
+        self.name.to_string()
+    }
+    fn list<'a>(&'a self, m: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>> {
+        self.answer(format!("{m} list"))
+    }
+    fn latest<'a>(&'a self, m: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>> {
+        self.answer(format!("{m}@latest"))
+    }
+    fn info<'a>(
+        &'a self,
+        m: &'a ModulePath,
+        q: &'a str,
+    ) -> BoxFuture<'a, Result<Fetched, DepotError>> {
+        self.answer(format!("{m}@{q}.info"))
+    }
+    fn go_mod<'a>(
+        &'a self,
+        m: &'a ModulePath,
+        v: &'a Version,
+    ) -> BoxFuture<'a, Result<Fetched, DepotError>> {
+        self.answer(format!("{m}@{v}.mod"))
+    }
+    fn zip<'a>(
+        &'a self,
+        m: &'a ModulePath,
+        v: &'a Version,
+    ) -> BoxFuture<'a, Result<FetchedZip, DepotError>> {
+        Box::pin(async move {
+            let whole = self.answer(format!("{m}@{v}.zip")).await?;
+            let len = whole.data.len() as u64;
+            // In two pieces, as a network would deliver it.
+            let (a, b) = whole.data.split_at(whole.data.len() / 2);
+            let pieces = vec![Ok(Bytes::copy_from_slice(a)), Ok(Bytes::copy_from_slice(b))];
+            Ok(FetchedZip {
+                len: Some(len),
+                body: Box::pin(futures_util::stream::iter(pieces)),
+                source: whole.source,
+            })
+        })
+    }
+}
+
+struct Rig {
+    _tmp: tempfile::TempDir,
+    store: Arc<LocalStore>,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Arc::new(LocalStore::open(tmp.path().join("data")).unwrap());
+        Rig { _tmp: tmp, store }
+    }
+
+    fn depot(&self, fetchers: Fetchers, options: DepotOptions) -> Depot {
+        let store: Arc<dyn Store> = self.store.clone();
+        Depot::with_fetchers(store, fetchers, None, options)
+    }
+
+    fn holds(&self, module: &str, version: &str, kind: Kind) -> bool {
+        self.store.contains(&key(module, version, kind)).unwrap()
+    }
+}
+
+fn m(path: &str) -> ModulePath {
+    ModulePath::parse(path).unwrap()
+}
+
+fn v(version: &str) -> Version {
+    Version::parse(version).unwrap()
+}
+
+fn key(module: &str, version: &str, kind: Kind) -> ArtifactKey {
+    ArtifactKey::new(m(module), v(version), kind)
+}
+
+async fn body(answer: Answer) -> Vec<u8> {
+    match answer.body {
+        Body::Bytes(data) | Body::Small { data, .. } => data.to_vec(),
+        Body::File(mut artifact) => {
+            let mut data = Vec::new();
+            artifact.file.read_to_end(&mut data).unwrap();
+            data
+        }
+        Body::Stream { mut stream, .. } => {
+            let mut data = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                data.extend_from_slice(&chunk.unwrap());
+            }
+            data
+        }
+    }
+}
+
+const MOD: &str = "example.com/a";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_is_fetched_kept_and_then_a_hit() {
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    fake.add(MOD, "v1.0.0", MOD);
+    let depot = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
+
+    let first = depot.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap();
+    assert_eq!(first.cache, CacheStatus::Miss);
+    assert_eq!(body(first).await, b"module example.com/a\n\ngo 1.21\n");
+    assert!(rig.holds(MOD, "v1.0.0", Kind::Mod));
+    let again = depot.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap();
+    assert_eq!(again.cache, CacheStatus::Hit);
+    assert_eq!(fake.calls("example.com/a@v1.0.0.mod"), 1);
+
+    let zip = depot.zip(&m(MOD), &v("v1.0.0")).await.unwrap();
+    let want = fake.files.lock().unwrap()["example.com/a@v1.0.0.zip"].clone();
+    assert_eq!(body(zip).await, want);
+    assert!(rig.holds(MOD, "v1.0.0", Kind::Zip));
+    let info = depot.info(&m(MOD), "v1.0.0").await.unwrap();
+    assert!(body(info).await.starts_with(b"{\"Version\":\"v1.0.0\""));
+    // Not there: the fetcher's 404 is the client's.
+    let missing = depot.go_mod(&m(MOD), &v("v9.0.0")).await.err().unwrap();
+    assert!(matches!(missing, DepotError::NotFound(_)), "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_askers_share_one_fetch() {
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    fake.add(MOD, "v1.0.0", MOD);
+    *fake.delay.lock().unwrap() = Duration::from_millis(300);
+    let depot = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
+
+    let mods = (0..20).map(|_| {
+        let depot = depot.clone();
+        tokio::spawn(async move { body(depot.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap()).await })
+    });
+    let zips = (0..10).map(|_| {
+        let depot = depot.clone();
+        tokio::spawn(async move { body(depot.zip(&m(MOD), &v("v1.0.0")).await.unwrap()).await })
+    });
+    let lists = (0..10).map(|_| {
+        let depot = depot.clone();
+        tokio::spawn(async move { body(depot.list(&m(MOD)).await.unwrap()).await })
+    });
+    let mods: Vec<_> = futures_util::future::join_all(mods).await;
+    let zips: Vec<_> = futures_util::future::join_all(zips).await;
+    let lists: Vec<_> = futures_util::future::join_all(lists).await;
+    assert!(
+        mods.iter()
+            .all(|b| b.as_ref().unwrap().starts_with(b"module example.com/a"))
+    );
+    let want = fake.files.lock().unwrap()["example.com/a@v1.0.0.zip"].clone();
+    assert!(zips.iter().all(|b| *b.as_ref().unwrap() == want));
+    assert!(lists.iter().all(|b| b.as_ref().unwrap() == b"v1.0.0\n"));
+    assert_eq!(
+        fake.calls("example.com/a@v1.0.0.mod"),
+        1,
+        "20 waiters, 1 fetch"
+    );
+    assert_eq!(
+        fake.calls("example.com/a@v1.0.0.zip"),
+        1,
+        "10 waiters, 1 fetch"
+    );
+    assert_eq!(fake.calls("example.com/a list"), 1, "10 waiters, 1 fetch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_fetcher_gets_the_last_good_answer_served() {
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    fake.add(MOD, "v1.0.0", MOD);
+    let options = DepotOptions {
+        list_ttl: Duration::ZERO,
+        ..DepotOptions::default()
+    };
+    let depot = rig.depot(Fetchers::single(fake.clone()), options);
+    let good = depot.latest(&m(MOD)).await.unwrap();
+    assert_eq!(good.cache, CacheStatus::Miss);
+    let good = body(good).await;
+
+    fake.failing.store(true, Ordering::SeqCst);
+    let stale = depot.latest(&m(MOD)).await.unwrap();
+    assert_eq!(stale.cache, CacheStatus::Stale);
+    assert_eq!(body(stale).await, good);
+    // Nothing good to fall back on: the failure is the answer, a 502 with its cause.
+    let e = depot.list(&m("example.com/never")).await.err().unwrap();
+    assert!(matches!(e, DepotError::Upstream { .. }), "{e}");
+    assert!(std::error::Error::source(&e).is_some());
+    let ready = depot.readiness().await;
+    assert!(
+        ready.upstream.contains("fake is down"),
+        "{}",
+        ready.upstream
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_answers_come_from_the_store_alone() {
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    fake.add(MOD, "v1.0.0", MOD);
+    let online = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
+    body(online.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap()).await;
+    body(online.info(&m(MOD), "v1.0.0").await.unwrap()).await;
+    let before = fake.total.load(Ordering::SeqCst);
+
+    for depot in [
+        rig.depot(Fetchers::offline(), DepotOptions::default()),
+        rig.depot(
+            Fetchers::single(fake.clone()),
+            DepotOptions {
+                offline: true,
+                ..DepotOptions::default()
+            },
+        ),
+    ] {
+        assert!(depot.is_offline());
+        let held = depot.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap();
+        assert_eq!(held.cache, CacheStatus::Hit);
+        assert_eq!(body(depot.list(&m(MOD)).await.unwrap()).await, b"v1.0.0\n");
+        let zip = depot.zip(&m(MOD), &v("v1.0.0")).await.err().unwrap();
+        assert!(matches!(zip, DepotError::NotFound(_)), "{zip}");
+        assert!(zip.to_string().contains("offline"), "{zip}");
+    }
+    assert_eq!(
+        fake.total.load(Ordering::SeqCst),
+        before,
+        "offline asks nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_names_another_module_is_refused_and_not_kept() {
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    fake.add(MOD, "v1.0.0", "example.com/other");
+    let depot = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
+
+    let e = depot.go_mod(&m(MOD), &v("v1.0.0")).await.err().unwrap();
+    assert!(matches!(e, DepotError::Rejected { .. }), "{e}");
+    assert!(e.to_string().contains("from upstream fake"), "{e}");
+    let cause = std::error::Error::source(&e).unwrap();
+    assert!(
+        cause
+            .downcast_ref::<godepot_module::GoModCheckError>()
+            .is_some()
+    );
+    let e = depot.zip(&m(MOD), &v("v1.0.0")).await.err().unwrap();
+    assert!(matches!(e, DepotError::Rejected { .. }), "{e}");
+    assert!(!rig.holds(MOD, "v1.0.0", Kind::Mod));
+    assert!(!rig.holds(MOD, "v1.0.0", Kind::Zip));
+
+    // Fixed at the source: the next request succeeds.
+    fake.add(MOD, "v1.0.0", MOD);
+    assert!(depot.go_mod(&m(MOD), &v("v1.0.0")).await.is_ok());
+    body(depot.zip(&m(MOD), &v("v1.0.0")).await.unwrap()).await;
+    assert!(rig.holds(MOD, "v1.0.0", Kind::Zip));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_module_goes_to_its_routed_fetcher() {
+    let rig = Rig::new();
+    let (public, private) = (Fake::new("public"), Fake::new("private"));
+    public.add(MOD, "v1.0.0", MOD);
+    private.add("corp.example/x", "v1.0.0", "corp.example/x");
+    let fetchers = Fetchers::single(public.clone()).route("corp.example", private.clone());
+    let depot = rig.depot(fetchers, DepotOptions::default());
+
+    assert!(depot.go_mod(&m(MOD), &v("v1.0.0")).await.is_ok());
+    assert!(
+        depot
+            .go_mod(&m("corp.example/x"), &v("v1.0.0"))
+            .await
+            .is_ok()
+    );
+    assert_eq!(public.calls("example.com/a@v1.0.0.mod"), 1);
+    assert_eq!(private.calls("corp.example/x@v1.0.0.mod"), 1);
+    assert_eq!(
+        public.calls("corp.example/x@v1.0.0.mod"),
+        0,
+        "a private path never goes public"
+    );
+    let ready = depot.readiness().await;
+    assert!(
+        ready.upstream.starts_with("corp.example: private; public"),
+        "{}",
+        ready.upstream
+    );
+}
+
+/// `proxy,direct`: the second is asked only when the first says "does not exist".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fall_through_moves_on_after_not_found_only() {
+    let rig = Rig::new();
+    let (proxy, direct) = (Fake::new("proxy"), Fake::new("direct"));
+    proxy.add(MOD, "v1.0.0", MOD);
+    direct.add("example.com/b", "v1.0.0", "example.com/b");
+    let chain = FallThrough::new(vec![proxy.clone(), direct.clone()]);
+    let depot = rig.depot(Fetchers::single(Arc::new(chain)), DepotOptions::default());
+
+    assert!(depot.go_mod(&m(MOD), &v("v1.0.0")).await.is_ok());
+    assert_eq!(direct.calls("example.com/a@v1.0.0.mod"), 0);
+    let zip = depot.zip(&m("example.com/b"), &v("v1.0.0")).await.unwrap();
+    assert!(!body(zip).await.is_empty());
+    assert_eq!(proxy.calls("example.com/b@v1.0.0.zip"), 1);
+    assert_eq!(direct.calls("example.com/b@v1.0.0.zip"), 1);
+
+    proxy.failing.store(true, Ordering::SeqCst);
+    let e = depot.list(&m("example.com/b")).await.err().unwrap();
+    assert!(matches!(e, DepotError::Upstream { .. }), "{e}");
+    assert_eq!(
+        direct.calls("example.com/b list"),
+        0,
+        "a failure is not a 404"
+    );
+    let ready = depot.readiness().await;
+    assert!(
+        ready.upstream.starts_with("proxy,direct"),
+        "{}",
+        ready.upstream
+    );
+}

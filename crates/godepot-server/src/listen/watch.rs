@@ -1,0 +1,294 @@
+//! Per-connection deadlines, kept by the connection's reads: while no request is being
+//! handled, a connection must show progress or go. Fresh, its first request's headers are
+//! due within the header timeout; after a response, the next request must start within the
+//! idle timeout and, once started, finish its headers within the header timeout. While a
+//! request is handled (until its response body is done) there is no read deadline: a long
+//! upstream fetch or a large download is not a slow client. A client that stops taking its
+//! response (a write that makes no progress for the idle timeout) is one, and is dropped.
+//!
+//! hyper's own `header_read_timeout` cannot express this: it restarts when a connection goes
+//! idle, so it would also be the idle timeout.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use http_body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+use super::ConnectionLimits;
+
+/// What one connection is doing, shared by its reads and its requests.
+#[derive(Clone)]
+pub(super) struct Connection(Arc<Mutex<State>>);
+
+struct State {
+    limits: ConnectionLimits,
+    /// Requests whose responses are not finished.
+    in_flight: usize,
+    /// When the connection last had nothing to do (accepted, or a response finished).
+    waiting_since: Instant,
+    /// No request has come yet: the first one's headers are due from `waiting_since`.
+    fresh: bool,
+    /// When the next request's first byte arrived, if it has.
+    started: Option<Instant>,
+    /// The read waiting for data, woken when the last response finishes so that it arms
+    /// the idle deadline (nothing else would wake it on a silent connection).
+    reader: Option<Waker>,
+}
+
+impl State {
+    fn deadline(&self) -> Option<Instant> {
+        if self.in_flight > 0 {
+            return None;
+        }
+        Some(match self.started {
+            // The first request is due from the connection's start, however late its first
+            // byte.
+            _ if self.fresh => self.waiting_since + self.limits.header_timeout,
+            Some(started) => started + self.limits.header_timeout,
+            None => self.waiting_since + self.limits.idle_timeout,
+        })
+    }
+}
+
+impl Connection {
+    pub(super) fn new(limits: ConnectionLimits) -> Self {
+        Connection(Arc::new(Mutex::new(State {
+            limits,
+            in_flight: 0,
+            waiting_since: Instant::now(),
+            fresh: true,
+            started: None,
+            reader: None,
+        })))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A request's headers are in: no deadline until its response is done.
+    pub(super) fn begin(&self) -> Busy {
+        let mut state = self.state();
+        state.in_flight += 1;
+        state.fresh = false;
+        state.started = None;
+        Busy(self.clone())
+    }
+}
+
+/// Held from a request's headers to the end of its response body.
+pub(super) struct Busy(Connection);
+
+impl Busy {
+    /// The response body, holding this until it is done (or dropped).
+    pub(super) fn track<B>(self, body: B) -> Tracked<B> {
+        Tracked {
+            inner: body,
+            _busy: self,
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.in_flight -= 1;
+        if state.in_flight == 0 {
+            state.waiting_since = Instant::now();
+            if let Some(reader) = state.reader.take() {
+                reader.wake();
+            }
+        }
+    }
+}
+
+/// A response body that keeps its connection busy until it is done.
+pub(super) struct Tracked<B> {
+    inner: B,
+    _busy: Busy,
+}
+
+impl<B: Body + Unpin> Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A client socket whose reads fail with `TimedOut` once the connection's deadline passes,
+/// and whose writes do when the client has taken nothing for the idle timeout.
+pub(super) struct Watched {
+    stream: TcpStream,
+    connection: Connection,
+    timer: Pin<Box<Sleep>>,
+    /// Since when writes have been waiting on the client, if they are.
+    write_stalled: Option<Instant>,
+    write_timer: Pin<Box<Sleep>>,
+    stall_limit: std::time::Duration,
+}
+
+impl Watched {
+    pub(super) fn new(stream: TcpStream, connection: Connection) -> Self {
+        let stall_limit = connection.state().limits.idle_timeout;
+        Watched {
+            stream,
+            connection,
+            timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            write_stalled: None,
+            write_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            stall_limit,
+        }
+    }
+
+    /// `poll`, the outcome of a write or flush, unless it has been waiting on the client for
+    /// too long.
+    fn unless_stalled<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.write_stalled = None;
+            return poll;
+        }
+        let deadline = *self.write_stalled.get_or_insert_with(Instant::now) + self.stall_limit;
+        timed_out(
+            &mut self.write_timer,
+            deadline,
+            cx,
+            "client stopped taking its response",
+        )
+    }
+}
+
+/// Pending until `deadline` (set on `timer`), then `TimedOut` saying `why`.
+fn timed_out<T>(
+    timer: &mut Pin<Box<Sleep>>,
+    deadline: Instant,
+    cx: &mut Context<'_>,
+    why: &'static str,
+) -> Poll<io::Result<T>> {
+    if timer.deadline() != deadline {
+        timer.as_mut().reset(deadline);
+    }
+    match timer.as_mut().poll(cx) {
+        Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why))),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        let mut state = this.connection.state();
+        if read.is_ready() {
+            if buf.filled().len() > before && state.in_flight == 0 && state.started.is_none() {
+                state.started = Some(Instant::now());
+            }
+            return read;
+        }
+        state.reader = Some(cx.waker().clone());
+        let Some(deadline) = state.deadline() else {
+            return Poll::Pending;
+        };
+        drop(state);
+        timed_out(
+            &mut this.timer,
+            deadline,
+            cx,
+            "client too slow: no complete request in time",
+        )
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.unless_stalled(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.unless_stalled(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.stream).poll_flush(cx);
+        self.unless_stalled(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn deadlines_follow_what_the_connection_is_doing() {
+        let limits = ConnectionLimits {
+            header_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1,
+        };
+        let connection = Connection::new(limits);
+        let opened = connection.state().waiting_since;
+        let deadline = || connection.state().deadline();
+        // Fresh: the first request's headers are due from the start, however late its
+        // first byte.
+        assert_eq!(deadline(), Some(opened + limits.header_timeout));
+        connection.state().started = Some(opened + Duration::from_secs(20));
+        assert_eq!(deadline(), Some(opened + limits.header_timeout));
+        // Handling a request: no deadline, until its response body is done.
+        let busy = connection.begin();
+        assert_eq!(deadline(), None);
+        drop(busy);
+        let idle = connection.state().waiting_since;
+        assert_eq!(deadline(), Some(idle + limits.idle_timeout));
+        // The next request started: its headers are due from its first byte.
+        let first_byte = idle + Duration::from_secs(5);
+        connection.state().started = Some(first_byte);
+        assert_eq!(deadline(), Some(first_byte + limits.header_timeout));
+    }
+}

@@ -1,0 +1,239 @@
+//! Every setting of every command, declared once, in groups that commands flatten into their
+//! arguments (`#[command(flatten)]`). A setting is given as a flag, as its `GODEPOT_*`
+//! variable, or as a config file key named like the long flag; [`crate::config::ConfigFile`]
+//! merges them (flag > variable > file), and the accessors here add the defaults.
+//!
+//! To add a setting: add a field to the group it belongs to (or a new group, listed in
+//! [`all_keys`]), its default in the group's accessor, and a README row.
+
+pub(crate) mod group;
+pub(crate) mod value;
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+
+use crate::cli::LogFormat;
+use crate::failure::Failure;
+use group::{Group, settings_group};
+use value::{Listen, Span};
+
+settings_group! {
+    /// The store a command works on.
+    pub(crate) struct StoreSettings {
+        /// Where modules are kept (a GOPROXY=file:// tree)
+        /// [default: the platform's data directory, e.g. ~/.local/share/godepot].
+        #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
+        pub(crate) data_dir: Option<PathBuf>,
+    }
+}
+
+impl StoreSettings {
+    pub(crate) fn data_dir(&self) -> Result<PathBuf, Failure> {
+        match &self.data_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => default_data_dir(),
+        }
+    }
+}
+
+settings_group! {
+    /// How upstream proxies are reached.
+    pub(crate) struct UpstreamSettings {
+        /// Upstream proxies, in GOPROXY syntax: URLs separated by ',' (next on 404/410 only) or
+        /// '|' (next on any error), or 'off' [default: $GOPROXY, else `go env GOPROXY`].
+        #[arg(long, env = "GODEPOT_UPSTREAM", value_name = "LIST")]
+        pub(crate) upstream: Option<String>,
+
+        /// Limit on connecting to upstream and receiving its headers, and on any silence in a
+        /// body [default: 30s].
+        #[arg(long, env = "GODEPOT_UPSTREAM_TIMEOUT", value_name = "DURATION")]
+        pub(crate) upstream_timeout: Option<Span>,
+    }
+}
+
+impl UpstreamSettings {
+    pub(crate) fn upstream_timeout(&self) -> Duration {
+        self.upstream_timeout
+            .map_or(Duration::from_secs(30), |s| s.0)
+    }
+}
+
+settings_group! {
+    /// How long answers that change (lists, @latest) are reused.
+    pub(crate) struct CacheSettings {
+        /// How long list, @latest and query answers are reused before upstream is asked again
+        /// (e.g. 30s, 5m) [default: 1m].
+        #[arg(long, env = "GODEPOT_LIST_TTL", value_name = "DURATION")]
+        pub(crate) list_ttl: Option<Span>,
+    }
+}
+
+impl CacheSettings {
+    pub(crate) fn list_ttl(&self) -> Duration {
+        self.list_ttl.map_or(Duration::from_secs(60), |s| s.0)
+    }
+}
+
+settings_group! {
+    /// The checksum databases.
+    pub(crate) struct SumdbSettings {
+        /// Checksum databases, comma-separated, each 'name', 'name+hash+key' (then godepot
+        /// verifies its notes) or 'name+hash+key URL'; 'off' for none. See the README for what
+        /// each command does with them.
+        #[arg(long, env = "GODEPOT_SUMDB", value_name = "LIST")]
+        pub(crate) sumdb: Option<String>,
+
+        /// Modules not checked against the checksum database: comma-separated glob patterns
+        /// of path prefixes, as in GONOSUMDB.
+        #[arg(long, env = "GODEPOT_NOSUMDB", value_name = "PATTERNS")]
+        pub(crate) nosumdb: Option<String>,
+    }
+}
+
+settings_group! {
+    /// Whether upstream may be contacted at all.
+    pub(crate) struct OfflineSettings {
+        /// Never contact upstream or a checksum database; use only what the store holds.
+        #[arg(long, env = "GODEPOT_OFFLINE", num_args = 0..=1, default_missing_value = "true",
+              value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+        pub(crate) offline: Option<bool>,
+    }
+}
+
+impl OfflineSettings {
+    pub(crate) fn offline(&self) -> bool {
+        self.offline.unwrap_or(false)
+    }
+}
+
+settings_group! {
+    /// Log lines on stderr.
+    pub(crate) struct LogSettings {
+        /// Log line format [default: text].
+        #[arg(long, env = "GODEPOT_LOG_FORMAT", value_name = "FORMAT")]
+        pub(crate) log_format: Option<LogFormat>,
+
+        /// Log level or filter, e.g. info, debug, godepot=debug [default: info].
+        #[arg(long, env = "GODEPOT_LOG_LEVEL", value_name = "LEVEL")]
+        pub(crate) log_level: Option<String>,
+    }
+}
+
+impl LogSettings {
+    pub(crate) fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(LogFormat::Text)
+    }
+
+    pub(crate) fn log_level(&self) -> &str {
+        self.log_level.as_deref().unwrap_or("info")
+    }
+}
+
+settings_group! {
+    /// The HTTP listener and its connections.
+    pub(crate) struct ServerSettings {
+        /// Address to listen on; ':PORT' for every interface [default: 127.0.0.1:3000].
+        #[arg(long, env = "GODEPOT_LISTEN", value_name = "ADDR")]
+        pub(crate) listen: Option<Listen>,
+
+        /// How long in-flight responses may run after SIGINT/SIGTERM [default: 30s].
+        #[arg(long, env = "GODEPOT_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
+        pub(crate) shutdown_timeout: Option<Span>,
+
+        /// How long a client may take to send a request's headers, from connecting or from
+        /// its first byte; then the connection is closed [default: 30s].
+        #[arg(long, env = "GODEPOT_HEADER_TIMEOUT", value_name = "DURATION")]
+        pub(crate) header_timeout: Option<Span>,
+
+        /// How long a kept-alive connection may wait for its next request, or a client take
+        /// none of its response, before the connection is closed [default: 60s].
+        #[arg(long, env = "GODEPOT_IDLE_TIMEOUT", value_name = "DURATION")]
+        pub(crate) idle_timeout: Option<Span>,
+
+        /// Connections served at once; further ones wait to be accepted until one closes
+        /// [default: 512].
+        #[arg(long, env = "GODEPOT_MAX_CONNECTIONS", value_name = "N")]
+        pub(crate) max_connections: Option<NonZeroU32>,
+    }
+}
+
+impl ServerSettings {
+    pub(crate) fn listen(&self) -> std::net::SocketAddr {
+        self.listen
+            .map_or_else(|| ([127, 0, 0, 1], 3000).into(), |l| l.0)
+    }
+
+    pub(crate) fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+            .map_or(Duration::from_secs(30), |s| s.0)
+    }
+
+    pub(crate) fn header_timeout(&self) -> Duration {
+        self.header_timeout.map_or(Duration::from_secs(30), |s| s.0)
+    }
+
+    pub(crate) fn idle_timeout(&self) -> Duration {
+        self.idle_timeout.map_or(Duration::from_secs(60), |s| s.0)
+    }
+
+    pub(crate) fn max_connections(&self) -> usize {
+        self.max_connections.map_or(512, |n| n.get() as usize)
+    }
+}
+
+/// Every key a config file may hold: all commands share one file.
+pub(crate) fn all_keys() -> Vec<String> {
+    [
+        StoreSettings::fields(),
+        UpstreamSettings::fields(),
+        CacheSettings::fields(),
+        SumdbSettings::fields(),
+        OfflineSettings::fields(),
+        LogSettings::fields(),
+        ServerSettings::fields(),
+    ]
+    .concat()
+}
+
+/// The platform's per-user data directory, plus `godepot`.
+fn default_data_dir() -> Result<PathBuf, Failure> {
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = if cfg!(windows) {
+        env("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        env("HOME").map(|h| h.join("Library/Application Support"))
+    } else {
+        env("XDG_DATA_HOME").or_else(|| env("HOME").map(|h| h.join(".local/share")))
+    };
+    base.map(|b| b.join("godepot")).ok_or_else(|| {
+        Failure::config("cannot find a data directory: HOME is not set").hint("pass --data-dir DIR")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file key is the long flag's name: a field whose flag is renamed would break it.
+    #[test]
+    fn file_keys_are_the_long_flags() {
+        fn same<G: Group>() {
+            assert_eq!(G::keys(), G::fields(), "{}", std::any::type_name::<G>());
+        }
+        same::<StoreSettings>();
+        same::<UpstreamSettings>();
+        same::<CacheSettings>();
+        same::<SumdbSettings>();
+        same::<OfflineSettings>();
+        same::<LogSettings>();
+        same::<ServerSettings>();
+        assert_eq!(all_keys().len(), 14);
+    }
+}
