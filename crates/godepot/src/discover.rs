@@ -61,7 +61,7 @@ fn from_environment(listen: SocketAddr) -> Result<Resolved, Failure> {
         tracing::warn!(goproxy = %list, "ignoring 'direct' from {source}: godepot fetches from module proxies only");
     }
     list.entries.retain(|entry| {
-        let ours = matches!(&entry.endpoint, Endpoint::Http(url) if points_at(url, listen));
+        let ours = matches!(&entry.endpoint, Endpoint::Http(url) if points_at(url.base(), listen));
         if ours {
             tracing::warn!("ignoring the {source} entry that points at this godepot itself ({listen}): it would loop");
         }
