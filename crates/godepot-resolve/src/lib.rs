@@ -44,10 +44,10 @@
 //!   [`ResolveOptions::full_graph`] the whole graph always, a superset of what any go command
 //!   loads, whose failures outside the loaded graph are [`Resolution::warnings`].
 //! - **`.zip` and `.info` files**: the versions minimal version selection picks, computed on
-//!   the graph the go command really loads, of the modules whose go.mod it loads (a module
-//!   seen only in the requirements of a pruned-out go.mod provides no package), mapped
+//!   the graph the go command really loads (its build list, what `go mod download all`
+//!   takes, including modules seen only in a pruned-out go.mod's requirements), mapped
 //!   through replacements. Versions that only take part in selection get their `.mod` and
-//!   nothing more. With [`ResolveOptions::full_graph`], every selected version.
+//!   nothing more.
 //!
 //! ## Sources ([`ModSource`])
 //!
@@ -211,34 +211,56 @@ async fn resolve_set<S: ModSource + ?Sized>(
         mainset::Actual::Module(mv) => Some(mv),
         mainset::Actual::Dir(_) => None,
     };
-    // The versions whose packages the go command may build: the selected version of each
-    // module whose go.mod it loaded (in a tidy go.mod, the version loaded). A module seen only
-    // in a pruned-out go.mod's requirements provides no package (tidy would have listed it).
-    let builds: Vec<ModVersion> = graph
+    // The build list: the selected version of every module in the loaded graph. `go mod
+    // download all` (`go list -m all`) takes each of them, including a module seen only in
+    // the requirements of a pruned-out go.mod, so its .mod, .info and zip are needed (not
+    // its requirements). No build uses such a module's packages (tidy would have required it
+    // then), so failing to get one is a warning, not a failure.
+    let (builds, pruned_only): (Vec<_>, Vec<_>) = graph
         .selected
         .iter()
-        .filter(|(path, _)| graph.loaded_paths.contains(*path))
-        .filter_map(|(p, v)| actual((p.clone(), v.clone())))
-        .collect();
-    let unread = builds.iter().map(|mv| mainset::Actual::Module(mv.clone()));
+        .filter_map(|(p, v)| {
+            Some((
+                graph.loaded_paths.contains(p),
+                actual((p.clone(), v.clone()))?,
+            ))
+        })
+        .partition(|(loaded, _)| *loaded);
+    let builds: Vec<ModVersion> = builds.into_iter().map(|(_, mv)| mv).collect();
+    let pruned_only: Vec<ModVersion> = pruned_only.into_iter().map(|(_, mv)| mv).collect();
+    let unread = |versions: &[ModVersion]| {
+        let versions = versions
+            .iter()
+            .map(|mv| mainset::Actual::Module(mv.clone()));
+        versions.collect()
+    };
     walk::read(
         set,
         memo,
-        unread.collect(),
+        unread(&builds),
         options.jobs,
         &mut walked,
         problems,
     )
     .await;
-    let mut zips = builds;
+    // The unpruned walks first, so that what they need is a problem (or their warning)
+    // before a pruned-only version could make it a mere warning.
     if set.tidy_loads_unpruned() {
         walk::full(set, memo, options.jobs, &mut walked, problems).await;
     } else if options.full_graph {
         walk::full(set, memo, options.jobs, &mut walked, &mut out.warnings).await;
-        // The superset: every selected version, as before graph loading was modelled.
-        zips = graph.selected.into_iter().filter_map(actual).collect();
     }
-    for mv in zips {
+    let pruned = unread(&pruned_only);
+    walk::read(
+        set,
+        memo,
+        pruned,
+        options.jobs,
+        &mut walked,
+        &mut out.warnings,
+    )
+    .await;
+    for mv in builds.into_iter().chain(pruned_only) {
         // A version whose go.mod failed was reported already; its zip would fail too.
         if walked.mods.contains(&mv) {
             out.needs.add_zip(mv);

@@ -14,6 +14,9 @@ struct Case {
     mods: &'static [&'static str],
     zips: &'static [&'static str],
     problems: &'static [&'static str],
+    /// Versions in the build list only through a pruned-out go.mod's requirements whose
+    /// go.mod could not be had: no build needs them, only `go mod download all`.
+    warnings: &'static [&'static str],
     /// With `full_graph`, where it differs: the `.mod` and `.zip` sets, and the warnings.
     full: Option<Full>,
 }
@@ -96,6 +99,7 @@ fn cases() -> Vec<Case> {
             // d is required only by c v1.1.0, whose go.mod a pruned graph never loads.
             zips: &["x.test/a@v1.0.0", "x.test/b@v1.0.0", "x.test/c@v1.2.0"],
             problems: &[],
+            warnings: &[],
             full: Some(Full {
                 mods: &[
                     "x.test/a@v1.0.0",
@@ -129,6 +133,7 @@ fn cases() -> Vec<Case> {
                 "x.test/d@v1.0.0",
             ],
             problems: &[],
+            warnings: &[],
             full: None,
         },
         Case {
@@ -151,6 +156,7 @@ fn cases() -> Vec<Case> {
                 "x.test/old@v1.0.0",
             ],
             problems: &[],
+            warnings: &[],
             full: None,
         },
         Case {
@@ -177,6 +183,7 @@ fn cases() -> Vec<Case> {
                 "x.test/fork@v1.5.0",
             ],
             problems: &[],
+            warnings: &[],
             full: None,
         },
         Case {
@@ -195,6 +202,7 @@ fn cases() -> Vec<Case> {
             mods: &["x.test/a@v1.0.0", "x.test/c@v1.1.0", "x.test/d@v1.0.0"],
             zips: &["x.test/a@v1.0.0", "x.test/c@v1.1.0", "x.test/d@v1.0.0"],
             problems: &[],
+            warnings: &[],
             full: None,
         },
         Case {
@@ -207,6 +215,7 @@ fn cases() -> Vec<Case> {
             mods: &["x.test/e@v1.0.0", "x.test/e@v1.1.0", "x.test/f@v1.0.0"],
             zips: &["x.test/e@v1.1.0", "x.test/f@v1.0.0"],
             problems: &[],
+            warnings: &[],
             full: None,
         },
         Case {
@@ -223,6 +232,7 @@ fn cases() -> Vec<Case> {
             ],
             zips: &["x.test/back@v1.0.0", "x.test/d@v1.0.0"],
             problems: &[],
+            warnings: &[],
             full: None,
         },
         Case {
@@ -241,6 +251,7 @@ fn cases() -> Vec<Case> {
                 "x.test/uselegacy@v1.0.0",
             ],
             problems: &[],
+            warnings: &[],
             full: None,
         },
         Case {
@@ -262,10 +273,23 @@ fn cases() -> Vec<Case> {
             inputs: &["w/go.work"],
             // two's path-wide replace applies to a's requirement on c v1.1.0 too. Zips: the
             // workspace's build list, plus each module's own (for `go mod tidy`, which
-            // ignores go.work): two alone builds with its own replace, c v1.1.0.
-            mods: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
-            zips: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
+            // ignores go.work): two alone builds with its own replace, c v1.1.0. c is only
+            // in pruned go.mods' requirements, but in the build list: `go mod download all`
+            // takes its .mod and zip (not its requirements: d).
+            mods: &[
+                "x.test/a@v1.0.0",
+                "x.test/b@v1.0.0",
+                "x.test/c@v1.1.0",
+                "x.test/c@v1.3.0",
+            ],
+            zips: &[
+                "x.test/a@v1.0.0",
+                "x.test/b@v1.0.0",
+                "x.test/c@v1.1.0",
+                "x.test/c@v1.3.0",
+            ],
             problems: &[],
+            warnings: &[],
             full: Some(Full {
                 mods: &[
                     "x.test/a@v1.0.0",
@@ -293,6 +317,7 @@ fn cases() -> Vec<Case> {
             mods: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
             zips: &["x.test/a@v1.0.0"],
             problems: &[],
+            warnings: &[],
             full: None,
         },
         Case {
@@ -316,9 +341,20 @@ fn cases() -> Vec<Case> {
                 ),
             ],
             inputs: &["d"],
-            mods: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
-            zips: &["x.test/a@v1.0.0", "x.test/b@v1.0.0"],
+            mods: &[
+                "x.test/a@v1.0.0",
+                "x.test/b@v1.0.0",
+                "x.test/c@v1.1.0",
+                "x.test/c@v1.2.0",
+            ],
+            zips: &[
+                "x.test/a@v1.0.0",
+                "x.test/b@v1.0.0",
+                "x.test/c@v1.1.0",
+                "x.test/c@v1.2.0",
+            ],
             problems: &[],
+            warnings: &[],
             full: Some(Full {
                 mods: &[
                     "x.test/a@v1.0.0",
@@ -340,9 +376,20 @@ fn cases() -> Vec<Case> {
             name: "module@version and @latest: the version and what it needs to build",
             files: &[],
             inputs: &["x.test/tool@latest", "x.test/d@v1.0.0"],
-            mods: &["x.test/a@v1.0.0", "x.test/d@v1.0.0", "x.test/tool@v1.1.0"],
-            zips: &["x.test/a@v1.0.0", "x.test/d@v1.0.0", "x.test/tool@v1.1.0"],
+            mods: &[
+                "x.test/a@v1.0.0",
+                "x.test/c@v1.1.0",
+                "x.test/d@v1.0.0",
+                "x.test/tool@v1.1.0",
+            ],
+            zips: &[
+                "x.test/a@v1.0.0",
+                "x.test/c@v1.1.0",
+                "x.test/d@v1.0.0",
+                "x.test/tool@v1.1.0",
+            ],
             problems: &[],
+            warnings: &[],
             full: Some(Full {
                 mods: &[
                     "x.test/a@v1.0.0",
@@ -366,12 +413,13 @@ fn cases() -> Vec<Case> {
                 "module x.test/main\ngo 1.21\nrequire x.test/a v1.0.0\nrequire x.test/gone v1.0.0\n",
             )],
             inputs: &["p/go.mod", "x.test/nothere@v1.9.9"],
-            mods: &["x.test/a@v1.0.0"],
-            zips: &["x.test/a@v1.0.0"],
+            mods: &["x.test/a@v1.0.0", "x.test/c@v1.1.0"],
+            zips: &["x.test/a@v1.0.0", "x.test/c@v1.1.0"],
             problems: &[
                 "x.test/gone@v1.0.0: not found",
                 "x.test/nothere@v1.9.9: not found",
             ],
+            warnings: &[],
             full: Some(Full {
                 mods: &["x.test/a@v1.0.0", "x.test/c@v1.1.0", "x.test/d@v1.0.0"],
                 zips: &["x.test/a@v1.0.0", "x.test/c@v1.1.0"],
@@ -388,6 +436,7 @@ fn cases() -> Vec<Case> {
             mods: &["x.test/hides@v1.0.0"],
             zips: &["x.test/hides@v1.0.0"],
             problems: &[],
+            warnings: &["x.test/hidden@v0.0.0: not found"],
             full: Some(Full {
                 mods: &["x.test/hides@v1.0.0"],
                 zips: &["x.test/hides@v1.0.0"],
@@ -407,9 +456,11 @@ fn cases() -> Vec<Case> {
                 "x.test/d@v1.0.0",
                 "x.test/hides@v1.0.0",
             ],
-            // Selection is still pruned: c is only in a pruned-out go.mod's requirements.
-            zips: &["x.test/a@v1.0.0", "x.test/hides@v1.0.0"],
+            // Selection is still pruned: c is only in a pruned-out go.mod's requirements,
+            // yet in the build list (`go mod download all` takes it).
+            zips: &["x.test/a@v1.0.0", "x.test/c@v1.1.0", "x.test/hides@v1.0.0"],
             problems: &["x.test/hidden@v0.0.0: not found"],
+            warnings: &[],
             full: None,
         },
     ]
@@ -456,7 +507,7 @@ async fn resolution_table() {
             };
             let (mods, zips, warnings) = match (&case.full, full_graph) {
                 (Some(full), true) => (full.mods, full.zips, full.warnings),
-                _ => (case.mods, case.zips, &[][..]),
+                _ => (case.mods, case.zips, case.warnings),
             };
             let name = format!("{} (full graph: {full_graph})", case.name);
             assert_eq!(show(&got.needs.mods), mods, "{name}: mods");
