@@ -45,24 +45,30 @@ fn outcome(p: &Policy, module: &str, version: &str) -> String {
     }
 }
 
+/// Checks `(module, version, outcome)` rows against `p`.
+fn check(p: &Policy, cases: &[(&str, &str, &str)]) {
+    for &(module, version, expect) in cases {
+        assert_eq!(outcome(p, module, version), expect, "{module}@{version}");
+    }
+}
+
 #[test]
 fn the_issue_example_first_match_decides() {
-    let p = policy(ISSUE_EXAMPLE);
-    let cases = [
-        ("example.com/evil/x", "v1.0.0", "deny 1"),
-        ("example.com/evil/x/v2", "v2.0.0", "deny 1"),
-        ("example.com/evil", "v1.0.0", "default-allow"),
-        ("corp.example/some/lib", "v1.1.9", "default-allow"),
-        ("corp.example/some/lib", "v1.2.0", "deny 2"),
-        // The exception comes after the deny rule that covers it, so the deny wins:
-        // first match decides, exactly as written.
-        ("corp.example/some/lib", "v1.3.0", "deny 2"),
-        ("corp.example/some/lib", "v1.4.2", "default-allow"),
-        ("corp.example/some/library", "v1.3.0", "default-allow"),
-    ];
-    for (module, version, expect) in cases {
-        assert_eq!(outcome(&p, module, version), expect, "{module}@{version}");
-    }
+    check(
+        &policy(ISSUE_EXAMPLE),
+        &[
+            ("example.com/evil/x", "v1.0.0", "deny 1"),
+            ("example.com/evil/x/v2", "v2.0.0", "deny 1"),
+            ("example.com/evil", "v1.0.0", "default-allow"),
+            ("corp.example/some/lib", "v1.1.9", "default-allow"),
+            ("corp.example/some/lib", "v1.2.0", "deny 2"),
+            // The exception comes after the deny rule that covers it, so the deny wins:
+            // first match decides, exactly as written.
+            ("corp.example/some/lib", "v1.3.0", "deny 2"),
+            ("corp.example/some/lib", "v1.4.2", "default-allow"),
+            ("corp.example/some/library", "v1.3.0", "default-allow"),
+        ],
+    );
 }
 
 #[test]
@@ -79,11 +85,13 @@ versions = ">= v1.2.0, < v1.4.2"
 reason = "CVE-2099-0001"
 "#,
     );
-    assert_eq!(outcome(&p, "corp.example/some/lib", "v1.3.0"), "allow 1");
-    assert_eq!(outcome(&p, "corp.example/some/lib", "v1.3.1"), "deny 2");
-    assert_eq!(
-        outcome(&p, "corp.example/some/lib", "v1.5.0"),
-        "default-allow"
+    check(
+        &p,
+        &[
+            ("corp.example/some/lib", "v1.3.0", "allow 1"),
+            ("corp.example/some/lib", "v1.3.1", "deny 2"),
+            ("corp.example/some/lib", "v1.5.0", "default-allow"),
+        ],
     );
 }
 
@@ -117,8 +125,13 @@ fn interleaved_tables_keep_file_order_and_lines() {
             },
         ]
     );
-    assert_eq!(outcome(&p, "a.example/x", "v1.0.0"), "deny 1");
-    assert_eq!(outcome(&p, "b.example", "v1.0.0"), "allow 2");
+    check(
+        &p,
+        &[
+            ("a.example/x", "v1.0.0", "deny 1"),
+            ("b.example", "v1.0.0", "allow 2"),
+        ],
+    );
 }
 
 #[test]
@@ -133,11 +146,16 @@ versions = ">= v1.0.0"
 reason = "reviewed"
 "#,
     );
-    assert_eq!(outcome(&p, "corp.example/team/x", "v0.1.0"), "allow 1");
-    assert_eq!(outcome(&p, "corp.example", "v0.1.0"), "default-deny");
-    assert_eq!(outcome(&p, "example.com/good", "v1.2.0"), "allow 2");
-    assert_eq!(outcome(&p, "example.com/good", "v0.9.0"), "default-deny");
-    assert_eq!(outcome(&p, "example.com/other", "v1.2.0"), "default-deny");
+    check(
+        &p,
+        &[
+            ("corp.example/team/x", "v0.1.0", "allow 1"),
+            ("corp.example", "v0.1.0", "default-deny"),
+            ("example.com/good", "v1.2.0", "allow 2"),
+            ("example.com/good", "v0.9.0", "default-deny"),
+            ("example.com/other", "v1.2.0", "default-deny"),
+        ],
+    );
 }
 
 #[test]
@@ -147,44 +165,49 @@ fn no_policy_and_an_empty_file_allow_everything() {
         policy(""),
         policy("default = \"allow\"\n"),
     ] {
-        assert_eq!(outcome(&p, "example.com/x", "v1.0.0"), "default-allow");
+        check(&p, &[("example.com/x", "v1.0.0", "default-allow")]);
     }
 }
 
 #[test]
 fn module_accepts_a_comma_separated_glob_list() {
     let p = policy("[[deny]]\nmodule = \"a.example, b.example/*\"\nreason = \"no\"\n");
-    assert_eq!(outcome(&p, "a.example/x", "v1.0.0"), "deny 1");
-    assert_eq!(outcome(&p, "b.example/y", "v1.0.0"), "deny 1");
-    assert_eq!(outcome(&p, "b.example", "v1.0.0"), "default-allow");
+    check(
+        &p,
+        &[
+            ("a.example/x", "v1.0.0", "deny 1"),
+            ("b.example/y", "v1.0.0", "deny 1"),
+            ("b.example", "v1.0.0", "default-allow"),
+        ],
+    );
 }
 
 #[test]
 fn the_403_text_names_version_rule_and_reason() {
-    let p = policy(ISSUE_EXAMPLE);
-    let Decision::Deny(blocked) = p.decide(&m("corp.example/some/lib"), &v("v1.2.5")) else {
-        panic!("not blocked");
-    };
-    assert_eq!(
-        blocked.to_string(),
-        "corp.example/some/lib@v1.2.5 is blocked by policy (deny rule 2, line 5): CVE-2099-0001"
-    );
-    let p = policy("default = \"deny\"\n");
-    let Decision::Deny(blocked) = p.decide(&m("example.com/x"), &v("v1.0.0")) else {
-        panic!("not blocked");
-    };
-    assert_eq!(
-        blocked.to_string(),
-        "example.com/x@v1.0.0 is blocked by policy (no allow rule matches; default = \"deny\")"
-    );
-    let p = policy("[[deny]]\nmodule = \"example.com/x\"\n");
-    let Decision::Deny(blocked) = p.decide(&m("example.com/x"), &v("v1.0.0")) else {
-        panic!("not blocked");
-    };
-    assert_eq!(
-        blocked.to_string(),
-        "example.com/x@v1.0.0 is blocked by policy (deny rule 1, line 1)"
-    );
+    let cases = [
+        (
+            ISSUE_EXAMPLE,
+            "corp.example/some/lib@v1.2.5",
+            "corp.example/some/lib@v1.2.5 is blocked by policy (deny rule 2, line 5): CVE-2099-0001",
+        ),
+        (
+            "default = \"deny\"\n",
+            "example.com/x@v1.0.0",
+            "example.com/x@v1.0.0 is blocked by policy (no allow rule matches; default = \"deny\")",
+        ),
+        (
+            "[[deny]]\nmodule = \"example.com/x\"\n",
+            "example.com/x@v1.0.0",
+            "example.com/x@v1.0.0 is blocked by policy (deny rule 1, line 1)",
+        ),
+    ];
+    for (text, target, expect) in cases {
+        let (module, version) = target.split_once('@').unwrap();
+        let Decision::Deny(blocked) = policy(text).decide(&m(module), &v(version)) else {
+            panic!("{target} not blocked");
+        };
+        assert_eq!(blocked.to_string(), expect);
+    }
 }
 
 #[test]
