@@ -28,6 +28,9 @@ struct Window {
 struct State {
     clients: HashMap<IpAddr, Window>,
     overflow: Option<Window>,
+    /// When the oldest tracked window ends: sweeping a full table before then would
+    /// free nothing, so a spray costs one scan per window, not one per request.
+    next_sweep: Option<Instant>,
 }
 
 /// Shared by all request handlers (`&self` methods, one short lock).
@@ -48,6 +51,7 @@ impl FailureLimiter {
             state: Mutex::new(State {
                 clients: HashMap::new(),
                 overflow: None,
+                next_sweep: None,
             }),
         }
     }
@@ -73,8 +77,10 @@ impl FailureLimiter {
     pub fn failure(&self, client: IpAddr, now: Instant) {
         let key = key(client);
         let mut state = self.lock();
-        if !state.clients.contains_key(&key) && state.clients.len() >= self.capacity {
+        let full = state.clients.len() >= self.capacity;
+        if full && !state.clients.contains_key(&key) && state.next_sweep.is_none_or(|t| now >= t) {
             state.clients.retain(|_, w| self.live(w, now));
+            state.next_sweep = state.clients.values().map(|w| w.start + self.window).min();
         }
         let slot = if state.clients.contains_key(&key) || state.clients.len() < self.capacity {
             state.clients.entry(key).or_insert(Window {

@@ -137,6 +137,13 @@ impl Record {
     }
 }
 
+/// Why [`Tokens::check`] refused a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    Unknown,
+    Expired(TokenInfo),
+}
+
 /// The tokens loaded in memory, for checking requests: reload it when the file changes
 /// ([`TokenStore::reload_if_changed`]) so that `token add`/`revoke` take effect.
 #[derive(Debug)]
@@ -157,8 +164,15 @@ impl Tokens {
     }
 
     /// The token `secret` is, unless unknown or expired (revoked tokens are gone from
-    /// the file). Every stored hash is compared, in constant time, whatever matches.
+    /// the file).
     pub fn verify(&self, secret: &Secret, now: SystemTime) -> Option<TokenInfo> {
+        self.check(secret, now).ok()
+    }
+
+    /// Like [`Tokens::verify`], saying why a secret is refused (for the audit log; the
+    /// client is told no more than 401). Every stored hash is compared, in constant
+    /// time, whatever matches, and a use is recorded for [`Tokens::take_uses`].
+    pub fn check(&self, secret: &Secret, now: SystemTime) -> Result<TokenInfo, Refused> {
         let digest = secret.digest();
         let mut found = None;
         for (record, stored) in &self.records {
@@ -166,12 +180,12 @@ impl Tokens {
                 found = Some(record);
             }
         }
-        let info = found?.info();
+        let info = found.ok_or(Refused::Unknown)?.info();
         if info.is_expired(now) {
-            return None;
+            return Err(Refused::Expired(info));
         }
         self.lock_uses().insert(info.name.clone(), now);
-        Some(info)
+        Ok(info)
     }
 
     /// The uses recorded by [`Tokens::verify`] since the last call, for
@@ -359,6 +373,39 @@ fn private_file(path: &Path, truncate: bool) -> io::Result<File> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)
+}
+
+/// Parses a token lifetime such as `90d`, `12h`, `1w2d` or `30m` (units `s`, `m`,
+/// `h`, `d`, `w`), for `token add --expires`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration (e.g. 90d, 12h, 1w2d, 30m)");
+    let mut total: u64 = 0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit = rest[digits..].chars().next().ok_or_else(bad)?;
+        let seconds = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(bad()),
+        };
+        total = number
+            .checked_mul(seconds)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+        rest = &rest[digits + unit.len_utf8()..];
+    }
+    if total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
 }
 
 fn check_name(name: &str) -> Result<(), TokenError> {

@@ -102,6 +102,16 @@ pub enum DecidedBy {
     Default,
 }
 
+/// `deny rule 2, line 5`, or `default`: the `rule` of an audit-log event.
+impl fmt::Display for DecidedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecidedBy::Rule(at) => at.fmt(f),
+            DecidedBy::Default => f.write_str("default"),
+        }
+    }
+}
+
 /// The outcome for one module version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

@@ -208,6 +208,13 @@ fn the_403_text_names_version_rule_and_reason() {
         };
         assert_eq!(blocked.to_string(), expect);
     }
+    let at = RuleRef {
+        index: 2,
+        action: Action::Deny,
+        line: 5,
+    };
+    assert_eq!(DecidedBy::Rule(at).to_string(), "deny rule 2, line 5");
+    assert_eq!(DecidedBy::Default.to_string(), "default");
 }
 
 #[test]
