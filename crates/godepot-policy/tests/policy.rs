@@ -325,3 +325,20 @@ fn errors_name_file_line_and_column() {
         );
     }
 }
+
+#[test]
+fn inline_tables_count_in_file_order_too() {
+    let p = policy(
+        "allow = [{ module = \"a.example\", versions = \"= v1.0.0\" }]\n\
+         deny = [{ module = \"a.example\", reason = \"no\" }]\n",
+    );
+    check(
+        &p,
+        &[
+            ("a.example", "v1.0.0", "allow 1"),
+            ("a.example", "v1.0.1", "deny 2"),
+        ],
+    );
+    let e = Policy::parse("p.toml", "[deny]\nmodule = \"a.example\"\n").unwrap_err();
+    assert_eq!((e.line, e.column), (1, 1), "{e}");
+}
