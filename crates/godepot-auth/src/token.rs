@@ -221,6 +221,8 @@ impl TokenStore {
     /// Reads the tokens; no file means no tokens.
     pub fn load(&self) -> Result<Tokens, TokenError> {
         let path = self.path();
+        // The stamp before the content: a change in between makes the next
+        // `reload_if_changed` reload once more, never miss it.
         let stamp = modified(&path);
         let body = self.read()?;
         let records = body
@@ -287,14 +289,11 @@ impl TokenStore {
 
     /// Removes a token: from the next reload on, it is refused.
     pub fn revoke(&self, name: &str) -> Result<TokenInfo, TokenError> {
-        let mut removed = None;
         self.modify(|body| {
             let i = (body.tokens.iter().position(|r| r.name == name))
                 .ok_or_else(|| TokenError::NotFound(name.to_owned()))?;
-            removed = Some(body.tokens.remove(i).info());
-            Ok(())
-        })?;
-        Ok(removed.unwrap_or_else(|| unreachable!("modify succeeded")))
+            Ok(body.tokens.remove(i).info())
+        })
     }
 
     /// Writes back last-use times (of tokens that still exist; later times win).
@@ -333,10 +332,10 @@ impl TokenStore {
     }
 
     /// Read, change, write back atomically, all under the lock.
-    fn modify(
+    fn modify<T>(
         &self,
-        change: impl FnOnce(&mut FileBody) -> Result<(), TokenError>,
-    ) -> Result<(), TokenError> {
+        change: impl FnOnce(&mut FileBody) -> Result<T, TokenError>,
+    ) -> Result<T, TokenError> {
         let io_err = |path: &Path| {
             let path = path.to_owned();
             move |source| TokenError::Io { path, source }
@@ -347,7 +346,7 @@ impl TokenStore {
         lock.lock().map_err(io_err(&lock_path))?;
         let mut body = self.read()?;
         body.format = FORMAT;
-        change(&mut body)?;
+        let outcome = change(&mut body)?;
         let mut text = serde_json::to_vec_pretty(&body)
             .unwrap_or_else(|e| unreachable!("a token file always serializes: {e}"));
         text.push(b'\n');
@@ -356,8 +355,9 @@ impl TokenStore {
         let dest = self.path();
         let mut file = private_file(&tmp, true).map_err(io_err(&tmp))?;
         file.write_all(&text).map_err(io_err(&tmp))?;
-        godepot_store::atomic::publish_replace(&tmp, &file, &dest).map_err(io_err(&dest))
+        godepot_store::atomic::publish_replace(&tmp, &file, &dest).map_err(io_err(&dest))?;
         // The lock is released when `lock` is dropped, after the rename.
+        Ok(outcome)
     }
 }
 
