@@ -43,10 +43,14 @@ impl Op {
     ];
 
     fn as_str(self) -> &'static str {
-        Self::SPELLINGS
-            .iter()
-            .find(|(_, op)| *op == self)
-            .map_or("=", |(s, _)| s)
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
     }
 
     /// Whether `ordering` (version compared to the operand) satisfies the operator.
