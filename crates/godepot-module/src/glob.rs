@@ -78,6 +78,12 @@ fn class_char(s: &[char]) -> Option<(char, usize)> {
     }
 }
 
+/// Reports whether `pattern` is well formed (see [`well_formed`]): what a caller that
+/// must not let a typo silently match nothing (a policy file) checks up front.
+pub(crate) fn is_well_formed(pattern: &str) -> bool {
+    well_formed(&pattern.chars().collect::<Vec<_>>())
+}
+
 /// Rejects unterminated classes, empty classes and trailing backslashes anywhere in
 /// the pattern, even past the point where matching would stop (as Go does).
 fn well_formed(pattern: &[char]) -> bool {

@@ -41,8 +41,8 @@ pub use gomod::{
 pub use gosum::{GoSumError, SumLine, parse_go_sum};
 pub use h1::{hash_go_mod, hash1, sha256};
 pub use path::{
-    check, check_file_path, check_import_path, check_path, check_path_major, matches_glob_prefix,
-    split_path_version,
+    check, check_file_path, check_import_path, check_path, check_path_major, is_valid_glob,
+    matches_glob_prefix, split_path_version,
 };
 pub use pseudo::{
     info_time, is_major, match_path_major, path_major_prefix, pseudo_timestamp, pseudo_version,

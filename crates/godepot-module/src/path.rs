@@ -281,6 +281,13 @@ pub fn matches_glob_prefix(patterns: &str, target: &str) -> bool {
         .any(|pattern| glob_matches_prefix(pattern, target))
 }
 
+/// Reports whether one glob (an element of a [`matches_glob_prefix`] list) is well
+/// formed. A malformed glob matches nothing, which the go command accepts silently in
+/// GOPRIVATE; a policy file must refuse it instead, or a deny rule would never apply.
+pub fn is_valid_glob(pattern: &str) -> bool {
+    crate::glob::is_well_formed(pattern)
+}
+
 /// A pattern of N elements is matched against the first N elements of `target`;
 /// a target with fewer elements never matches.
 fn glob_matches_prefix(pattern: &str, target: &str) -> bool {
@@ -394,6 +401,9 @@ mod tests {
         check("github.com/org/*", "github.com/org", false);
         check("a.com,,b.com", "b.com/x", true);
         check(" b.com", "b.com/x", false);
+        assert!(is_valid_glob("example.com/*/[a-z]?"));
+        assert!(!is_valid_glob("example.com/[a-"));
+        assert!(!is_valid_glob("example.com/x\\"));
         check("example.com/m/v2", "example.com/m", false);
         check("exa?ple.com", "example.com", true);
         check("[a-c].com", "b.com/z", true);
