@@ -32,6 +32,13 @@ pub enum BundleError {
         file: String,
         reason: String,
     },
+    /// The bundle carries versions the policy blocks (each line names one, its rule and
+    /// reason); nothing was imported.
+    #[error("bundle {bundle} refused: it carries {} blocked version(s): {}", .blocked.len(), .blocked.join("; "))]
+    Blocked {
+        bundle: PathBuf,
+        blocked: Vec<String>,
+    },
     /// The store itself holds something that cannot be exported as is.
     #[error("cannot export {file}: {reason}")]
     BadStoreFile { file: String, reason: String },

@@ -31,11 +31,16 @@ pub enum DepotError {
     Rejected { what: String, cause: Cause },
     /// The store failed. 500: the one case that is godepot's own fault.
     Store { what: String, cause: Cause },
+    /// The policy refuses this module version. 403, with the refusal's one line (module@version,
+    /// rule, reason) as the body, which the go command shows its user. Boxed: it is rare and
+    /// larger than the other variants.
+    Blocked(Box<godepot_policy::Blocked>),
 }
 
 impl DepotError {
     fn parts(&self) -> Result<&str, (&str, &Cause)> {
         match self {
+            DepotError::Blocked(_) => Ok(""),
             DepotError::NotFound(m) | DepotError::Gone(m) | DepotError::Invalid(m) => Ok(m),
             DepotError::Upstream { what, cause }
             | DepotError::UpstreamTimeout { what, cause }
@@ -47,6 +52,9 @@ impl DepotError {
 
 impl std::fmt::Display for DepotError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let DepotError::Blocked(blocked) = self {
+            return write!(f, "{blocked}");
+        }
         match self.parts() {
             Ok(message) => f.write_str(message),
             Err(("", cause)) => write!(f, "{cause}"),

@@ -7,7 +7,9 @@
 //!   checked ([`ingest`]), kept forever, and served;
 //! - mutable answers (`list`, `@latest`, `.info` of a branch or shorthand query) are cached
 //!   for a time-to-live and served stale when upstream fails ([`mutable`]);
-//! - offline, everything is answered from the store alone ([`offline`]).
+//! - offline, everything is answered from the store alone ([`offline`]);
+//! - whatever the source, the policy ([`gate`]) decides first: a blocked version is refused
+//!   (403) and never fetched, and lists and `@latest` leave blocked versions out.
 //!
 //! The depot speaks neither HTTP nor the CLI: it returns [`Answer`]s and [`DepotError`]s.
 
@@ -15,6 +17,7 @@ mod answer;
 mod error;
 mod fetcher;
 mod flight;
+mod gate;
 mod hot;
 mod ingest;
 mod keep;
@@ -26,7 +29,10 @@ mod zipflight;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use godepot_module::{ModulePath, Version};
+use godepot_policy::Policy;
 use godepot_store::{ArtifactKey, Kind, Store};
 use godepot_upstream::Upstream;
 
@@ -85,6 +91,7 @@ struct Inner {
     hot: HotCache,
     mutable: MutableCache,
     sumdb: sumdb::SumdbProxy,
+    gate: gate::Gate,
 }
 
 /// What the readiness probe reports.
@@ -135,6 +142,7 @@ impl Depot {
                 hot: HotCache::default(),
                 mutable: MutableCache::default(),
                 sumdb,
+                gate: gate::Gate::default(),
             }),
         }
     }
@@ -143,21 +151,53 @@ impl Depot {
         self.inner.fetchers.is_offline()
     }
 
-    /// `GET <module>/@v/list`.
-    pub async fn list(&self, module: &ModulePath) -> Result<Answer, DepotError> {
-        mutable::list(&self.inner, module).await
+    /// Puts `policy` in force for every request from now on (start-up, SIGHUP); requests
+    /// under way finish under the policy they started with.
+    pub fn set_policy(&self, policy: Policy) {
+        self.inner.gate.set(policy);
     }
 
-    /// `GET <module>/@latest`.
+    /// The policy in force (allow-all unless one was set).
+    pub fn policy(&self) -> Arc<Policy> {
+        self.inner.gate.current()
+    }
+
+    /// `GET <module>/@v/list`, without the versions the policy blocks.
+    pub async fn list(&self, module: &ModulePath) -> Result<Answer, DepotError> {
+        let mut answer = mutable::list(&self.inner, module).await?;
+        if let Body::Bytes(data) = answer.body {
+            answer.body = Body::Bytes(self.inner.gate.filter_list(module, data));
+        }
+        Ok(answer)
+    }
+
+    /// `GET <module>/@latest`: upstream's latest when the policy allows it, else the newest
+    /// allowed version listed (the go command's preference); every version blocked is the
+    /// refusal of the newest.
     pub async fn latest(&self, module: &ModulePath) -> Result<Answer, DepotError> {
-        mutable::latest(&self.inner, module).await
+        let answer = mutable::latest(&self.inner, module).await?;
+        let refusal = match bytes_of(&answer).map(|data| self.inner.gate.check_info(module, data)) {
+            Some(Err(refusal)) => refusal,
+            _ => return Ok(answer),
+        };
+        let list = mutable::list(&self.inner, module).await?;
+        let versions = bytes_of(&list)
+            .map(|data| gate::listed_versions(module, data))
+            .unwrap_or_default();
+        match self.inner.gate.current().latest(module, &versions) {
+            Ok(Some(version)) => self.info(module, version.as_str()).await,
+            Ok(None) => Err(refusal),
+            Err(blocked) => Err(DepotError::Blocked(Box::new(blocked))),
+        }
     }
 
     /// `GET <module>/@v/<query>.info`: a canonical version is immutable; anything else
-    /// (a branch, a commit, `v1.2`) is a query whose answer may change.
+    /// (a branch, a commit, `v1.2`) is a query whose answer may change, and must not resolve
+    /// to a blocked version.
     pub async fn info(&self, module: &ModulePath, query: &str) -> Result<Answer, DepotError> {
         match Version::for_module(module, query) {
             Ok(version) => {
+                self.inner.gate.check(module, &version)?;
                 let key = ArtifactKey::new(module.clone(), version, Kind::Info);
                 ingest::small_artifact(&self.inner, key).await
             }
@@ -165,7 +205,13 @@ impl Depot {
                 // Canonical, but wrong for this module path (say v2.0.0 without /v2).
                 Err(DepotError::Invalid(e.to_string()))
             }
-            Err(_) => mutable::query_info(&self.inner, module, query).await,
+            Err(_) => {
+                let answer = mutable::query_info(&self.inner, module, query).await?;
+                if let Some(data) = bytes_of(&answer) {
+                    self.inner.gate.check_info(module, data)?;
+                }
+                Ok(answer)
+            }
         }
     }
 
@@ -175,21 +221,25 @@ impl Depot {
         module: &ModulePath,
         version: &Version,
     ) -> Result<Answer, DepotError> {
+        self.inner.gate.check(module, version)?;
         let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Mod);
         ingest::small_artifact(&self.inner, key).await
     }
 
     /// `GET <module>/@v/<version>.zip`.
     pub async fn zip(&self, module: &ModulePath, version: &Version) -> Result<Answer, DepotError> {
+        self.inner.gate.check(module, version)?;
         let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Zip);
         zipflight::zip(&self.inner, key).await
     }
 
     /// Makes the store hold `key` (an `.info`, `.mod` or `.zip` of a canonical version),
     /// fetching and checking it like any request would, and says whether it was stored now
-    /// or held already; an error is the reason it was refused. For filling a store
-    /// (prefetch), where that outcome is the point.
+    /// or held already; an error is the reason it was refused (a blocked version is
+    /// [`DepotError::Blocked`], and is not fetched). For filling a store (prefetch), where
+    /// that outcome is the point.
     pub async fn keep(&self, key: ArtifactKey) -> Result<Kept, DepotError> {
+        self.inner.gate.check(&key.module, &key.version)?;
         keep::keep(&self.inner, key).await
     }
 
@@ -230,6 +280,14 @@ impl Depot {
             store: writable,
             upstream,
         }
+    }
+}
+
+/// The bytes of a small answer (every mutable answer is one).
+fn bytes_of(answer: &Answer) -> Option<&Bytes> {
+    match &answer.body {
+        Body::Bytes(data) | Body::Small { data, .. } => Some(data),
+        Body::File(_) | Body::Stream { .. } => None,
     }
 }
 

@@ -178,6 +178,13 @@ impl Policy {
     }
 }
 
+/// No policy: everything allowed.
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::allow_all()
+    }
+}
+
 /// The policy in force, as a TOML file equivalent to the one parsed (normal form,
 /// one comment per rule with its number and line): what "show the policy" answers.
 impl fmt::Display for Policy {

@@ -5,26 +5,31 @@
 //!   single mapping from errors to status codes.
 //! - [`access_log`]: one structured line per request, written when its body is done.
 //! - [`activity`]: requests started and still in flight.
+//! - [`access`]: tokens (`--require-auth`) and the audit log of refusals.
 //! - [`listen`]: the accept loop, with a cap on connections and deadlines on slow clients.
 
+mod access;
 mod access_log;
 mod activity;
 mod listen;
 pub mod request;
 pub mod response;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
+use axum::{Extension, Router};
 use godepot_depot::VIA_HEADER;
 use godepot_depot::{Answer, CacheStatus, Depot, DepotError};
 
+pub use access::Access;
 use access_log::AccessLog;
 pub use activity::Activity;
+pub use godepot_auth::AuditLog;
 pub use listen::{ConnectionLimits, serve};
 use request::{Refusal, Request};
 use response::Resource;
@@ -38,7 +43,15 @@ pub struct ServerOptions {
     pub instance_id: String,
     /// Counts requests, for whoever wants to know when the server is quiet.
     pub activity: Arc<Activity>,
+    /// With `--require-auth`: the tokens every request but the probes must bring.
+    pub access: Option<Arc<Access>>,
+    /// With `--audit-log`: where refusals (policy, logins) are recorded.
+    pub audit: Option<Arc<AuditLog>>,
 }
+
+/// The client's address, put on every request by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
 
 #[derive(Clone)]
 struct AppState {
@@ -59,7 +72,9 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    peer: Option<Extension<PeerAddr>>,
 ) -> Response {
+    let client = peer.map(|Extension(PeerAddr(addr))| addr.ip());
     let log = AccessLog::start(
         method.clone(),
         uri.path().to_string(),
@@ -85,15 +100,44 @@ async fn handle(
     let (response, cache) = match request::parse(uri.path()) {
         Err(Refusal::Invalid(why)) => (response::text(StatusCode::BAD_REQUEST, &why), None),
         Err(Refusal::NotFound(why)) => (response::text(StatusCode::NOT_FOUND, &why), None),
-        Ok(req) => dispatch(&state, req, &headers).await,
+        Ok(req) => match admit(&state, &req, &headers, client) {
+            Err(denied) => (access::refusal(&denied), None),
+            Ok(token) => dispatch(&state, req, &headers, client, token).await,
+        },
     };
     log.finish(response, cache)
+}
+
+/// With `--require-auth`, the token a request brings (its name), or the refusal (audited). The probes
+/// need none: orchestrators ask them without credentials.
+fn admit(
+    state: &AppState,
+    req: &Request,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<Option<String>, godepot_auth::Denied> {
+    let Some(access) = &state.options.access else {
+        return Ok(None);
+    };
+    if matches!(req, Request::Healthz | Request::Readyz) {
+        return Ok(None);
+    }
+    let ip = client.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    match access.check(headers, ip, godepot_auth::Scope::Read) {
+        Ok(name) => Ok(Some(name)),
+        Err(denied) => {
+            access::audit(state.options.audit.as_deref(), &denied.audit_event(client));
+            Err(denied)
+        }
+    }
 }
 
 async fn dispatch(
     state: &AppState,
     req: Request,
     headers: &HeaderMap,
+    client: Option<IpAddr>,
+    token: Option<String>,
 ) -> (Response, Option<CacheStatus>) {
     let depot = &state.depot;
     let (result, resource) = match req {
@@ -112,6 +156,10 @@ async fn dispatch(
         Request::Mod(m, v) => (depot.go_mod(&m, &v).await, Resource::Text),
         Request::Zip(m, v) => (depot.zip(&m, &v).await, Resource::Zip),
     };
+    if let Err(DepotError::Blocked(blocked)) = &result {
+        let event = access::blocked_event(blocked, client, token);
+        access::audit(state.options.audit.as_deref(), &event);
+    }
     respond(result, resource, headers, state.options.list_ttl)
 }
 

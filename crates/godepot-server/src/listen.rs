@@ -64,10 +64,14 @@ pub async fn serve(
             accepted = accept(&listener, &permits, limits.max_connections, &mut at_limit) => accepted,
         };
         let (stream, permit) = accepted;
+        let peer = stream.peer_addr().ok().map(crate::PeerAddr);
         let connection = Connection::new(limits);
         let io = TokioIo::new(Watched::new(stream, connection.clone()));
         let router = router.clone();
-        let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+            if let Some(peer) = peer {
+                request.extensions_mut().insert(peer);
+            }
             let busy = connection.begin();
             let mut router = router.clone();
             async move {

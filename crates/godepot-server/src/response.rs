@@ -186,6 +186,7 @@ pub fn error(e: &DepotError) -> Response {
         DepotError::Upstream { .. } | DepotError::Rejected { .. } => StatusCode::BAD_GATEWAY,
         DepotError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         DepotError::Store { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        DepotError::Blocked(_) => StatusCode::FORBIDDEN,
     };
     text(status, &e.to_string())
 }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::settings::{
-    CacheSettings, LogSettings, OfflineSettings, ServerSettings, StoreSettings, SumdbSettings,
-    UpstreamSettings,
+    AuditSettings, AuthSettings, CacheSettings, LogSettings, OfflineSettings, PolicySettings,
+    ServerSettings, StoreSettings, SumdbSettings, UpstreamSettings,
 };
 
 /// godepot: an offline-first Go module repository.
@@ -50,6 +50,8 @@ pub(crate) enum Command {
     Verify(crate::commands::verify::VerifyArgs),
     #[command(about = "List held modules and versions")]
     Ls(crate::commands::ls::LsArgs),
+    #[command(about = "Manage the API tokens of `serve --require-auth` (add, list, revoke)")]
+    Token(crate::commands::token::TokenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +70,12 @@ pub(crate) struct ServeArgs {
     pub(crate) sumdb: SumdbSettings,
     #[command(flatten)]
     pub(crate) log: LogSettings,
+    #[command(flatten)]
+    pub(crate) policy: PolicySettings,
+    #[command(flatten)]
+    pub(crate) auth: AuthSettings,
+    #[command(flatten)]
+    pub(crate) audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]

@@ -34,6 +34,11 @@ impl Failure {
         self
     }
 
+    /// The `error:` line's text.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     pub(crate) fn exit_code(&self) -> u8 {
         self.code
     }

@@ -10,6 +10,7 @@ mod duration;
 mod failure;
 mod logging;
 mod memory;
+mod policy;
 mod progress;
 mod settings;
 
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
             cli::Command::Import(args) => commands::import::run(file, args),
             cli::Command::Verify(args) => commands::verify::run(file, args),
             cli::Command::Ls(args) => commands::ls::run(file, args),
+            cli::Command::Token(args) => commands::token::run(file, args),
         }
     });
     match result {

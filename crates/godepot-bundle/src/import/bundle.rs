@@ -45,9 +45,27 @@ pub(super) fn import_bundle(
         }
     };
 
+    // Checked on the manifest, before anything is read: entries must match it.
+    let mut blocked: Vec<super::Problem> = Vec::new();
+    for record in &manifest.files {
+        if let TreeFile::Artifact(key) = classify(&record.path)
+            && let Some(problem) = options.blocked(&key)
+            && !blocked.iter().any(|b| b.path == problem.path)
+        {
+            blocked.push(problem);
+        }
+    }
+    if !blocked.is_empty() && !options.skip_blocked {
+        return Err(BundleError::Blocked {
+            bundle: path.to_path_buf(),
+            blocked: blocked.into_iter().map(|b| b.reason).collect(),
+        });
+    }
+
     let total: u64 = manifest.files.iter().map(|f| f.size).sum();
     progress.phase("checking", total);
     let mut staged: Vec<Staged> = Vec::new();
+    let mut skipped_blocked = 0;
     let mut answers = Incoming::default();
     for record in &manifest.files {
         progress.file(&record.path);
@@ -129,6 +147,12 @@ pub(super) fn import_bundle(
                     return Err(bad(&record.path, "does not match the manifest".into()));
                 }
             }
+            // Left out (--skip-blocked): read past, never staged.
+            Some(key) if options.blocked(&key).is_some() => {
+                io::copy(&mut entry, &mut io::sink())
+                    .map_err(|e| bad(&record.path, unreadable(&e)))?;
+                skipped_blocked += 1;
+            }
             Some(key) => {
                 let one = match stage(store, &key, &record.path, &mut entry, progress) {
                     Ok(Ok(one)) => one,
@@ -187,7 +211,8 @@ pub(super) fn import_bundle(
     let mut summary = ImportSummary {
         source: path.display().to_string(),
         source_kind: "bundle".into(),
-        skipped: manifest.files.len() - staged.len() - answers.len(),
+        skipped: manifest.files.len() - staged.len() - answers.len() - skipped_blocked,
+        blocked,
         ..ImportSummary::default()
     };
     answers.publish(store, &mut summary)?;

@@ -13,7 +13,8 @@ mod tree;
 
 use std::path::Path;
 
-use godepot_store::LocalStore;
+use godepot_policy::{Decision, Policy};
+use godepot_store::{ArtifactKey, LocalStore};
 use serde::Serialize;
 
 use crate::sumdb::SumdbCheck;
@@ -27,6 +28,11 @@ pub struct ImportOptions {
     /// with the key: for a bundle, those it carries or the store holds (else the bundle is
     /// refused whole); for a tree, those the store holds (else the artifact is refused).
     pub sumdb: SumdbCheck,
+    /// Which module versions may enter. A blocked version refuses a bundle whole, and is a
+    /// refused artifact of a tree, unless `skip_blocked`: then it is left out and listed in
+    /// [`ImportSummary::blocked`].
+    pub policy: Policy,
+    pub skip_blocked: bool,
 }
 
 /// What an import did. It succeeded only if [`ImportSummary::is_success`].
@@ -56,6 +62,9 @@ pub struct ImportSummary {
     pub conflicts: Vec<Problem>,
     /// Artifacts that failed a check and were not imported.
     pub refused: Vec<Problem>,
+    /// Versions the policy blocks, left out (`skip_blocked`): `path` is module@version,
+    /// `reason` the refusal (rule and reason).
+    pub blocked: Vec<Problem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,6 +76,19 @@ pub struct Problem {
 impl ImportSummary {
     pub fn is_success(&self) -> bool {
         self.conflicts.is_empty() && self.refused.is_empty()
+    }
+}
+
+impl ImportOptions {
+    /// The policy's refusal of `key`'s version, if it blocks it.
+    fn blocked(&self, key: &ArtifactKey) -> Option<Problem> {
+        match self.policy.decide(&key.module, &key.version) {
+            Decision::Allow(_) => None,
+            Decision::Deny(blocked) => Some(Problem {
+                path: format!("{}@{}", key.module, key.version),
+                reason: blocked.to_string(),
+            }),
+        }
     }
 }
 

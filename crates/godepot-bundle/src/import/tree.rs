@@ -50,6 +50,14 @@ pub(super) fn import_tree(
     progress.phase("importing", total);
     let modules: BTreeSet<ModulePath> = versions.keys().map(|(m, _)| m.clone()).collect();
     for mut files in versions.into_values() {
+        if let Some(problem) = files.first().and_then(|(_, key)| options.blocked(key)) {
+            progress.advance(files.iter().map(|(e, _)| e.size).sum());
+            match options.skip_blocked {
+                true => summary.blocked.push(problem),
+                false => summary.refused.push(problem),
+            }
+            continue;
+        }
         files.sort_by_key(|(_, k)| publish_rank(k.kind));
         import_version(store, root, &files, options, progress, &mut summary)?;
     }

@@ -11,7 +11,7 @@ use crate::config::ConfigFile;
 use crate::datadir::Created;
 use crate::failure::Failure;
 use crate::progress::{Bar, count, human_bytes};
-use crate::settings::{StoreSettings, SumdbSettings};
+use crate::settings::{PolicySettings, StoreSettings, SumdbSettings};
 
 /// Take in a bundle file, any GOPROXY=file:// tree, or a module cache ($GOMODCACHE, or its
 /// cache/download), checking every artifact before it becomes visible. Safe while a server
@@ -47,6 +47,16 @@ pub(crate) struct ImportArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+
+    // A bundle carrying a version the policy blocks is refused whole (from a tree, that
+    // version is refused), unless --skip-blocked.
+    #[command(flatten)]
+    pub(crate) policy: PolicySettings,
+
+    /// Leave out the versions the policy blocks (listed in the summary) instead of refusing
+    /// the bundle.
+    #[arg(long)]
+    pub(crate) skip_blocked: bool,
 }
 
 /// The checksum databases configured for godepot (flag, `GODEPOT_SUMDB`, file), never
@@ -74,11 +84,19 @@ pub(crate) fn run(file: &ConfigFile, args: ImportArgs) -> Result<(), Failure> {
     let data_dir = file.merge(args.store)?.data_dir()?;
     let created = Created::guard(&data_dir);
     let store = depot::open_store(&data_dir)?;
-    let options = ImportOptions { go_sums, sumdb };
+    let options = ImportOptions {
+        go_sums,
+        sumdb,
+        policy: file.merge(args.policy)?.load()?,
+        skip_blocked: args.skip_blocked,
+    };
     let summary = import(&store, &args.source, &options, &Bar::new()).map_err(|e| match e {
         BundleError::BadBundle { .. } => {
             Failure::runtime(e.to_string()).hint("nothing was imported; the store is unchanged")
         }
+        BundleError::Blocked { .. } => Failure::runtime(e.to_string()).hint(
+            "nothing was imported; --skip-blocked imports the rest and lists what it left out",
+        ),
         BundleError::Write { .. } => Failure::runtime(e.to_string()).hint(
             "the source is fine: free space on the data directory's file system and import again",
         ),
@@ -111,6 +129,9 @@ fn report(summary: &ImportSummary, json: bool) {
     }
     for problem in &summary.conflicts {
         eprintln!("conflict {}: {}", problem.path, problem.reason);
+    }
+    for problem in &summary.blocked {
+        eprintln!("left out {}", problem.reason);
     }
     eprintln!(
         "imported from {} {}: {} stored ({}), {} already held, {} stored ({} already held), {}, {} refused, {} skipped",

@@ -6,5 +6,6 @@ pub(crate) mod import;
 pub(crate) mod ls;
 pub(crate) mod prefetch;
 pub(crate) mod serve;
+pub(crate) mod token;
 pub(crate) mod verify;
 pub(crate) mod verify_sumdb;

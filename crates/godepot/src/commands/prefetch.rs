@@ -16,7 +16,9 @@ use crate::commands::depot::{self, DepotSettings};
 use crate::config::ConfigFile;
 use crate::failure::Failure;
 use crate::logging;
-use crate::settings::{CacheSettings, StoreSettings, SumdbSettings, UpstreamSettings};
+use crate::settings::{
+    CacheSettings, PolicySettings, StoreSettings, SumdbSettings, UpstreamSettings,
+};
 
 use report::Progress;
 
@@ -88,6 +90,10 @@ pub(crate) struct PrefetchArgs {
     // checked against the database [default: $GOSUMDB, else `go env GOSUMDB`].
     #[command(flatten)]
     pub(crate) sumdb: SumdbSettings,
+
+    // Blocked versions are not gathered: each is a failure naming its rule and reason.
+    #[command(flatten)]
+    pub(crate) policy: PolicySettings,
 }
 
 /// The arguments, merged with the config file and checked.
@@ -102,6 +108,7 @@ struct Settings {
     options: PrefetchOptions,
     json: bool,
     dry_run: bool,
+    policy: godepot_policy::Policy,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: PrefetchArgs) -> Result<(), Failure> {
@@ -150,6 +157,7 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
         },
         json: args.json,
         dry_run: args.dry_run,
+        policy: file.merge(args.policy)?.load()?,
     })
 }
 
@@ -180,6 +188,7 @@ async fn prefetch(settings: Settings) -> Result<(), Failure> {
     // when godepot was not given the key.
     sumdb.gather = true;
     let built = depot::build_with_sumdb(&depot_settings, sumdb)?;
+    built.depot.set_policy(settings.policy);
     let progress = Arc::new(Progress::new());
     let done = godepot_prefetch::prefetch(
         &built.depot,

@@ -20,10 +20,16 @@ struct Config {
     offline: bool,
     cache: CacheSettings,
     sumdb: SumdbSettings,
+    /// The policy file (reloaded on SIGHUP) and the policy read from it at start-up.
+    policy_file: Option<PathBuf>,
+    policy: godepot_policy::Policy,
+    require_auth: bool,
+    audit: Option<Arc<godepot_server::AuditLog>>,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
     let log = file.merge(args.log)?;
+    let policy = file.merge(args.policy)?;
     let config = Config {
         server: file.merge(args.server)?,
         data_dir: file.merge(args.store)?.data_dir()?,
@@ -31,6 +37,10 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
         offline: file.merge(args.offline)?.offline(),
         cache: file.merge(args.cache)?,
         sumdb: file.merge(args.sumdb)?,
+        policy: policy.load()?,
+        policy_file: policy.policy,
+        require_auth: file.merge(args.auth)?.require_auth(),
+        audit: file.merge(args.audit)?.open()?.map(Arc::new),
     };
     if config.offline && !config.data_dir.is_dir() {
         // Offline, an empty store answers 404 to everything: a typo, not a fresh start.
@@ -75,6 +85,25 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .map_err(|e| Failure::runtime(format!("cannot read the listening address: {e}")))?;
     created.keep();
     let depot = built.depot;
+    depot.set_policy(config.policy);
+    #[cfg(unix)]
+    tokio::spawn(crate::policy::reload_on_hangup(
+        depot.clone(),
+        config.policy_file.clone(),
+        config.audit.clone(),
+    ));
+    let access = match config.require_auth {
+        false => None,
+        true => {
+            let store = godepot_auth::TokenStore::new(config.data_dir.join(".godepot"));
+            let access = godepot_server::Access::new(store).map_err(|e| {
+                Failure::config(format!("--require-auth: cannot read the tokens: {e}"))
+            })?;
+            let access = Arc::new(access);
+            tokio::spawn(Arc::clone(&access).flush_uses_every(std::time::Duration::from_secs(60)));
+            Some(access)
+        }
+    };
     let mode = if depot.is_offline() {
         "offline"
     } else {
@@ -88,6 +117,8 @@ async fn serve(config: Config) -> Result<(), Failure> {
             list_ttl: settings.list_ttl,
             instance_id,
             activity,
+            access,
+            audit: config.audit.clone(),
         },
     );
     tracing::info!(data_dir = %config.data_dir.display(), mode, "listening on http://{addr}");

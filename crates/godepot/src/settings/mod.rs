@@ -184,6 +184,67 @@ impl ServerSettings {
     }
 }
 
+settings_group! {
+    /// Which module versions may enter (issue 11's policy file).
+    pub(crate) struct PolicySettings {
+        /// A policy file (TOML: allow/deny rules with reasons; see the README's "Policy and
+        /// access"). Blocked versions are never fetched, served, gathered or imported; SIGHUP
+        /// reloads it under `serve` [default: everything allowed].
+        #[arg(long, env = "GODEPOT_POLICY", value_name = "FILE")]
+        pub(crate) policy: Option<PathBuf>,
+    }
+}
+
+impl PolicySettings {
+    /// The policy in force: the file's, else one that allows everything. A file that cannot
+    /// be read or parsed is an error naming it (and the line and column).
+    pub(crate) fn load(&self) -> Result<godepot_policy::Policy, Failure> {
+        match &self.policy {
+            Some(path) => crate::policy::read(path),
+            None => Ok(godepot_policy::Policy::allow_all()),
+        }
+    }
+}
+
+settings_group! {
+    /// The audit log (issue 11).
+    pub(crate) struct AuditSettings {
+        /// Append one JSON object per line for every security-relevant event (blocked
+        /// requests, refused logins, token changes, policy reloads); reopened on SIGHUP, for
+        /// rotation [default: none].
+        #[arg(long, env = "GODEPOT_AUDIT_LOG", value_name = "FILE")]
+        pub(crate) audit_log: Option<PathBuf>,
+    }
+}
+
+impl AuditSettings {
+    pub(crate) fn open(&self) -> Result<Option<godepot_auth::AuditLog>, Failure> {
+        let Some(path) = &self.audit_log else {
+            return Ok(None);
+        };
+        godepot_auth::AuditLog::open(path)
+            .map(Some)
+            .map_err(|e| Failure::config(format!("cannot open audit log {}: {e}", path.display())))
+    }
+}
+
+settings_group! {
+    /// Who may ask `serve` (issue 11).
+    pub(crate) struct AuthSettings {
+        /// Every request but /healthz and /readyz needs a token (`godepot token add`), as
+        /// HTTP Basic (the token as password) or Bearer.
+        #[arg(long, env = "GODEPOT_REQUIRE_AUTH", num_args = 0..=1, default_missing_value = "true",
+              value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+        pub(crate) require_auth: Option<bool>,
+    }
+}
+
+impl AuthSettings {
+    pub(crate) fn require_auth(&self) -> bool {
+        self.require_auth.unwrap_or(false)
+    }
+}
+
 /// Every key a config file may hold: all commands share one file.
 pub(crate) fn all_keys() -> Vec<String> {
     [
@@ -194,6 +255,9 @@ pub(crate) fn all_keys() -> Vec<String> {
         OfflineSettings::fields(),
         LogSettings::fields(),
         ServerSettings::fields(),
+        PolicySettings::fields(),
+        AuditSettings::fields(),
+        AuthSettings::fields(),
     ]
     .concat()
 }
@@ -234,6 +298,9 @@ mod tests {
         same::<OfflineSettings>();
         same::<LogSettings>();
         same::<ServerSettings>();
-        assert_eq!(all_keys().len(), 14);
+        same::<PolicySettings>();
+        same::<AuditSettings>();
+        same::<AuthSettings>();
+        assert_eq!(all_keys().len(), 17);
     }
 }

@@ -1,0 +1,77 @@
+//! Reading the policy file, and reloading it (and reopening the audit log) on SIGHUP under
+//! `serve`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use godepot_auth::{AuditEvent, AuditLog};
+use godepot_depot::Depot;
+use godepot_policy::Policy;
+
+use crate::failure::Failure;
+
+/// Reads and parses the policy file; the error names the file (and line and column).
+pub(crate) fn read(path: &Path) -> Result<Policy, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::config(format!("cannot read policy file {}: {e}", path.display())))?;
+    Policy::parse(&path.display().to_string(), &text).map_err(|e| {
+        Failure::config(format!("bad policy file: {e}"))
+            .hint("fix the file; see the README's \"Policy and access\"")
+    })
+}
+
+/// Reads the policy again and puts it in force; a failure keeps the old one and says why
+/// (in the log and the audit log). Requests and connections under way are not touched.
+pub(crate) fn reload(depot: &Depot, path: &Path, audit: Option<&AuditLog>) {
+    let (error, rules) = match read(path) {
+        Ok(policy) => {
+            let rules = policy.rules().len();
+            depot.set_policy(policy);
+            tracing::info!(policy = %path.display(), rules, "policy reloaded");
+            (None, rules)
+        }
+        Err(e) => {
+            let why = e.message().to_string();
+            tracing::error!(policy = %path.display(), error = %why, "policy reload failed; keeping the policy in force");
+            (Some(why), depot.policy().rules().len())
+        }
+    };
+    if let Some(log) = audit {
+        let event = AuditEvent::PolicyReloaded {
+            file: path.display().to_string(),
+            error,
+            rules,
+        };
+        if let Err(e) = log.append(&event) {
+            tracing::error!(audit_log = %log.path().display(), error = %e, "cannot write the audit log");
+        }
+    }
+}
+
+/// On every SIGHUP: reopens the audit log (after rotation) and [`reload`]s the policy.
+#[cfg(unix)]
+pub(crate) async fn reload_on_hangup(
+    depot: Depot,
+    path: Option<PathBuf>,
+    audit: Option<Arc<AuditLog>>,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot watch for SIGHUP; the policy will not be reloaded");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        let (depot, path, audit) = (depot.clone(), path.clone(), audit.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(log) = &audit
+                && let Err(e) = log.reopen()
+            {
+                tracing::error!(audit_log = %log.path().display(), error = %e, "cannot reopen the audit log; writing to the old file");
+            }
+            if let Some(path) = &path {
+                reload(&depot, path, audit.as_deref());
+            }
+        })
+        .await;
+    }
+}
