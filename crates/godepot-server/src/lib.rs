@@ -6,6 +6,7 @@
 //! - [`access_log`]: one structured line per request, written when its body is done.
 //! - [`activity`]: requests started and still in flight.
 //! - [`access`]: tokens (`--require-auth`) and the audit log of refusals.
+//! - [`tls`]: HTTPS (rustls, HTTP/2 by ALPN), its certificate reloadable.
 //! - [`listen`]: the accept loop, with a cap on connections and deadlines on slow clients.
 
 mod access;
@@ -14,6 +15,7 @@ mod activity;
 mod listen;
 pub mod request;
 pub mod response;
+mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -33,6 +35,7 @@ pub use godepot_auth::AuditLog;
 pub use listen::{ConnectionLimits, serve};
 use request::{Refusal, Request};
 use response::Resource;
+pub use tls::Tls;
 
 /// Settings the HTTP layer needs beyond the depot.
 #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
+use crate::tls::Tls;
 use watch::{Connection, Watched};
 
 /// How long connections may wait on their clients, and how many are served at once.
@@ -52,6 +53,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
     limits: ConnectionLimits,
+    tls: Option<Arc<Tls>>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let builder = auto::Builder::new(TokioExecutor::new());
@@ -66,7 +68,7 @@ pub async fn serve(
         let (stream, permit) = accepted;
         let peer = stream.peer_addr().ok().map(crate::PeerAddr);
         let connection = Connection::new(limits);
-        let io = TokioIo::new(Watched::new(stream, connection.clone()));
+        let io = Watched::new(stream, connection.clone());
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             if let Some(peer) = peer {
@@ -79,9 +81,29 @@ pub async fn serve(
                 Ok::<_, std::convert::Infallible>(response.map(|body| busy.track(body)))
             }
         });
-        let watched = graceful.watch(builder.serve_connection(io, service).into_owned());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        // The handshake runs in the connection's task, so a slow client never holds up the
+        // accept loop; the header deadline of `Watched` covers it too.
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor());
         tokio::spawn(async move {
-            if let Err(e) = watched.await {
+            let served = match acceptor {
+                None => {
+                    let conn = builder.serve_connection(TokioIo::new(io), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+                Some(acceptor) => match acceptor.accept(io).await {
+                    Ok(tls_io) => {
+                        let conn = builder.serve_connection(TokioIo::new(tls_io), service);
+                        watcher.watch(conn.into_owned()).await
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        Ok(())
+                    }
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!(error = %e, "connection closed");
             }
             drop(permit);

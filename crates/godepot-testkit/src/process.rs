@@ -27,9 +27,13 @@ pub struct GodepotProcess {
 
 /// Extracts `host:port` after `listening on http://` in a log line (text or JSON).
 pub fn parse_listen_line(line: &str) -> Option<String> {
-    const NEEDLE: &str = "listening on http://";
+    const NEEDLE: &str = "listening on http";
     let i = line.find(NEEDLE)?;
-    let addr: String = line[i + NEEDLE.len()..]
+    let rest = &line[i + NEEDLE.len()..];
+    let rest = rest
+        .strip_prefix("s://")
+        .or_else(|| rest.strip_prefix("://"))?;
+    let addr: String = rest
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']'))
         .collect();

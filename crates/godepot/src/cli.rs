@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::settings::{
     AuditSettings, AuthSettings, CacheSettings, LogSettings, OfflineSettings, PolicySettings,
-    ServerSettings, StoreSettings, SumdbSettings, UpstreamSettings,
+    ServerSettings, StoreSettings, SumdbSettings, TlsSettings, UpstreamSettings,
 };
 
 /// godepot: an offline-first Go module repository.
@@ -76,6 +76,8 @@ pub(crate) struct ServeArgs {
     pub(crate) auth: AuthSettings,
     #[command(flatten)]
     pub(crate) audit: AuditSettings,
+    #[command(flatten)]
+    pub(crate) tls: TlsSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]

@@ -8,6 +8,7 @@ mod datadir;
 mod discover;
 mod duration;
 mod failure;
+mod hangup;
 mod logging;
 mod memory;
 mod policy;

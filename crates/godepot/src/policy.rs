@@ -1,8 +1,6 @@
-//! Reading the policy file, and reloading it (and reopening the audit log) on SIGHUP under
-//! `serve`.
+//! Reading the policy file, and reloading it (on SIGHUP under `serve`, see [`crate::hangup`]).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 use godepot_auth::{AuditEvent, AuditLog};
 use godepot_depot::Depot;
@@ -45,33 +43,5 @@ pub(crate) fn reload(depot: &Depot, path: &Path, audit: Option<&AuditLog>) {
         if let Err(e) = log.append(&event) {
             tracing::error!(audit_log = %log.path().display(), error = %e, "cannot write the audit log");
         }
-    }
-}
-
-/// On every SIGHUP: reopens the audit log (after rotation) and [`reload`]s the policy.
-#[cfg(unix)]
-pub(crate) async fn reload_on_hangup(
-    depot: Depot,
-    path: Option<PathBuf>,
-    audit: Option<Arc<AuditLog>>,
-) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot watch for SIGHUP; the policy will not be reloaded");
-        return;
-    };
-    while hangup.recv().await.is_some() {
-        let (depot, path, audit) = (depot.clone(), path.clone(), audit.clone());
-        let _ = tokio::task::spawn_blocking(move || {
-            if let Some(log) = &audit
-                && let Err(e) = log.reopen()
-            {
-                tracing::error!(audit_log = %log.path().display(), error = %e, "cannot reopen the audit log; writing to the old file");
-            }
-            if let Some(path) = &path {
-                reload(&depot, path, audit.as_deref());
-            }
-        })
-        .await;
     }
 }

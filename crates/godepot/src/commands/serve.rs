@@ -25,6 +25,7 @@ struct Config {
     policy: godepot_policy::Policy,
     require_auth: bool,
     audit: Option<Arc<godepot_server::AuditLog>>,
+    tls: Option<Arc<godepot_server::Tls>>,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
@@ -41,6 +42,7 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
         policy_file: policy.policy,
         require_auth: file.merge(args.auth)?.require_auth(),
         audit: file.merge(args.audit)?.open()?.map(Arc::new),
+        tls: file.merge(args.tls)?.load()?.map(Arc::new),
     };
     if config.offline && !config.data_dir.is_dir() {
         // Offline, an empty store answers 404 to everything: a typo, not a fresh start.
@@ -87,11 +89,12 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let depot = built.depot;
     depot.set_policy(config.policy);
     #[cfg(unix)]
-    tokio::spawn(crate::policy::reload_on_hangup(
-        depot.clone(),
-        config.policy_file.clone(),
-        config.audit.clone(),
-    ));
+    tokio::spawn(crate::hangup::reload_on_hangup(crate::hangup::Reloadable {
+        depot: depot.clone(),
+        policy: config.policy_file.clone(),
+        audit: config.audit.clone(),
+        tls: config.tls.clone(),
+    }));
     let access = match config.require_auth {
         false => None,
         true => {
@@ -121,16 +124,28 @@ async fn serve(config: Config) -> Result<(), Failure> {
             audit: config.audit.clone(),
         },
     );
-    tracing::info!(data_dir = %config.data_dir.display(), mode, "listening on http://{addr}");
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(data_dir = %config.data_dir.display(), mode, "listening on {scheme}://{addr}");
     let limits = ConnectionLimits {
         header_timeout: config.server.header_timeout(),
         idle_timeout: config.server.idle_timeout(),
         max_connections: config.server.max_connections(),
     };
     let grace = config.server.shutdown_timeout();
-    godepot_server::serve(listener, router, shutdown_signal(), grace, limits)
-        .await
-        .map_err(|e| Failure::runtime(format!("server failed: {e}")))?;
+    godepot_server::serve(
+        listener,
+        router,
+        shutdown_signal(),
+        grace,
+        limits,
+        config.tls,
+    )
+    .await
+    .map_err(|e| Failure::runtime(format!("server failed: {e}")))?;
     tracing::info!("stopped");
     Ok(())
 }

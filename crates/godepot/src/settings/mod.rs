@@ -245,6 +245,33 @@ impl AuthSettings {
     }
 }
 
+settings_group! {
+    /// HTTPS for `serve` (issue 11).
+    pub(crate) struct TlsSettings {
+        /// Serve HTTPS with this certificate chain (PEM; with --tls-key); HTTP/2 by ALPN.
+        /// SIGHUP reloads both files.
+        #[arg(long, env = "GODEPOT_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+        pub(crate) tls_cert: Option<PathBuf>,
+
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "GODEPOT_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+        pub(crate) tls_key: Option<PathBuf>,
+    }
+}
+
+impl TlsSettings {
+    pub(crate) fn load(&self) -> Result<Option<godepot_server::Tls>, Failure> {
+        match (&self.tls_cert, &self.tls_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => godepot_server::Tls::load(cert, key)
+                .map(Some)
+                .map_err(|e| Failure::config(format!("--tls-cert/--tls-key: {e}"))),
+            _ => Err(Failure::config("--tls-cert and --tls-key go together")
+                .hint("give both, or neither for plain HTTP")),
+        }
+    }
+}
+
 /// Every key a config file may hold: all commands share one file.
 pub(crate) fn all_keys() -> Vec<String> {
     [
@@ -258,6 +285,7 @@ pub(crate) fn all_keys() -> Vec<String> {
         PolicySettings::fields(),
         AuditSettings::fields(),
         AuthSettings::fields(),
+        TlsSettings::fields(),
     ]
     .concat()
 }
@@ -301,6 +329,7 @@ mod tests {
         same::<PolicySettings>();
         same::<AuditSettings>();
         same::<AuthSettings>();
-        assert_eq!(all_keys().len(), 17);
+        same::<TlsSettings>();
+        assert_eq!(all_keys().len(), 19);
     }
 }
