@@ -18,6 +18,7 @@ pub mod import;
 pub mod ls;
 pub mod manifest;
 mod progress;
+pub mod remove;
 mod select;
 pub mod sumdb;
 pub mod time;

@@ -50,6 +50,8 @@ pub(crate) enum Command {
     Verify(crate::commands::verify::VerifyArgs),
     #[command(about = "List held modules and versions")]
     Ls(crate::commands::ls::LsArgs),
+    #[command(about = "Remove a module version from the store (to the quarantine, never silently)")]
+    Rm(crate::commands::rm::RmArgs),
     #[command(about = "Manage the API tokens of `serve --require-auth` (add, list, revoke)")]
     Token(crate::commands::token::TokenArgs),
 }

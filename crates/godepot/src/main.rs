@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             cli::Command::Verify(args) => commands::verify::run(file, args),
             cli::Command::Ls(args) => commands::ls::run(file, args),
             cli::Command::Token(args) => commands::token::run(file, args),
+            cli::Command::Rm(args) => commands::rm::run(file, args),
         }
     });
     match result {

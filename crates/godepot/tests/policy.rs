@@ -443,3 +443,65 @@ fn import_refuses_a_bundle_with_a_blocked_version_unless_told_to_skip_it() {
     );
     assert!(tree_dest.join("example.com/ok/@v/v1.0.0.zip").is_file());
 }
+
+#[test]
+fn rm_quarantines_a_version_and_says_so() {
+    let r = rig(&[]);
+    let o = |p: &Path| p.as_os_str().to_owned();
+    let out = cli(&[
+        "import".as_ref(),
+        "--data-dir".as_ref(),
+        &o(&r.data),
+        &o(&r.universe.root),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit = r.audit_log();
+    let rm = |target: &str| {
+        cli(&[
+            "rm".as_ref(),
+            "--data-dir".as_ref(),
+            &o(&r.data),
+            "--audit-log".as_ref(),
+            &o(&audit),
+            target.as_ref(),
+        ])
+    };
+    let out = rm("corp.example/lib@v1.2.0");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: removed corp.example/lib@v1.2.0, a version this store served"),
+        "{stderr}"
+    );
+    let v = r.data.join("corp.example/lib/@v");
+    assert!(!v.join("v1.2.0.zip").exists() && !v.join("v1.2.0.info").exists());
+    let list = std::fs::read_to_string(v.join("list")).unwrap();
+    assert!(
+        !list.contains("v1.2.0") && list.contains("v1.3.0"),
+        "{list}"
+    );
+    let quarantined: Vec<String> =
+        godepot_testkit::fsutil::tree(&r.data.join(".godepot/quarantine"))
+            .into_keys()
+            .collect();
+    assert!(
+        quarantined
+            .iter()
+            .any(|p| p.ends_with("corp.example/lib/@v/v1.2.0.zip")),
+        "{quarantined:?}"
+    );
+    let actions = r.audited("admin_action");
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0]["action"], "remove");
+    assert_eq!(actions[0]["target"], "corp.example/lib@v1.2.0");
+
+    let again = rm("corp.example/lib@v1.2.0");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not held"));
+    let bad = rm("corp.example/lib");
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -5,6 +5,7 @@ pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod ls;
 pub(crate) mod prefetch;
+pub(crate) mod rm;
 pub(crate) mod serve;
 pub(crate) mod token;
 pub(crate) mod verify;

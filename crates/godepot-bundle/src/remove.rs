@@ -1,0 +1,55 @@
+//! Removing a module version from a store (`godepot rm module@version`): its files go to
+//! the quarantine, never deleted, and its `@v/list` no longer offers it.
+//!
+//! Never silent: a version that was served changes (or disappears) for every build that
+//! needs it, which breaks reproducibility, so the caller says so loudly and records it in the
+//! audit log. The quarantined bytes are kept for inspection.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use godepot_module::{ModulePath, Version};
+use godepot_store::{ArtifactKey, Kind, LocalStore};
+use serde::Serialize;
+
+use crate::BundleError;
+
+/// What a removal did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Removed {
+    /// `module@version`.
+    pub target: String,
+    /// Files moved out of the tree (relative paths in the store).
+    pub quarantined: Vec<String>,
+    /// Where they are now.
+    pub quarantine: PathBuf,
+}
+
+/// Moves every artifact of `module@version` (`.info`, `.mod`, `.zip`, `.ziphash`) to
+/// `.godepot/quarantine/rm-<time>/` and brings the module's list in step. An error when the
+/// store holds none of them.
+pub fn remove_version(
+    store: &LocalStore,
+    module: &ModulePath,
+    version: &Version,
+) -> Result<Removed, BundleError> {
+    let batch = format!("rm-{}", crate::time::format_compact(SystemTime::now()));
+    let target = format!("{module}@{version}");
+    let mut quarantined = Vec::new();
+    for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::ZipHash] {
+        let rel = ArtifactKey::new(module.clone(), version.clone(), kind).rel_path();
+        if store.root().join(&rel).is_file() {
+            store.quarantine(&rel, &batch)?;
+            quarantined.push(rel);
+        }
+    }
+    if quarantined.is_empty() {
+        return Err(BundleError::NotHeld(vec![target]));
+    }
+    store.reconcile_list(module)?;
+    Ok(Removed {
+        target,
+        quarantined,
+        quarantine: store.root().join(".godepot/quarantine").join(batch),
+    })
+}
