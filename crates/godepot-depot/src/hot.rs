@@ -39,6 +39,14 @@ impl HotCache {
         self.lock().map.get(key).cloned()
     }
 
+    /// Drops `key` (its file was taken out of the store).
+    pub(crate) fn remove(&self, key: &ArtifactKey) {
+        let mut entries = self.lock();
+        if let Some(old) = entries.map.remove(key) {
+            entries.bytes -= old.data.len();
+        }
+    }
+
     pub(crate) fn insert(&self, key: ArtifactKey, hot: Hot) {
         let len = hot.data.len();
         if len as u64 > MAX_ENTRY {

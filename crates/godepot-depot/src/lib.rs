@@ -162,6 +162,27 @@ impl Depot {
         self.inner.gate.current()
     }
 
+    /// Admin "refresh": forgets the cached `list` and `@latest` of `module` and asks upstream
+    /// again now; the fresh list (policy-filtered) is the answer.
+    pub async fn refresh_list(&self, module: &ModulePath) -> Result<Answer, DepotError> {
+        let cache = &self.inner.mutable;
+        cache.forget(&format!("{}/@v/list", module.escaped()));
+        cache.forget(&format!("{}/@latest", module.escaped()));
+        self.list(module).await
+    }
+
+    /// After a version's files were taken out of the store (admin "remove"): forgets what
+    /// is held of it in memory, so it is not served from there either.
+    pub fn forget_version(&self, module: &ModulePath, version: &Version) {
+        for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::ZipHash] {
+            let key = ArtifactKey::new(module.clone(), version.clone(), kind);
+            self.inner.hot.remove(&key);
+        }
+        let cache = &self.inner.mutable;
+        cache.forget(&format!("{}/@v/list", module.escaped()));
+        cache.forget(&format!("{}/@latest", module.escaped()));
+    }
+
     /// `GET <module>/@v/list`, without the versions the policy blocks.
     pub async fn list(&self, module: &ModulePath) -> Result<Answer, DepotError> {
         let mut answer = mutable::list(&self.inner, module).await?;

@@ -84,6 +84,14 @@ impl MutableCache {
         entries.get(rel).and_then(|e| e.answer.clone().ok())
     }
 
+    /// Forgets a cached answer, so the next request asks upstream.
+    pub(crate) fn forget(&self, rel: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(rel);
+    }
+
     pub(crate) fn remember(
         &self,
         rel: &str,

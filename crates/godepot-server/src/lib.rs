@@ -12,6 +12,7 @@
 mod access;
 mod access_log;
 mod activity;
+mod admin;
 mod listen;
 pub mod request;
 pub mod response;
@@ -31,6 +32,7 @@ use godepot_depot::{Answer, CacheStatus, Depot, DepotError};
 pub use access::Access;
 use access_log::AccessLog;
 pub use activity::Activity;
+pub use admin::Remover;
 pub use godepot_auth::AuditLog;
 pub use listen::{ConnectionLimits, serve};
 use request::{Refusal, Request};
@@ -48,8 +50,10 @@ pub struct ServerOptions {
     pub activity: Arc<Activity>,
     /// With `--require-auth`: the tokens every request but the probes must bring.
     pub access: Option<Arc<Access>>,
-    /// With `--audit-log`: where refusals (policy, logins) are recorded.
+    /// With `--audit-log`: where refusals (policy, logins) and admin actions are recorded.
     pub audit: Option<Arc<AuditLog>>,
+    /// What `POST /admin/remove/...` uses to take a version out of the store.
+    pub remover: Option<Arc<dyn Remover>>,
 }
 
 /// The client's address, put on every request by the accept loop.
@@ -84,6 +88,10 @@ async fn handle(
         Instant::now(),
         state.options.activity.begin(),
     );
+    if uri.path().starts_with("/admin/") {
+        let response = admin(&state, &method, uri.path(), &headers, client).await;
+        return log.finish(response, None);
+    }
     if method != Method::GET && method != Method::HEAD {
         return log.finish(
             response::text(
@@ -111,6 +119,39 @@ async fn handle(
     log.finish(response, cache)
 }
 
+/// An admin request: with an admin token, answered by [`admin::handle`]; admin endpoints
+/// exist only with `--require-auth`.
+async fn admin(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Response {
+    let Some(access) = &state.options.access else {
+        let why = "admin endpoints need serve --require-auth and an admin token";
+        return response::text(StatusCode::FORBIDDEN, why);
+    };
+    match checked(state, access, headers, client, godepot_auth::Scope::Admin) {
+        Ok(by) => admin::handle(state, method, path, client, &by).await,
+        Err(denied) => access::refusal(&denied),
+    }
+}
+
+/// The token's name, or its refusal, which goes to the audit log.
+fn checked(
+    state: &AppState,
+    access: &Access,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+    scope: godepot_auth::Scope,
+) -> Result<String, godepot_auth::Denied> {
+    let ip = client.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    access.check(headers, ip, scope).inspect_err(|denied| {
+        access::audit(state.options.audit.as_deref(), &denied.audit_event(client));
+    })
+}
+
 /// With `--require-auth`, the token a request brings (its name), or the refusal (audited). The probes
 /// need none: orchestrators ask them without credentials.
 fn admit(
@@ -125,14 +166,7 @@ fn admit(
     if matches!(req, Request::Healthz | Request::Readyz) {
         return Ok(None);
     }
-    let ip = client.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    match access.check(headers, ip, godepot_auth::Scope::Read) {
-        Ok(name) => Ok(Some(name)),
-        Err(denied) => {
-            access::audit(state.options.audit.as_deref(), &denied.audit_event(client));
-            Err(denied)
-        }
-    }
+    checked(state, access, headers, client, godepot_auth::Scope::Read).map(Some)
 }
 
 async fn dispatch(

@@ -178,3 +178,75 @@ fn repeated_failures_from_one_address_are_slowed_down() {
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     assert!(statuses.iter().take(5).all(|s| *s == 401), "{statuses:?}");
 }
+
+#[test]
+fn admin_endpoints_need_an_admin_token_and_removal_is_never_silent() {
+    let rig = Rig::small();
+    let read = basic_auth("x", &token(&rig.data, &["add", "dev"]));
+    let admin = basic_auth("x", &token(&rig.data, &["add", "ops", "--scope", "admin"]));
+    let audit = rig.tmp.path().join("audit.log");
+    let gd = serve(&rig, &audit);
+    let call = |method: &str, path: &str, auth: &str| {
+        http_request(
+            method,
+            &format!("{}{path}", gd.url()),
+            &[("Authorization", auth)],
+        )
+    };
+
+    assert_eq!(
+        call("GET", "/admin/policy", &read).status,
+        403,
+        "a read token"
+    );
+    let policy = call("GET", "/admin/policy", &admin);
+    assert_eq!(policy.status, 200);
+    assert!(
+        policy.text().contains("default = \"allow\""),
+        "{}",
+        policy.text()
+    );
+
+    let refreshed = call("POST", "/admin/refresh/example.com/f", &admin);
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    assert!(refreshed.text().contains("v1.0.0"), "{}", refreshed.text());
+
+    assert_eq!(
+        status(&gd, "/example.com/f/@v/v1.0.0.info", Some(&read)),
+        200
+    );
+    let held = rig.data.join("example.com/f/@v/v1.0.0.info");
+    assert!(held.is_file());
+    let removed = call("POST", "/admin/remove/example.com/f@v1.0.0", &admin);
+    assert_eq!(removed.status, 200, "{}", removed.text());
+    assert!(
+        removed.text().contains("a version this server served"),
+        "{}",
+        removed.text()
+    );
+    assert!(!held.exists(), "moved to the quarantine");
+    assert!(gd.logs().join("\n").contains("removed a served version"));
+    let log = std::fs::read_to_string(&audit).expect("audit log");
+    let actions: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"event\":\"admin_action\""))
+        .collect();
+    assert!(
+        actions
+            .iter()
+            .any(|l| l.contains("\"action\":\"remove\"") && l.contains("\"by\":\"ops\"")),
+        "{log}"
+    );
+    assert_eq!(
+        call("POST", "/admin/remove/example.com/f@v1.0.0", &admin).status,
+        404
+    );
+}
+
+#[test]
+fn admin_endpoints_do_not_exist_without_require_auth() {
+    let rig = Rig::small();
+    let gd = rig.godepot(&[]);
+    let r = http_request("GET", &format!("{}/admin/policy", gd.url()), &[]);
+    assert_eq!(r.status, 403, "{}", r.text());
+}

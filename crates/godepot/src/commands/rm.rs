@@ -69,6 +69,24 @@ pub(crate) fn run(file: &ConfigFile, args: RmArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `POST /admin/remove/...` of a running server, over its data directory.
+#[derive(Debug)]
+pub(crate) struct StoreRemover {
+    pub(crate) data_dir: std::path::PathBuf,
+}
+
+impl godepot_server::Remover for StoreRemover {
+    fn remove(&self, module: &ModulePath, version: &Version) -> Result<String, String> {
+        let store = depot::open_store(&self.data_dir).map_err(|e| e.message().to_string())?;
+        let removed = remove_version(&store, module, version).map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{} file(s) moved to {}",
+            removed.quarantined.len(),
+            removed.quarantine.display()
+        ))
+    }
+}
+
 fn parse_target(target: &str) -> Result<(ModulePath, Version), Failure> {
     let bad = |why: String| {
         Failure::config(format!("{target:?}: {why}"))

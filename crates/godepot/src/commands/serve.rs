@@ -122,6 +122,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
             activity,
             access,
             audit: config.audit.clone(),
+            remover: Some(Arc::new(crate::commands::rm::StoreRemover {
+                data_dir: config.data_dir.clone(),
+            })),
         },
     );
     let scheme = if config.tls.is_some() {
