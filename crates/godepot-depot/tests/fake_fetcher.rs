@@ -1,5 +1,6 @@
 //! The depot's policy against an in-memory [`Fetcher`]: store hit and miss, single-flight,
-//! stale-if-error, offline answers, refusal of what must not be kept, and routing by module.
+//! stale-if-error, offline answers, refusal of what must not be kept, routing by module, and
+//! the policy gate.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -403,4 +404,72 @@ async fn fall_through_moves_on_after_not_found_only() {
         "{}",
         ready.upstream
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_decides_before_any_fetch_and_filters_what_changes() {
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    for version in ["v1.0.0", "v1.1.0", "v1.2.0"] {
+        fake.add(MOD, version, MOD);
+    }
+    let v11 = fake.files.lock().unwrap()["example.com/a@v1.1.0.info"].clone();
+    fake.files
+        .lock()
+        .unwrap()
+        .insert("example.com/a@v1.1.info".into(), v11);
+    let depot = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
+    let text = "[[deny]]\nmodule = \"example.com/a\"\nversions = \">= v1.1.0\"\nreason = \"CVE-2099-0001\"\n";
+    depot.set_policy(godepot_policy::Policy::parse("p.toml", text).unwrap());
+
+    for blocked in [
+        depot.go_mod(&m(MOD), &v("v1.1.0")).await.err(),
+        depot.zip(&m(MOD), &v("v1.2.0")).await.err(),
+        depot.info(&m(MOD), "v1.1.0").await.err(),
+        depot.keep(key(MOD, "v1.1.0", Kind::Zip)).await.err(),
+        // A query must not resolve to a blocked version.
+        depot.info(&m(MOD), "v1.1").await.err(),
+    ] {
+        let e = blocked.expect("refused");
+        assert!(matches!(e, DepotError::Blocked(_)), "{e}");
+        assert!(e.to_string().ends_with(": CVE-2099-0001"), "{e}");
+    }
+    for never in ["v1.1.0.mod", "v1.2.0.zip", "v1.1.0.info", "v1.1.0.zip"] {
+        assert_eq!(
+            fake.calls(&format!("example.com/a@{never}")),
+            0,
+            "{never} fetched"
+        );
+    }
+    assert!(!rig.holds(MOD, "v1.1.0", Kind::Zip));
+
+    let list = body(depot.list(&m(MOD)).await.unwrap()).await;
+    assert_eq!(list, b"v1.0.0\n");
+    // Upstream's latest (v1.2.0) is blocked: the newest allowed instead.
+    let latest = body(depot.latest(&m(MOD)).await.unwrap()).await;
+    assert!(
+        latest.starts_with(b"{\"Version\":\"v1.0.0\""),
+        "{}",
+        String::from_utf8_lossy(&latest)
+    );
+
+    // Every version blocked: @latest is the refusal of the newest.
+    let all = "[[deny]]\nmodule = \"example.com/a\"\nreason = \"malware\"\n";
+    depot.set_policy(godepot_policy::Policy::parse("p.toml", all).unwrap());
+    let e = depot.latest(&m(MOD)).await.err().expect("refused");
+    assert_eq!(
+        e.to_string(),
+        "example.com/a@v1.2.0 is blocked by policy (deny rule 1, line 1): malware"
+    );
+
+    // A policy swapped in takes effect at once, cached answers included.
+    depot.set_policy(godepot_policy::Policy::allow_all());
+    let list = body(depot.list(&m(MOD)).await.unwrap()).await;
+    assert_eq!(list, b"v1.0.0\nv1.1.0\nv1.2.0\n");
+    assert_eq!(
+        fake.calls("example.com/a list"),
+        1,
+        "filtered when served, cached as fetched"
+    );
+    assert!(depot.go_mod(&m(MOD), &v("v1.1.0")).await.is_ok());
 }
