@@ -283,9 +283,13 @@ async fn offline_answers_come_from_the_store_alone() {
     let rig = Rig::new();
     let fake = Fake::new("fake");
     fake.add(MOD, "v1.0.0", MOD);
+    fake.add(MOD, "v1.1.0", MOD);
     let online = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
     body(online.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap()).await;
     body(online.info(&m(MOD), "v1.0.0").await.unwrap()).await;
+    body(online.zip(&m(MOD), &v("v1.0.0")).await.unwrap()).await;
+    // v1.1.0 only as a go.mod (graph-only): held, but not offered by list.
+    body(online.go_mod(&m(MOD), &v("v1.1.0")).await.unwrap()).await;
     let before = fake.total.load(Ordering::SeqCst);
 
     for depot in [
@@ -302,7 +306,7 @@ async fn offline_answers_come_from_the_store_alone() {
         let held = depot.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap();
         assert_eq!(held.cache, CacheStatus::Hit);
         assert_eq!(body(depot.list(&m(MOD)).await.unwrap()).await, b"v1.0.0\n");
-        let zip = depot.zip(&m(MOD), &v("v1.0.0")).await.err().unwrap();
+        let zip = depot.zip(&m(MOD), &v("v1.1.0")).await.err().unwrap();
         assert!(matches!(zip, DepotError::NotFound(_)), "{zip}");
         assert!(zip.to_string().contains("offline"), "{zip}");
     }
