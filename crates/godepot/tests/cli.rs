@@ -457,6 +457,23 @@ fn failed_commands_leave_no_data_dir_behind() {
         !tmp.path().join("typo").exists(),
         "a failed serve left its data dir behind"
     );
+    // A prefetch whose upstream cannot be reached stores nothing.
+    let (code, _, stderr) = run(
+        &[
+            "prefetch",
+            "--data-dir",
+            typo_str,
+            "--upstream",
+            "http://127.0.0.1:1",
+            "example.com/none@v1.0.0",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        !tmp.path().join("typo").exists(),
+        "a failed prefetch left its data dir behind"
+    );
     let out = tmp.path().join("out.tar.zst");
     for args in [
         vec!["ls", "--data-dir", typo_str],

@@ -14,6 +14,7 @@ use godepot_resolve::Input;
 use crate::cli::LogFormat;
 use crate::commands::depot::{self, DepotSettings};
 use crate::config::ConfigFile;
+use crate::datadir;
 use crate::failure::Failure;
 use crate::logging;
 use crate::settings::{CacheSettings, StoreSettings, SumdbSettings, UpstreamSettings};
@@ -109,11 +110,17 @@ pub(crate) fn run(file: &ConfigFile, args: PrefetchArgs) -> Result<(), Failure> 
     // Only warnings: progress and the summary are this command's output.
     logging::init(LogFormat::Text, "warn")?;
     let runtime = depot::runtime()?;
-    if settings.dry_run {
+    // A prefetch that fails before storing anything leaves no data directory behind.
+    let created = datadir::Created::guard(&settings.data_dir);
+    let outcome = if settings.dry_run {
         runtime.block_on(dry_run(settings))
     } else {
         runtime.block_on(prefetch(settings))
+    };
+    if outcome.is_ok() {
+        created.keep();
     }
+    outcome
 }
 
 fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> {
