@@ -100,6 +100,15 @@ impl Netrc {
             .map(|(_, creds)| creds)
             .or(self.default.as_ref())
     }
+
+    /// Every entry in order, `machine`s first (`Some(host)`), then `default` (`None`): for
+    /// handing the same credentials to another client.
+    pub fn entries(&self) -> impl Iterator<Item = (Option<&str>, &Credentials)> {
+        self.machines
+            .iter()
+            .map(|(host, c)| (Some(host.as_str()), c))
+            .chain(self.default.iter().map(|c| (None, c)))
+    }
 }
 
 #[cfg(test)]
