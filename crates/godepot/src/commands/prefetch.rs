@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::cli::LogFormat;
-use crate::commands::depot::{self, DepotSettings};
+use crate::commands::depot::{self, DepotSettings, Reach};
 use crate::config::ConfigFile;
 use crate::failure::Failure;
 use crate::logging;
@@ -98,6 +98,7 @@ struct Settings {
     upstream_timeout: Duration,
     sumdb: Option<String>,
     nosumdb: Option<String>,
+    reach: Reach,
     jobs: usize,
     json: bool,
     dry_run: bool,
@@ -132,6 +133,7 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
         inputs,
         data_dir: file.merge(args.store)?.data_dir()?,
         upstream_timeout: upstream.upstream_timeout(),
+        reach: Reach::new(file, &upstream)?,
         upstream: upstream.upstream,
         list_ttl: file.merge(args.cache)?.list_ttl(),
         sumdb: sumdb.sumdb,
@@ -197,6 +199,7 @@ async fn prefetch(settings: Settings) -> Result<(), Failure> {
         upstream_timeout: settings.upstream_timeout,
         instance_id: depot::instance_id(),
         listen: no_listen(),
+        reach: &settings.reach,
     };
     let mut sumdb = depot::sumdb_options(
         settings.sumdb.as_deref(),
@@ -398,6 +401,7 @@ async fn dry_run(settings: Settings) -> Result<(), Failure> {
         upstream_timeout: settings.upstream_timeout,
         instance_id: depot::instance_id(),
         listen: no_listen(),
+        reach: &settings.reach,
     })?;
     let source = DryRunSource {
         store: store.clone(),
