@@ -90,21 +90,15 @@ pub(crate) fn sumdb(configured: Option<&str>) -> (String, &'static str) {
 }
 
 /// The modules not checked against the checksum database: configured, else `$GONOSUMDB`,
-/// else `$GOPRIVATE` (the go command's own fallback), else none; and always the `private`
-/// patterns, whose paths must never reach a checksum database.
-pub(crate) fn nosumdb(configured: Option<&str>, private: &str) -> String {
+/// else `$GOPRIVATE` (the go command's own fallback), else none. (The `--private` patterns
+/// are added by the depot, whatever this says.)
+pub(crate) fn nosumdb(configured: Option<&str>) -> String {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let skip = configured
+    configured
         .map(str::to_string)
         .or_else(|| env("GONOSUMDB"))
         .or_else(|| env("GOPRIVATE"))
-        .unwrap_or_default();
-    [skip.as_str(), private]
-        .iter()
-        .filter(|p| !p.trim().is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(",")
+        .unwrap_or_default()
 }
 
 /// `go env GOPROXY`, when a go binary is on PATH.
@@ -187,15 +181,6 @@ mod tests {
         let any: SocketAddr = "0.0.0.0:80".parse().unwrap();
         assert!(points_at("http://localhost", any));
         assert!(!points_at("https://localhost", any));
-    }
-
-    #[test]
-    fn private_patterns_are_never_checked() {
-        assert_eq!(
-            nosumdb(Some("a.example"), "git.corp.example"),
-            "a.example,git.corp.example"
-        );
-        assert_eq!(nosumdb(Some(""), "git.corp.example"), "git.corp.example");
     }
 
     #[test]

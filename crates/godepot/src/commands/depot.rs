@@ -188,7 +188,8 @@ pub(crate) fn sumdb_options(
     }
     Ok(SumdbOptions {
         databases,
-        skip: discover::nosumdb(nosumdb, &settings.reach.private),
+        skip: discover::nosumdb(nosumdb),
+        private: settings.reach.private.clone(),
         gather: false,
     })
 }
