@@ -1,0 +1,384 @@
+//! Private modules straight from git, end to end, the go command as the oracle: godepot
+//! serves `--private git.corp.example` from the repositories (served by `git http-backend`
+//! behind the loopback proxy of godepot-testkit's `git` module, reached through
+//! `HTTP_PROXY`), and a developer's `go` with only `GOPROXY=<godepot>` and
+//! `GONOSUMDB=git.corp.example` gets exactly what `GOPROXY=direct GOPRIVATE=… GOINSECURE=…`
+//! gets. No private path reaches the upstream proxy or a checksum database.
+//!
+//! One repository set and one git server per test keep the suite fast.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::get;
+use godepot_testkit::git::{GitServer, TestRepo};
+use godepot_testkit::serde_json::{self, Value};
+use godepot_testkit::{FixtureUpstream, GoEnv, GodepotProcess, UniverseBuilder};
+
+const HOST: &str = "git.corp.example";
+const SECRET: &str = "s3cret-t0ken-xyz";
+
+/// The git server, its repositories, the fixture upstream, and the two go environments.
+struct Corp {
+    tmp: tempfile::TempDir,
+    server: GitServer,
+    upstream: FixtureUpstream,
+    /// `GOPROXY=direct GOPRIVATE=HOST GOINSECURE=HOST`, through the git server's proxy.
+    direct: GoEnv,
+    /// The server's `.netrc` (and the direct go command's).
+    netrc: PathBuf,
+}
+
+impl Corp {
+    fn new() -> Corp {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let server = GitServer::start(HOST);
+        let universe = UniverseBuilder::new(tmp.path().join("u"))
+            .module("example.com/public")
+            .version("v1.0.0")
+            .file("p.go", "package public\n\n// P is public.\nconst P = 1\n")
+            .build();
+        let upstream = FixtureUpstream::start(&universe.root);
+        let mut direct = GoEnv::new("direct");
+        for (k, v) in server.client_env() {
+            direct.set_env(&k, &v);
+        }
+        direct.set_env("GOPRIVATE", HOST);
+        direct.set_env("GOINSECURE", HOST);
+        direct.set_env("GIT_TERMINAL_PROMPT", "0");
+        let netrc = tmp.path().join("netrc");
+        std::fs::write(
+            &netrc,
+            format!("machine {HOST} login alice password {SECRET}\n"),
+        )
+        .expect("netrc");
+        std::fs::copy(&netrc, direct.home().join(".netrc")).expect("netrc");
+        direct.set_env(
+            "NETRC",
+            direct.home().join(".netrc").to_str().expect("utf-8"),
+        );
+        Corp {
+            tmp,
+            server,
+            upstream,
+            direct,
+            netrc,
+        }
+    }
+
+    fn repo(&self, name: &str) -> TestRepo {
+        let repo = TestRepo::init(&self.tmp.path().join("repos").join(name));
+        self.server.add_repo(name, &repo);
+        repo
+    }
+
+    /// `godepot serve` for the private host, reaching it through the git server's proxy
+    /// (loopback proxies and databases directly), with `PATH` empty: neither go nor git.
+    fn godepot(&self, data: &Path, upstream: &str, private: &str) -> GodepotProcess {
+        let args = [
+            "--data-dir",
+            s(data),
+            "--upstream",
+            upstream,
+            "--private",
+            private,
+            "--insecure",
+            HOST,
+            "--sumdb",
+            "sum.example",
+            "--list-ttl",
+            "1s",
+            "--log-format",
+            "json",
+        ];
+        let proxy = self.server.proxy_url();
+        let env = [
+            ("PATH", ""),
+            ("HTTP_PROXY", proxy.as_str()),
+            ("HTTPS_PROXY", proxy.as_str()),
+            ("NO_PROXY", "127.0.0.1,localhost"),
+            ("NETRC", s(&self.netrc)),
+        ];
+        GodepotProcess::start_with_env(common::bin(), &args, &env)
+    }
+
+    /// A developer's go: GOPROXY and GONOSUMDB only.
+    fn developer(&self, godepot: &GodepotProcess) -> GoEnv {
+        let mut go = GoEnv::new(&godepot.url());
+        go.set_env("GONOSUMDB", HOST);
+        go
+    }
+
+    fn workdir(&self) -> PathBuf {
+        let d = self.tmp.path().join("main");
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("go.mod"), "module example.com/main\n\ngo 1.21\n").expect("go.mod");
+        d
+    }
+
+    /// The same download through godepot as direct: Version, both h1:, .info Time.
+    fn same(&self, via: &GoEnv, module: &str, query: &str) -> Download {
+        let want = download(&self.direct, &self.workdir(), module, query);
+        let got = download(via, &self.workdir(), module, query);
+        assert_eq!(got, want, "{module}@{query}: through godepot vs direct");
+        got
+    }
+
+    /// `go list -m -versions -retracted` the same both ways.
+    fn same_list(&self, via: &GoEnv, module: &str) {
+        let args = ["list", "-m", "-versions", "-retracted", module];
+        let want = self.direct.ok(&self.workdir(), args);
+        let got = via.ok(&self.workdir(), args);
+        assert_eq!(got, want, "{module}: versions through godepot vs direct");
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Download {
+    version: String,
+    sum: String,
+    go_mod_sum: String,
+    time: String,
+}
+
+fn download(env: &GoEnv, dir: &Path, module: &str, query: &str) -> Download {
+    let out = env.ok(
+        dir,
+        ["mod", "download", "-json", &format!("{module}@{query}")],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+    let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(field("Info")).expect("read .info")).expect("json");
+    Download {
+        version: field("Version"),
+        sum: field("Sum"),
+        go_mod_sum: field("GoModSum"),
+        time: info["Time"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// The repositories of the equivalence test: each case of the issue in one of them.
+fn make_repos(corp: &Corp) -> Vec<String> {
+    let mut hashes = Vec::new();
+    // Tags, a pre-release, an annotated tag, a branch, work after the last tag, an
+    // invalid tag, a retraction.
+    let m = format!("{HOST}/a");
+    let mut r = corp.repo("a");
+    r.write("go.mod", &format!("module {m}\n\ngo 1.21\n"))
+        .write("a.go", "package a\n");
+    hashes.push(r.commit("one"));
+    r.tag("v1.0.0");
+    r.write("b.go", "package a\n// two\n");
+    hashes.push(r.commit("two"));
+    r.tag("v1.1.0-rc.1").tag("v1.0.1");
+    r.write(
+        "go.mod",
+        &format!("module {m}\n\ngo 1.21\n\nretract v1.0.1 // broken\n"),
+    );
+    r.commit("three");
+    r.annotated_tag("v1.2.0");
+    r.write("c.go", "package a\n// four\n");
+    r.commit("four");
+    r.tag("v1.2.1").tag("v1.3").tag("release-1");
+    r.checkout("feature", true).write("f.go", "package a\n");
+    r.commit("feature work");
+    r.checkout("main", false)
+        .write("d.go", "package a\n// after the last tag\n");
+    r.commit("work after the last tag");
+
+    // A module in a subdirectory with prefixed tags: vendor, nested module, symlink
+    // excluded, the root LICENSE carried.
+    let sub = format!("{HOST}/mono/sub");
+    let mut r = corp.repo("mono");
+    r.write("LICENSE", "root license\n")
+        .write("sub/go.mod", &format!("module {sub}\n\ngo 1.21\n"))
+        .write("sub/s.go", "package sub\n")
+        .write("sub/vendor/example.com/x/x.go", "package x\n")
+        .write("sub/vendor/modules.txt", "# example.com/x v1.0.0\n")
+        .write("sub/nested/go.mod", &format!("module {sub}/nested\n"))
+        .write("sub/nested/n.go", "package nested\n")
+        .write("sub/real.txt", "data\n")
+        .symlink("sub/link.txt", "real.txt");
+    r.commit("monorepo");
+    r.tag("sub/v0.3.0");
+
+    // /v2 in a major subdirectory, /v2 at the root.
+    let mut r = corp.repo("majsub");
+    r.write("go.mod", &format!("module {HOST}/majsub\n"))
+        .write("m.go", "package m\n")
+        .write("v2/go.mod", &format!("module {HOST}/majsub/v2\n"))
+        .write("v2/m.go", "package m\n");
+    r.commit("v1 and v2");
+    r.tag("v1.0.0").tag("v2.0.0");
+    let mut r = corp.repo("majroot");
+    r.write("go.mod", &format!("module {HOST}/majroot/v2\n"))
+        .write("m.go", "package m\n");
+    r.commit("v2 at the root");
+    r.tag("v2.0.0");
+
+    // No go.mod: +incompatible.
+    let mut r = corp.repo("legacy");
+    r.write("l.go", "package legacy\n");
+    r.commit("one");
+    r.tag("v1.0.0");
+    r.write("l.go", "package legacy\n// two\n");
+    r.commit("two");
+    r.tag("v2.0.0");
+
+    // Behind Basic auth, the credentials in the server's .netrc.
+    let mut r = corp.repo("secret");
+    r.write("go.mod", &format!("module {HOST}/secret\n"))
+        .write("s.go", "package secret\n");
+    r.commit("secret");
+    r.tag("v1.0.0");
+    corp.server.require_auth("secret", "alice", SECRET);
+    hashes
+}
+
+#[test]
+fn private_modules_through_godepot_are_what_direct_gets() {
+    let corp = Corp::new();
+    let hashes = make_repos(&corp);
+    let data = corp.tmp.path().join("data");
+    let godepot = corp.godepot(&data, &corp.upstream.url(), HOST);
+    let go = corp.developer(&godepot);
+
+    let a = format!("{HOST}/a");
+    for q in [
+        "v1.0.0",
+        "v1.1.0-rc.1",
+        "v1.0.1",
+        "v1.2.0",
+        "v1.2",
+        "latest",
+        "main",
+        "feature",
+    ] {
+        corp.same(&go, &a, q);
+    }
+    corp.same(&go, &a, &hashes[0]);
+    corp.same(&go, &a, &hashes[1][..12]);
+    let head = corp.same(&go, &a, "main");
+    assert!(head.version.starts_with("v1.2.2-0."), "{head:?}");
+    corp.same_list(&go, &a);
+    // A tag that is no canonical version is no version.
+    let bad = go.run(&corp.workdir(), ["mod", "download", &format!("{a}@v1.4.0")]);
+    assert!(!bad.status.success(), "v1.4.0 is not a version");
+
+    let sub = format!("{HOST}/mono/sub");
+    corp.same(&go, &sub, "v0.3.0");
+    corp.same_list(&go, &sub);
+    corp.same(&go, &format!("{HOST}/majsub"), "v1.0.0");
+    corp.same(&go, &format!("{HOST}/majsub/v2"), "v2.0.0");
+    corp.same(&go, &format!("{HOST}/majroot/v2"), "v2.0.0");
+    let legacy = format!("{HOST}/legacy");
+    corp.same(&go, &legacy, "v2.0.0+incompatible");
+    corp.same(&go, &legacy, "latest");
+    corp.same_list(&go, &legacy);
+    corp.same(&go, &format!("{HOST}/secret"), "v1.0.0");
+
+    // A public module still comes from the upstream proxy.
+    let public = go.ok(
+        &corp.workdir(),
+        ["mod", "download", "-json", "example.com/public@v1.0.0"],
+    );
+    assert!(public.contains("\"Sum\""), "{public}");
+
+    // No private path went to the upstream proxy, and a checksum-database lookup of one is
+    // answered here.
+    assert_eq!(
+        corp.upstream.hits_containing("corp.example"),
+        0,
+        "{:?}",
+        corp.upstream.all_hits()
+    );
+    let lookup = get(&godepot, &format!("/sumdb/sum.example/lookup/{a}@v1.0.0"));
+    assert_eq!(lookup.status, 404, "{}", lookup.text());
+    assert!(
+        lookup.text().contains("private module: set GONOSUMDB"),
+        "{}",
+        lookup.text()
+    );
+    // The secret never shows in a log line or the store.
+    assert!(!godepot.logs().join("\n").contains(SECRET));
+    assert!(!holds_text(&data, SECRET), "secret in the store");
+}
+
+#[test]
+fn refused_credentials_name_the_host_and_how_to_give_them() {
+    let corp = Corp::new();
+    let mut r = corp.repo("locked");
+    r.write("go.mod", &format!("module {HOST}/locked\n"));
+    r.commit("locked");
+    r.tag("v1.0.0");
+    corp.server
+        .require_auth("locked", "bob", "not-what-the-netrc-says");
+    let data = corp.tmp.path().join("data");
+    let godepot = corp.godepot(&data, &corp.upstream.url(), HOST);
+    let go = corp.developer(&godepot);
+    let out = go.run(
+        &corp.workdir(),
+        ["mod", "download", "-json", &format!("{HOST}/locked@v1.0.0")],
+    );
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("{HOST}: authentication required")) && text.contains(".netrc"),
+        "{text}"
+    );
+    assert!(!text.contains(SECRET), "{text}");
+}
+
+#[test]
+fn direct_in_upstream_fetches_what_the_proxy_lacks_and_a_moved_tag_is_kept() {
+    let corp = Corp::new();
+    // Not under --private: reached through `direct` after the proxy's 404.
+    let m = "git.corp.example/moved";
+    let mut r = corp.repo("moved");
+    r.write("go.mod", &format!("module {m}\n"));
+    let first = r.commit("one");
+    r.tag("v1.0.0");
+    let data = corp.tmp.path().join("data");
+    let upstream = format!("{},direct", corp.upstream.url());
+    let godepot = corp.godepot(&data, &upstream, "none.example");
+    let go = corp.developer(&godepot);
+    let before = corp.same(&go, m, "v1.0.0");
+    assert!(
+        corp.upstream.hits_containing("moved") > 0,
+        "the proxy was asked first"
+    );
+
+    // The tag moves: godepot keeps what it served, and says so when it sees the move.
+    r.write("x.go", "package moved\n");
+    let second = r.commit("two");
+    r.move_tag("v1.0.0");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let list = get(&godepot, &format!("/{m}/@v/list"));
+    assert_eq!(list.status, 200, "{}", list.text());
+    let fresh = corp.developer(&godepot);
+    let after = download(&fresh, &corp.workdir(), m, "v1.0.0");
+    assert_eq!(after, before, "a version once served is kept");
+    let logs = godepot.logs().join("\n");
+    assert!(
+        logs.contains("tag moved upstream") && logs.contains(&first) && logs.contains(&second),
+        "{logs}"
+    );
+}
+
+/// Whether any file under `dir` contains `needle`.
+fn holds_text(dir: &Path, needle: &str) -> bool {
+    godepot_testkit::fsutil::tree(dir).into_keys().any(|rel| {
+        std::fs::read(dir.join(rel))
+            .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    })
+}
