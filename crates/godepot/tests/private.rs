@@ -382,3 +382,30 @@ fn holds_text(dir: &Path, needle: &str) -> bool {
             .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
     })
 }
+
+#[test]
+fn upstream_proxies_are_reached_through_http_proxy() {
+    let corp = Corp::new();
+    let data = corp.tmp.path().join("data");
+    // A made-up host no resolver knows: only the outbound proxy can reach it.
+    let godepot = GodepotProcess::start_with_env(
+        common::bin(),
+        &[
+            "--data-dir",
+            s(&data),
+            "--upstream",
+            "http://proxy.corp.example",
+        ],
+        &[
+            ("HTTP_PROXY", corp.upstream.url().as_str()),
+            ("NO_PROXY", ""),
+        ],
+    );
+    let go = corp.developer(&godepot);
+    let out = go.ok(
+        &corp.workdir(),
+        ["mod", "download", "-json", "example.com/public@v1.0.0"],
+    );
+    assert!(out.contains("\"Sum\""), "{out}");
+    assert!(corp.upstream.hits("example.com/public/@v/v1.0.0.zip") > 0);
+}
