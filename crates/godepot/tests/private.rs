@@ -409,3 +409,97 @@ fn upstream_proxies_are_reached_through_http_proxy() {
     assert!(out.contains("\"Sum\""), "{out}");
     assert!(corp.upstream.hits("example.com/public/@v/v1.0.0.zip") > 0);
 }
+
+/// `godepot <args>` with the git server as the outbound proxy and the server's `.netrc`.
+fn run_godepot(corp: &Corp, args: &[&str]) -> String {
+    let proxy = corp.server.proxy_url();
+    let out = common::godepot_command(args)
+        .env("HTTP_PROXY", &proxy)
+        .env("HTTPS_PROXY", &proxy)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("NETRC", &corp.netrc)
+        .output()
+        .expect("run godepot");
+    assert!(
+        out.status.success(),
+        "godepot {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_project_mixing_public_and_private_modules_builds_across_the_air_gap() {
+    let corp = Corp::new();
+    let lib = format!("{HOST}/lib");
+    let mut r = corp.repo("lib");
+    r.write("go.mod", &format!("module {lib}\n\ngo 1.21\n"))
+        .write("lib.go", "package lib\n\n// L is private.\nconst L = 2\n");
+    r.commit("lib");
+    r.tag("v1.0.0");
+    corp.server.require_auth("lib", "alice", SECRET);
+    let project = corp.tmp.path().join("app");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    std::fs::write(
+        project.join("go.mod"),
+        format!(
+            "module example.com/app\n\ngo 1.21\n\nrequire (\n\texample.com/public v1.0.0\n\t{lib} v1.0.0\n)\n"
+        ),
+    )
+    .expect("go.mod");
+    std::fs::write(
+        project.join("main.go"),
+        format!(
+            "package main\n\nimport (\n\t\"example.com/public\"\n\t\"{lib}\"\n)\n\nfunc main() {{ println(public.P + lib.L) }}\n"
+        ),
+    )
+    .expect("main.go");
+
+    let (outside, inside) = (
+        corp.tmp.path().join("outside"),
+        corp.tmp.path().join("inside"),
+    );
+    let bundle = corp.tmp.path().join("bundle.tar");
+    let upstream = corp.upstream.url();
+    run_godepot(
+        &corp,
+        &[
+            "prefetch",
+            "--data-dir",
+            s(&outside),
+            "--upstream",
+            &upstream,
+            "--private",
+            HOST,
+            "--insecure",
+            HOST,
+            s(&project.join("go.mod")),
+        ],
+    );
+    assert_eq!(corp.upstream.hits_containing("corp.example"), 0);
+    run_godepot(
+        &corp,
+        &["export", "--data-dir", s(&outside), "--out", s(&bundle)],
+    );
+    run_godepot(&corp, &["import", "--data-dir", s(&inside), s(&bundle)]);
+
+    // The network is pulled: no git server, no upstream.
+    let Corp {
+        tmp,
+        server,
+        upstream,
+        ..
+    } = corp;
+    drop(server);
+    upstream.stop();
+    let godepot = GodepotProcess::start_with_env(
+        common::bin(),
+        &["--data-dir", s(&inside), "--offline"],
+        &[("PATH", "")],
+    );
+    let mut go = GoEnv::new(&godepot.url());
+    go.set_env("GONOSUMDB", HOST);
+    let built = tmp.path().join("app-bin");
+    go.ok(&project, ["build", "-o", s(&built), "."]);
+    assert!(built.is_file());
+}
