@@ -68,6 +68,14 @@ pub fn git_error(what: &str, e: GitError) -> DepotError {
     }
 }
 
+/// Awaits a git answer, its failure in the depot's terms for `what`.
+async fn ask<T>(
+    what: String,
+    answer: impl std::future::Future<Output = Result<T, GitError>>,
+) -> Result<T, DepotError> {
+    answer.await.map_err(|e| git_error(&what, e))
+}
+
 fn fetched(data: impl Into<Bytes>) -> Fetched {
     Fetched {
         data: data.into(),
@@ -82,11 +90,7 @@ impl Fetcher for GitSource {
 
     fn list<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>> {
         Box::pin(async move {
-            let list = self
-                .git
-                .list(module)
-                .await
-                .map_err(|e| git_error(&format!("{module}: list"), e))?;
+            let list = ask(format!("{module}: list"), self.git.list(module)).await?;
             let text: String = list.iter().map(|v| format!("{v}\n")).collect();
             Ok(fetched(text))
         })
@@ -94,11 +98,7 @@ impl Fetcher for GitSource {
 
     fn latest<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>> {
         Box::pin(async move {
-            let info = self
-                .git
-                .latest(module)
-                .await
-                .map_err(|e| git_error(&format!("{module}@latest"), e))?;
+            let info = ask(format!("{module}@latest"), self.git.latest(module)).await?;
             Ok(fetched(info.to_json()))
         })
     }
@@ -109,11 +109,7 @@ impl Fetcher for GitSource {
         query: &'a str,
     ) -> BoxFuture<'a, Result<Fetched, DepotError>> {
         Box::pin(async move {
-            let info = self
-                .git
-                .info(module, query)
-                .await
-                .map_err(|e| git_error(&format!("{module}@{query}"), e))?;
+            let info = ask(format!("{module}@{query}"), self.git.info(module, query)).await?;
             Ok(fetched(info.to_json()))
         })
     }
@@ -124,11 +120,11 @@ impl Fetcher for GitSource {
         version: &'a Version,
     ) -> BoxFuture<'a, Result<Fetched, DepotError>> {
         Box::pin(async move {
-            let data = self
-                .git
-                .go_mod(module, version)
-                .await
-                .map_err(|e| git_error(&format!("{module}@{version}"), e))?;
+            let data = ask(
+                format!("{module}@{version}"),
+                self.git.go_mod(module, version),
+            )
+            .await?;
             Ok(fetched(data))
         })
     }

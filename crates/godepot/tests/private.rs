@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use common::get;
 use godepot_testkit::git::{GitServer, TestRepo};
-use godepot_testkit::serde_json::{self, Value};
+use godepot_testkit::gitcases::{self, Download, download};
 use godepot_testkit::{FixtureUpstream, GoEnv, GodepotProcess, UniverseBuilder};
 
 const HOST: &str = "git.corp.example";
@@ -40,13 +40,7 @@ impl Corp {
             .file("p.go", "package public\n\n// P is public.\nconst P = 1\n")
             .build();
         let upstream = FixtureUpstream::start(&universe.root);
-        let mut direct = GoEnv::new("direct");
-        for (k, v) in server.client_env() {
-            direct.set_env(&k, &v);
-        }
-        direct.set_env("GOPRIVATE", HOST);
-        direct.set_env("GOINSECURE", HOST);
-        direct.set_env("GIT_TERMINAL_PROMPT", "0");
+        let mut direct = gitcases::direct_go(&server);
         let netrc = tmp.path().join("netrc");
         std::fs::write(
             &netrc,
@@ -68,9 +62,7 @@ impl Corp {
     }
 
     fn repo(&self, name: &str) -> TestRepo {
-        let repo = TestRepo::init(&self.tmp.path().join("repos").join(name));
-        self.server.add_repo(name, &repo);
-        repo
+        gitcases::repo(&self.server, &self.tmp.path().join("repos"), name)
     }
 
     /// `godepot serve` for the private host, reaching it through the git server's proxy
@@ -122,6 +114,10 @@ impl Corp {
         let want = download(&self.direct, &self.workdir(), module, query);
         let got = download(via, &self.workdir(), module, query);
         assert_eq!(got, want, "{module}@{query}: through godepot vs direct");
+        assert!(
+            got.sum.starts_with("h1:") && got.go_mod_sum.starts_with("h1:") && !got.time.is_empty(),
+            "{module}@{query}: {got:?}"
+        );
         got
     }
 
@@ -134,103 +130,19 @@ impl Corp {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Download {
-    version: String,
-    sum: String,
-    go_mod_sum: String,
-    time: String,
-}
-
-fn download(env: &GoEnv, dir: &Path, module: &str, query: &str) -> Download {
-    let out = env.ok(
-        dir,
-        ["mod", "download", "-json", &format!("{module}@{query}")],
-    );
-    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
-    let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-    let info: Value =
-        serde_json::from_slice(&std::fs::read(field("Info")).expect("read .info")).expect("json");
-    Download {
-        version: field("Version"),
-        sum: field("Sum"),
-        go_mod_sum: field("GoModSum"),
-        time: info["Time"].as_str().unwrap_or_default().to_owned(),
-    }
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
 /// The repositories of the equivalence test: each case of the issue in one of them.
-fn make_repos(corp: &Corp) -> Vec<String> {
-    let mut hashes = Vec::new();
-    // Tags, a pre-release, an annotated tag, a branch, work after the last tag, an
-    // invalid tag, a retraction.
-    let m = format!("{HOST}/a");
-    let mut r = corp.repo("a");
-    r.write("go.mod", &format!("module {m}\n\ngo 1.21\n"))
-        .write("a.go", "package a\n");
-    hashes.push(r.commit("one"));
-    r.tag("v1.0.0");
-    r.write("b.go", "package a\n// two\n");
-    hashes.push(r.commit("two"));
-    r.tag("v1.1.0-rc.1").tag("v1.0.1");
-    r.write(
-        "go.mod",
-        &format!("module {m}\n\ngo 1.21\n\nretract v1.0.1 // broken\n"),
-    );
-    r.commit("three");
-    r.annotated_tag("v1.2.0");
-    r.write("c.go", "package a\n// four\n");
-    r.commit("four");
-    r.tag("v1.2.1").tag("v1.3").tag("release-1");
-    r.checkout("feature", true).write("f.go", "package a\n");
-    r.commit("feature work");
-    r.checkout("main", false)
-        .write("d.go", "package a\n// after the last tag\n");
-    r.commit("work after the last tag");
-
-    // A module in a subdirectory with prefixed tags: vendor, nested module, symlink
-    // excluded, the root LICENSE carried.
-    let sub = format!("{HOST}/mono/sub");
-    let mut r = corp.repo("mono");
-    r.write("LICENSE", "root license\n")
-        .write("sub/go.mod", &format!("module {sub}\n\ngo 1.21\n"))
-        .write("sub/s.go", "package sub\n")
-        .write("sub/vendor/example.com/x/x.go", "package x\n")
-        .write("sub/vendor/modules.txt", "# example.com/x v1.0.0\n")
-        .write("sub/nested/go.mod", &format!("module {sub}/nested\n"))
-        .write("sub/nested/n.go", "package nested\n")
-        .write("sub/real.txt", "data\n")
-        .symlink("sub/link.txt", "real.txt");
-    r.commit("monorepo");
-    r.tag("sub/v0.3.0");
-
-    // /v2 in a major subdirectory, /v2 at the root.
-    let mut r = corp.repo("majsub");
-    r.write("go.mod", &format!("module {HOST}/majsub\n"))
-        .write("m.go", "package m\n")
-        .write("v2/go.mod", &format!("module {HOST}/majsub/v2\n"))
-        .write("v2/m.go", "package m\n");
-    r.commit("v1 and v2");
-    r.tag("v1.0.0").tag("v2.0.0");
-    let mut r = corp.repo("majroot");
-    r.write("go.mod", &format!("module {HOST}/majroot/v2\n"))
-        .write("m.go", "package m\n");
-    r.commit("v2 at the root");
-    r.tag("v2.0.0");
-
-    // No go.mod: +incompatible.
-    let mut r = corp.repo("legacy");
-    r.write("l.go", "package legacy\n");
-    r.commit("one");
-    r.tag("v1.0.0");
-    r.write("l.go", "package legacy\n// two\n");
-    r.commit("two");
-    r.tag("v2.0.0");
-
+/// Returns the hashes of the first two commits of `a`.
+fn make_repos(corp: &Corp) -> [String; 2] {
+    let hashes = gitcases::tags(&mut corp.repo("a"), &format!("{HOST}/a"));
+    gitcases::subdirectory(&mut corp.repo("mono"), &format!("{HOST}/mono/sub"));
+    gitcases::major_subdirectory(&mut corp.repo("majsub"), &format!("{HOST}/majsub"));
+    gitcases::major_root(&mut corp.repo("majroot"), &format!("{HOST}/majroot"));
+    gitcases::no_go_mod(&mut corp.repo("legacy"));
+    gitcases::retraction(&mut corp.repo("retract"), &format!("{HOST}/retract"));
     // Behind Basic auth, the credentials in the server's .netrc.
     let mut r = corp.repo("secret");
     r.write("go.mod", &format!("module {HOST}/secret\n"))
@@ -253,7 +165,6 @@ fn private_modules_through_godepot_are_what_direct_gets() {
     for q in [
         "v1.0.0",
         "v1.1.0-rc.1",
-        "v1.0.1",
         "v1.2.0",
         "v1.2",
         "latest",
@@ -271,12 +182,18 @@ fn private_modules_through_godepot_are_what_direct_gets() {
     let bad = go.run(&corp.workdir(), ["mod", "download", &format!("{a}@v1.4.0")]);
     assert!(!bad.status.success(), "v1.4.0 is not a version");
 
+    let retract = format!("{HOST}/retract");
+    corp.same(&go, &retract, "latest");
+    corp.same(&go, &retract, "side");
+    corp.same_list(&go, &retract);
+
     let sub = format!("{HOST}/mono/sub");
     corp.same(&go, &sub, "v0.3.0");
     corp.same_list(&go, &sub);
     corp.same(&go, &format!("{HOST}/majsub"), "v1.0.0");
     corp.same(&go, &format!("{HOST}/majsub/v2"), "v2.0.0");
     corp.same(&go, &format!("{HOST}/majroot/v2"), "v2.0.0");
+    corp.same(&go, &format!("{HOST}/majroot/v2"), "main");
     let legacy = format!("{HOST}/legacy");
     corp.same(&go, &legacy, "v2.0.0+incompatible");
     corp.same(&go, &legacy, "latest");
