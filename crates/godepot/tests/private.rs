@@ -254,6 +254,15 @@ fn refused_credentials_name_the_host_and_how_to_give_them() {
         "{text}"
     );
     assert!(!text.contains(SECRET), "{text}");
+
+    // An unknown repository is a 404 with the reason, nothing like a refusal.
+    let missing = get(&godepot, &format!("/{HOST}/nosuch/@v/v1.0.0.info"));
+    assert_eq!(missing.status, 404, "{}", missing.text());
+    assert!(
+        !missing.text().contains("authentication"),
+        "{}",
+        missing.text()
+    );
 }
 
 #[test]
