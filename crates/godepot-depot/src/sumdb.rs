@@ -135,12 +135,8 @@ impl SumdbProxy {
         SumdbProxy {
             shared: Arc::new(Shared {
                 databases,
-                skip: [options.skip.as_str(), options.private.as_str()]
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(","),
+                // The matcher ignores empty patterns: either list may be empty.
+                skip: format!("{},{}", options.skip, options.private),
                 private: options.private,
                 gather: options.gather,
                 upstream,
