@@ -24,8 +24,9 @@ use godepot_upstream::Netrc;
 use crate::DepotError;
 use crate::fetcher::{Fetched, FetchedZip, Fetcher};
 
-/// A [`GitFetcher`] answering for the depot. Zips are built into `scratch` (a directory on
-/// the store's file system) and streamed from there.
+/// A [`GitFetcher`] answering for the depot. Zips are built into `scratch` (the store's
+/// scratch directory for this process, so a crash leaves nothing behind for long) and
+/// streamed from there.
 pub struct GitSource {
     git: GitFetcher,
     scratch: PathBuf,

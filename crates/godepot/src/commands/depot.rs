@@ -91,7 +91,7 @@ pub(crate) fn build_with_sumdb(
     let upstream = proxies(&resolved, settings)?;
     let private = &settings.reach.private;
     let git = if resolved.list.has_direct || !private.is_empty() {
-        Some(git_source(settings)?)
+        Some(git_source(settings, store.scratch_dir())?)
     } else {
         None
     };
@@ -113,10 +113,14 @@ pub(crate) fn build_with_sumdb(
 }
 
 /// The git fetcher, its mirrors under `<data-dir>/.godepot/git/` (derived data), asking
-/// each repository at most once per list TTL.
-fn git_source(settings: &DepotSettings<'_>) -> Result<Arc<dyn Fetcher>, Failure> {
-    let godepot = settings.data_dir.join(".godepot");
-    let mut options = GitOptions::new(godepot.join("git"));
+/// each repository at most once per list TTL; zips are built in the store's scratch
+/// directory for this process.
+fn git_source(settings: &DepotSettings<'_>, scratch: &Path) -> Result<Arc<dyn Fetcher>, Failure> {
+    let cache = settings
+        .data_dir
+        .join(godepot_store::local::META_DIR)
+        .join("git");
+    let mut options = GitOptions::new(cache);
     options.ttl = settings.list_ttl;
     options.http = HttpConfig {
         insecure: settings.reach.insecure.clone(),
@@ -126,7 +130,7 @@ fn git_source(settings: &DepotSettings<'_>) -> Result<Arc<dyn Fetcher>, Failure>
     };
     let git = GitFetcher::new(options)
         .map_err(|e| Failure::runtime(format!("cannot set up the git fetcher: {e}")))?;
-    Ok(Arc::new(GitSource::new(git, godepot.join("tmp"))))
+    Ok(Arc::new(GitSource::new(git, scratch)))
 }
 
 /// The client for the proxies in the list, if it names any.
