@@ -387,6 +387,21 @@ fn a_project_mixing_public_and_private_modules_builds_across_the_air_gap() {
     );
     let bundle = corp.tmp.path().join("bundle.tar");
     let upstream = corp.upstream.url();
+    // A dry run neither stores nor asks the upstream proxy about the private module.
+    let _ = common::godepot_command(&[
+        "prefetch",
+        "--dry-run",
+        "--data-dir",
+        s(&outside),
+        "--upstream",
+        &upstream,
+        "--private",
+        HOST,
+        s(&project.join("go.mod")),
+    ])
+    .output()
+    .expect("run godepot");
+    assert_eq!(corp.upstream.hits_containing("corp.example"), 0);
     run_godepot(
         &corp,
         &[

@@ -406,6 +406,7 @@ async fn dry_run(settings: Settings) -> Result<(), Failure> {
     let source = DryRunSource {
         store: store.clone(),
         upstream,
+        private: settings.reach.private.clone(),
     };
     let resolution = resolve(&settings.inputs, &source, &resolve_options(&settings)).await;
     let needs = &resolution.needs;
