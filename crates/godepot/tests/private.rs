@@ -414,9 +414,13 @@ fn a_project_mixing_public_and_private_modules_builds_across_the_air_gap() {
             HOST,
             "--insecure",
             HOST,
+            // Records are gathered for the air gap through the upstream: never a private one.
+            "--sumdb",
+            "sum.example",
             s(&project.join("go.mod")),
         ],
     );
+    assert!(corp.upstream.hits_containing("/sumdb/sum.example/") > 0);
     assert_eq!(corp.upstream.hits_containing("corp.example"), 0);
     run_godepot(
         &corp,
