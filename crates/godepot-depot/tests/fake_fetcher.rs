@@ -408,3 +408,33 @@ async fn fall_through_moves_on_after_not_found_only() {
         ready.upstream
     );
 }
+
+#[tokio::test]
+async fn a_private_lookup_is_answered_here_never_forwarded() {
+    let rig = Rig::new();
+    // A database whose address answers nothing: forwarding would be a 502, not a 404.
+    let unreachable = godepot_upstream::ProxyList::parse("http://127.0.0.1:9").unwrap();
+    let spec = godepot_sumdb::parse_database_list("sum.example")
+        .unwrap()
+        .remove(0);
+    let sumdb = godepot_depot::SumdbOptions {
+        databases: vec![godepot_depot::SumdbDatabase {
+            spec,
+            direct: godepot_upstream::Upstream::new(&unreachable, Default::default()).unwrap(),
+        }],
+        private: "git.corp.example".into(),
+        ..Default::default()
+    };
+    let options = DepotOptions {
+        sumdb,
+        ..DepotOptions::default()
+    };
+    let depot = rig.depot(Fetchers::offline(), options);
+    let lookup = godepot_sumdb::SumdbPath::Lookup(m("git.corp.example/team/lib"), v("v1.0.0"));
+    let e = depot.sumdb("sum.example", &lookup).await.err().unwrap();
+    assert!(matches!(e, DepotError::NotFound(_)), "{e}");
+    assert!(
+        e.to_string().contains("private module: set GONOSUMDB"),
+        "{e}"
+    );
+}

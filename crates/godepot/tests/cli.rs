@@ -134,7 +134,12 @@ fn startup_errors_say_what_and_how_to_fix() {
     let with = |extra: &[&str]| -> Vec<String> {
         listen.iter().chain(extra).map(|s| s.to_string()).collect()
     };
-    assert_fails(&with(&["--upstream", "direct"]), &[], "direct");
+    // `direct` is accepted now (the go command's meaning); a bad entry next to it is not.
+    assert_fails(
+        &with(&["--upstream", "direct,ftp://mirror.example"]),
+        &[],
+        "invalid proxy URL",
+    );
     assert_fails(
         &with(&["--upstream", "ftp://mirror.example"]),
         &[],

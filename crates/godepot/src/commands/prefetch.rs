@@ -12,7 +12,7 @@ use godepot_prefetch::{Platform, PrefetchOptions};
 use godepot_resolve::Input;
 
 use crate::cli::LogFormat;
-use crate::commands::depot::{self, DepotSettings};
+use crate::commands::depot::{self, DepotSettings, Reach};
 use crate::config::ConfigFile;
 use crate::datadir;
 use crate::failure::Failure;
@@ -101,6 +101,7 @@ struct Settings {
     sumdb: Option<String>,
     nosumdb: Option<String>,
     options: PrefetchOptions,
+    reach: Reach,
     json: bool,
     dry_run: bool,
 }
@@ -140,6 +141,7 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
     );
     let upstream = file.merge(args.upstream)?;
     let sumdb = file.merge(args.sumdb)?;
+    let reach = Reach::new(file, &upstream)?;
     Ok(Settings {
         inputs,
         data_dir: file.merge(args.store)?.data_dir()?,
@@ -154,7 +156,9 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
             full_graph: args.full_graph,
             toolchains: !args.no_toolchains,
             platforms,
+            private: reach.private.clone(),
         },
+        reach,
         json: args.json,
         dry_run: args.dry_run,
     })
@@ -172,6 +176,7 @@ impl Settings {
             // No address is served: port 0 matches no upstream URL, so only real loops are
             // refused.
             listen: SocketAddr::from(([0, 0, 0, 0], 0)),
+            reach: &self.reach,
         }
     }
 }
