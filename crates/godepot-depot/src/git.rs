@@ -8,18 +8,23 @@
 //! | `AuthRequired`          | 502    | never a 404: go would fall through silently; the message names the host and how to give credentials |
 //! | `Unreachable`           | 502/504| could not ask                                          |
 //! | `TooLarge`              | 502    | refused, nothing kept                                  |
-//! | `Protocol`, `ModProxy`  | 502    | the server said something we do not take               |
+//! | `Protocol`              | 502    | the server said something we do not take               |
 //! | `Mirror`                | 500    | our own cache directory failed                         |
+//!
+//! A `go-import` tag of kind `mod` names a module proxy that serves the module instead of a
+//! repository (`GitError::ModProxy`): as the go command does, the request is then asked of
+//! that proxy, with the same credentials and limits as the configured upstreams.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use godepot_git::{GitError, GitFetcher};
 use godepot_module::{ModulePath, Version};
-use godepot_upstream::Netrc;
+use godepot_upstream::{Netrc, ProxyList, Upstream, UpstreamOptions};
 
 use crate::DepotError;
 use crate::fetcher::{Fetched, FetchedZip, Fetcher};
@@ -30,13 +35,63 @@ use crate::fetcher::{Fetched, FetchedZip, Fetcher};
 pub struct GitSource {
     git: GitFetcher,
     scratch: PathBuf,
+    /// How to reach the module proxies that `mod` go-import tags name.
+    proxy_options: UpstreamOptions,
+    netrc: Netrc,
+    /// One client per proxy named so far (a handful: one per private host that uses them).
+    mod_proxies: Mutex<HashMap<String, Arc<Upstream>>>,
 }
 
 impl GitSource {
-    pub fn new(git: GitFetcher, scratch: impl Into<PathBuf>) -> GitSource {
+    /// `proxy_options` and `netrc` are those of the configured upstreams: a proxy that a
+    /// `mod` go-import tag names is reached the same way.
+    pub fn new(
+        git: GitFetcher,
+        scratch: impl Into<PathBuf>,
+        proxy_options: UpstreamOptions,
+        netrc: Netrc,
+    ) -> GitSource {
         GitSource {
             git,
             scratch: scratch.into(),
+            proxy_options,
+            netrc,
+            mod_proxies: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client for the module proxy at `url` (from a `mod` go-import tag for `what`).
+    fn mod_proxy(&self, what: &str, url: &str) -> Result<Arc<Upstream>, DepotError> {
+        let mut proxies = self.mod_proxies.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(up) = proxies.get(url) {
+            return Ok(Arc::clone(up));
+        }
+        let refused = |reason: String| {
+            DepotError::upstream(
+                what,
+                format!(
+                    "go-import names the module proxy {}: {reason}",
+                    godepot_upstream::url::redact(url)
+                ),
+            )
+        };
+        let list = ProxyList::parse(url).map_err(|e| refused(e.to_string()))?;
+        if list.entries.len() != 1 || list.has_direct || list.ends_off {
+            return Err(refused("not one module proxy URL".into()));
+        }
+        let up = Upstream::with_netrc(&list, self.proxy_options.clone(), self.netrc.clone())
+            .map_err(|e| refused(e.to_string()))?;
+        let up = Arc::new(up);
+        proxies.insert(url.to_owned(), Arc::clone(&up));
+        Ok(up)
+    }
+
+    /// A git failure for `what`, unless the module lives on a module proxy instead: then
+    /// the client to ask there.
+    fn elsewhere(&self, what: &str, e: GitError) -> Result<Arc<Upstream>, DepotError> {
+        match e {
+            GitError::ModProxy { url, .. } => self.mod_proxy(what, &url),
+            e => Err(git_error(what, e)),
         }
     }
 }
@@ -69,14 +124,6 @@ pub fn git_error(what: &str, e: GitError) -> DepotError {
     }
 }
 
-/// Awaits a git answer, its failure in the depot's terms for `what`.
-async fn ask<T>(
-    what: String,
-    answer: impl std::future::Future<Output = Result<T, GitError>>,
-) -> Result<T, DepotError> {
-    answer.await.map_err(|e| git_error(&what, e))
-}
-
 fn fetched(data: impl Into<Bytes>) -> Fetched {
     Fetched {
         data: data.into(),
@@ -91,16 +138,23 @@ impl Fetcher for GitSource {
 
     fn list<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>> {
         Box::pin(async move {
-            let list = ask(format!("{module}: list"), self.git.list(module)).await?;
-            let text: String = list.iter().map(|v| format!("{v}\n")).collect();
-            Ok(fetched(text))
+            let what = format!("{module}: list");
+            match self.git.list(module).await {
+                Ok(list) => Ok(fetched(
+                    list.iter().map(|v| format!("{v}\n")).collect::<String>(),
+                )),
+                Err(e) => Fetcher::list(&*self.elsewhere(&what, e)?, module).await,
+            }
         })
     }
 
     fn latest<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>> {
         Box::pin(async move {
-            let info = ask(format!("{module}@latest"), self.git.latest(module)).await?;
-            Ok(fetched(info.to_json()))
+            let what = format!("{module}@latest");
+            match self.git.latest(module).await {
+                Ok(info) => Ok(fetched(info.to_json())),
+                Err(e) => Fetcher::latest(&*self.elsewhere(&what, e)?, module).await,
+            }
         })
     }
 
@@ -110,8 +164,11 @@ impl Fetcher for GitSource {
         query: &'a str,
     ) -> BoxFuture<'a, Result<Fetched, DepotError>> {
         Box::pin(async move {
-            let info = ask(format!("{module}@{query}"), self.git.info(module, query)).await?;
-            Ok(fetched(info.to_json()))
+            let what = format!("{module}@{query}");
+            match self.git.info(module, query).await {
+                Ok(info) => Ok(fetched(info.to_json())),
+                Err(e) => Fetcher::info(&*self.elsewhere(&what, e)?, module, query).await,
+            }
         })
     }
 
@@ -121,12 +178,11 @@ impl Fetcher for GitSource {
         version: &'a Version,
     ) -> BoxFuture<'a, Result<Fetched, DepotError>> {
         Box::pin(async move {
-            let data = ask(
-                format!("{module}@{version}"),
-                self.git.go_mod(module, version),
-            )
-            .await?;
-            Ok(fetched(data))
+            let what = format!("{module}@{version}");
+            match self.git.go_mod(module, version).await {
+                Ok(data) => Ok(fetched(data)),
+                Err(e) => Fetcher::go_mod(&*self.elsewhere(&what, e)?, module, version).await,
+            }
         })
     }
 
@@ -144,10 +200,9 @@ impl Fetcher for GitSource {
                 .prefix(".zip-")
                 .tempfile_in(&self.scratch)
                 .map_err(scratch)?;
-            self.git
-                .zip(module, version, file.path())
-                .await
-                .map_err(|e| git_error(&what, e))?;
+            if let Err(e) = self.git.zip(module, version, file.path()).await {
+                return Fetcher::zip(&*self.elsewhere(&what, e)?, module, version).await;
+            }
             let reader = tokio::fs::File::open(file.path()).await.map_err(scratch)?;
             drop(file);
             let len = reader.metadata().await.map_err(scratch)?.len();

@@ -301,6 +301,44 @@ fn direct_in_upstream_fetches_what_the_proxy_lacks_and_a_moved_tag_is_kept() {
     );
 }
 
+/// A go-import tag of kind `mod` names a module proxy that serves the module instead of a
+/// repository: godepot asks that proxy, as the go command does, and never the upstream.
+#[test]
+fn a_mod_go_import_tag_is_followed_to_its_module_proxy() {
+    let corp = Corp::new();
+    let m = "git.corp.example/viaproxy";
+    let universe = UniverseBuilder::new(corp.tmp.path().join("modproxy"))
+        .module(m)
+        .version("v1.0.0")
+        .file("v.go", "package viaproxy\n\n// V is one.\nconst V = 1\n")
+        .version("v1.1.0")
+        .file("v.go", "package viaproxy\n\n// V is two.\nconst V = 2\n")
+        .build();
+    let proxy = FixtureUpstream::start(&universe.root);
+    corp.server.set_meta(
+        "viaproxy",
+        &format!(
+            r#"<meta name="go-import" content="{m} mod {}">"#,
+            proxy.url()
+        ),
+    );
+    let data = corp.tmp.path().join("data");
+    let godepot = corp.godepot(&data, &corp.upstream.url(), HOST);
+    let go = corp.developer(&godepot);
+    corp.same(&go, m, "v1.0.0");
+    corp.same(&go, m, "latest");
+    corp.same_list(&go, m);
+    assert!(
+        proxy.hits_containing("viaproxy") > 0,
+        "the named proxy was asked"
+    );
+    assert_eq!(
+        corp.upstream.hits_containing("viaproxy"),
+        0,
+        "a private path never reaches the upstream proxy"
+    );
+}
+
 /// Whether any file under `dir` contains `needle`.
 fn holds_text(dir: &Path, needle: &str) -> bool {
     godepot_testkit::fsutil::tree(dir).into_keys().any(|rel| {

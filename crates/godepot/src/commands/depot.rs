@@ -129,7 +129,13 @@ fn git_source(settings: &DepotSettings<'_>, scratch: &Path) -> Result<Arc<dyn Fe
     };
     let git = GitFetcher::new(options)
         .map_err(|e| Failure::runtime(format!("cannot set up the git fetcher: {e}")))?;
-    Ok(Arc::new(GitSource::new(git, scratch)))
+    let proxies = UpstreamOptions {
+        timeout: settings.upstream_timeout,
+        instance_id: settings.instance_id.clone(),
+        ..UpstreamOptions::default()
+    };
+    let netrc = settings.reach.netrc.clone();
+    Ok(Arc::new(GitSource::new(git, scratch, proxies, netrc)))
 }
 
 /// The client for the proxies in the list, if it names any.
