@@ -18,6 +18,7 @@ mod error;
 mod fetcher;
 mod flight;
 mod gate;
+mod git;
 mod hot;
 mod ingest;
 mod keep;
@@ -39,6 +40,7 @@ use godepot_upstream::Upstream;
 pub use answer::{Answer, Body, CacheStatus, ZipStream};
 pub use error::{Cause, DepotError, Reason};
 pub use fetcher::{FallThrough, Fetched, FetchedZip, Fetcher, Fetchers, MAX_INFO, MAX_MUTABLE};
+pub use git::{GitSource, git_error, netrc_credentials};
 /// The header by which a godepot recognises its own requests (a proxy loop).
 pub use godepot_upstream::VIA_HEADER;
 pub use keep::{Kept, Outcome};

@@ -68,6 +68,9 @@ pub struct SumdbOptions {
     /// `GONOSUMDB`-style comma-separated glob patterns: matching modules are not checked
     /// against the database when taken in.
     pub skip: String,
+    /// The `--private` patterns: never checked (as if in `skip`), and a client's `lookup` of
+    /// such a path is answered here, never forwarded: the path must not leave.
+    pub private: String,
     /// Keep, for every module taken in, the lookup answer and the tiles that prove it, even
     /// for a database whose key is not known (so nothing can be verified here): prefetch for
     /// an air gap, where the go command inside will verify them with its own key.
@@ -101,7 +104,9 @@ pub(crate) struct SumdbProxy {
 struct Shared {
     /// In configured order: the first one with a key checks what is taken in.
     databases: Vec<Arc<Database>>,
+    /// `skip` and `private` together.
     skip: String,
+    private: String,
     /// See [`SumdbOptions::gather`].
     gather: bool,
     upstream: Option<Upstream>,
@@ -134,7 +139,9 @@ impl SumdbProxy {
         SumdbProxy {
             shared: Arc::new(Shared {
                 databases,
-                skip: options.skip,
+                // The matcher ignores empty patterns: either list may be empty.
+                skip: format!("{},{}", options.skip, options.private),
+                private: options.private,
                 gather: options.gather,
                 upstream,
                 store,
@@ -147,6 +154,14 @@ impl SumdbProxy {
 
     /// `GET /sumdb/<name>/<path>`.
     pub(crate) async fn serve(&self, name: &str, path: &SumdbPath) -> Result<Answer, DepotError> {
+        if let SumdbPath::Lookup(module, _) = path
+            && godepot_module::matches_glob_prefix(&self.shared.private, module.as_str())
+        {
+            return Err(DepotError::NotFound(format!(
+                "{module}: private module: set GONOSUMDB={} (it is not in any checksum database)",
+                self.shared.private
+            )));
+        }
         let Some(db) = self.shared.databases.iter().find(|d| d.name() == name) else {
             return Err(DepotError::NotFound(format!(
                 "checksum database {name:?} is not proxied here"

@@ -284,9 +284,13 @@ async fn offline_answers_come_from_the_store_alone() {
     let rig = Rig::new();
     let fake = Fake::new("fake");
     fake.add(MOD, "v1.0.0", MOD);
+    fake.add(MOD, "v1.1.0", MOD);
     let online = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
     body(online.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap()).await;
     body(online.info(&m(MOD), "v1.0.0").await.unwrap()).await;
+    body(online.zip(&m(MOD), &v("v1.0.0")).await.unwrap()).await;
+    // v1.1.0 only as a go.mod (graph-only): held, but not offered by list.
+    body(online.go_mod(&m(MOD), &v("v1.1.0")).await.unwrap()).await;
     let before = fake.total.load(Ordering::SeqCst);
 
     for depot in [
@@ -303,7 +307,7 @@ async fn offline_answers_come_from_the_store_alone() {
         let held = depot.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap();
         assert_eq!(held.cache, CacheStatus::Hit);
         assert_eq!(body(depot.list(&m(MOD)).await.unwrap()).await, b"v1.0.0\n");
-        let zip = depot.zip(&m(MOD), &v("v1.0.0")).await.err().unwrap();
+        let zip = depot.zip(&m(MOD), &v("v1.1.0")).await.err().unwrap();
         assert!(matches!(zip, DepotError::NotFound(_)), "{zip}");
         assert!(zip.to_string().contains("offline"), "{zip}");
     }
@@ -472,4 +476,34 @@ async fn the_policy_decides_before_any_fetch_and_filters_what_changes() {
         "filtered when served, cached as fetched"
     );
     assert!(depot.go_mod(&m(MOD), &v("v1.1.0")).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_private_lookup_is_answered_here_never_forwarded() {
+    let rig = Rig::new();
+    // A database whose address answers nothing: forwarding would be a 502, not a 404.
+    let unreachable = godepot_upstream::ProxyList::parse("http://127.0.0.1:9").unwrap();
+    let spec = godepot_sumdb::parse_database_list("sum.example")
+        .unwrap()
+        .remove(0);
+    let sumdb = godepot_depot::SumdbOptions {
+        databases: vec![godepot_depot::SumdbDatabase {
+            spec,
+            direct: godepot_upstream::Upstream::new(&unreachable, Default::default()).unwrap(),
+        }],
+        private: "git.corp.example".into(),
+        ..Default::default()
+    };
+    let options = DepotOptions {
+        sumdb,
+        ..DepotOptions::default()
+    };
+    let depot = rig.depot(Fetchers::offline(), options);
+    let lookup = godepot_sumdb::SumdbPath::Lookup(m("git.corp.example/team/lib"), v("v1.0.0"));
+    let e = depot.sumdb("sum.example", &lookup).await.err().unwrap();
+    assert!(matches!(e, DepotError::NotFound(_)), "{e}");
+    assert!(
+        e.to_string().contains("private module: set GONOSUMDB"),
+        "{e}"
+    );
 }

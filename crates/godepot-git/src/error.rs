@@ -15,7 +15,7 @@ pub enum GitError {
     /// go command does not silently fall through to another source).
     #[error(
         "{host}: authentication required (HTTP {status}); give credentials for {host} in the \
-         .netrc file ($NETRC, else ~/.netrc) or in godepot's per-host credentials"
+         .netrc file ($NETRC, else ~/.netrc) or in a [[credentials]] entry of godepot's config file"
     )]
     AuthRequired { host: String, status: u16 },
     /// The repository could not be reached or answered with a server error (502/504).

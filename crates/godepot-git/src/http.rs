@@ -1,6 +1,7 @@
 //! The HTTP side of talking to repositories: one client for verified TLS and one for the
 //! hosts named insecure, credentials from `.netrc` and configuration, and the mapping of
-//! HTTP outcomes onto [`GitError`].
+//! HTTP outcomes onto [`GitError`]. Credentials are given, not read here: the caller parses
+//! `.netrc` (godepot-upstream's `Netrc`, the one parser) and adds its per-host ones.
 //!
 //! Outbound proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, and the lower-case forms)
 //! are reqwest's own environment handling, which is on by default; nothing here turns it
@@ -8,7 +9,6 @@
 //! or log line (they all format URLs through [`redact`]) can carry one.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -33,65 +33,14 @@ impl fmt::Debug for Credential {
     }
 }
 
-/// Parses a `.netrc` file (`machine HOST login USER password SECRET`, `default`,
-/// `macdef` bodies skipped), as curl and the go command read it.
-pub fn parse_netrc(text: &str) -> Vec<Credential> {
-    let mut out = Vec::new();
-    let mut current: Option<Credential> = None;
-    let mut words = text.split_whitespace();
-    while let Some(word) = words.next() {
-        match word {
-            "machine" | "default" => {
-                out.extend(current.take());
-                let host = if word == "machine" {
-                    words.next().unwrap_or_default().to_owned()
-                } else {
-                    String::new()
-                };
-                current = Some(Credential {
-                    host,
-                    login: String::new(),
-                    secret: String::new(),
-                });
-            }
-            "login" => {
-                if let (Some(c), Some(v)) = (current.as_mut(), words.next()) {
-                    c.login = v.to_owned();
-                }
-            }
-            "password" => {
-                if let (Some(c), Some(v)) = (current.as_mut(), words.next()) {
-                    c.secret = v.to_owned();
-                }
-            }
-            "macdef" => {
-                // A macro runs to the next blank line; credentials never live there.
-                out.extend(current.take());
-                let _ = words.next();
-            }
-            _ => {}
-        }
-    }
-    out.extend(current);
-    out.retain(|c| !c.login.is_empty() || !c.secret.is_empty());
-    out
-}
-
-/// The `.netrc` the go command would read: `$NETRC`, else `~/.netrc`.
-pub fn default_netrc_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("NETRC").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    std::env::var_os("HOME").map(|h| Path::new(&h).join(".netrc"))
-}
-
 /// Everything about how godepot talks HTTP to repositories.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Comma-separated glob patterns (GOINSECURE syntax) of hosts (module path prefixes)
     /// for which plain http and unverified TLS are allowed.
     pub insecure: String,
-    /// Credentials by host: per-host configuration first, then `.netrc`.
+    /// Credentials by host, first match wins (per-host configuration first, then `.netrc`);
+    /// an empty host is `.netrc`'s `default`.
     pub credentials: Vec<Credential>,
     /// Limit on connecting plus receiving headers, and on any silence mid-body.
     pub timeout: Duration,
@@ -112,17 +61,6 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    /// Adds the credentials of the `.netrc` at `path` after those already configured (a
-    /// missing file is no error: most machines have none).
-    pub fn with_netrc(mut self, path: &Path) -> std::io::Result<Self> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => self.credentials.extend(parse_netrc(&text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        Ok(self)
-    }
-
     /// Whether `host` (and any module path under it) may use http or unverified TLS.
     pub fn is_insecure(&self, host: &str) -> bool {
         godepot_module::matches_glob_prefix(&self.insecure, host)
@@ -315,22 +253,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn netrc_entries() {
-        let got = parse_netrc(
-            "machine git.corp.example login alice password s3cret\n\
-             macdef init\n\
-             default login anon password anon-pw\n",
-        );
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0].host, "git.corp.example");
-        assert_eq!(got[0].login, "alice");
-        assert_eq!(got[0].secret, "s3cret");
-        assert_eq!(got[1].host, "");
-        assert!(!format!("{:?}", got[0]).contains("s3cret"));
+    fn credentials_by_host_then_default() {
+        let cred = |host: &str, login: &str| Credential {
+            host: host.into(),
+            login: login.into(),
+            secret: "s3cret".into(),
+        };
         let config = HttpConfig {
-            credentials: got,
+            credentials: vec![cred("git.corp.example", "alice"), cred("", "anon")],
             ..HttpConfig::default()
         };
+        assert!(!format!("{:?}", config.credentials[0]).contains("s3cret"));
         assert_eq!(
             config.credential_for("GIT.corp.example").unwrap().login,
             "alice"

@@ -41,7 +41,7 @@ use crate::mirror::{Mirrors, Snapshot};
 
 pub use discover::RepoRoot;
 pub use error::GitError;
-pub use http::{Credential, HttpConfig, default_netrc_path, parse_netrc, redact};
+pub use http::{Credential, HttpConfig, redact};
 
 /// Largest pack godepot accepts from one fetch of a repository, by default.
 pub const DEFAULT_MAX_PACK: u64 = 2 << 30;

@@ -12,7 +12,7 @@ use godepot_git::{Credential, GitError, GitFetcher, GitOptions, HttpConfig};
 use godepot_module::{ModulePath, Version, hash_go_mod};
 use godepot_testkit::GoEnv;
 use godepot_testkit::git::{GitServer, TestRepo};
-use godepot_testkit::serde_json::{self, Value};
+use godepot_testkit::gitcases::{self, Download, download};
 
 const HOST: &str = "git.corp.example";
 
@@ -38,13 +38,7 @@ impl Fixture {
         let mut options = options_for(&server, &tmp.path().join("cache"), 0);
         options.http.credentials = credentials.clone();
         let fetcher = GitFetcher::new(options).unwrap();
-        let mut direct = GoEnv::new("direct");
-        for (k, v) in server.client_env() {
-            direct.set_env(&k, &v);
-        }
-        direct.set_env("GOPRIVATE", HOST);
-        direct.set_env("GOINSECURE", HOST);
-        direct.set_env("GIT_TERMINAL_PROMPT", "0");
+        let mut direct = gitcases::direct_go(&server);
         let mut netrc = None;
         if !credentials.is_empty() {
             let path = direct.home().join(".netrc");
@@ -72,9 +66,7 @@ impl Fixture {
     }
 
     fn repo(&self, name: &str) -> TestRepo {
-        let repo = TestRepo::init(&self.tmp.path().join("repos").join(name));
-        self.server.add_repo(name, &repo);
-        repo
+        gitcases::repo(&self.server, &self.tmp.path().join("repos"), name)
     }
 
     fn workdir(&self) -> PathBuf {
@@ -196,54 +188,11 @@ fn options_for(server: &GitServer, cache: &Path, ttl_secs: u64) -> GitOptions {
     options
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Download {
-    version: String,
-    sum: String,
-    go_mod_sum: String,
-    time: String,
-}
-
-fn download(env: &GoEnv, dir: &Path, module: &str, query: &str) -> Download {
-    let out = env.ok(
-        dir,
-        ["mod", "download", "-json", &format!("{module}@{query}")],
-    );
-    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
-    let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-    let info: Value =
-        serde_json::from_slice(&std::fs::read(field("Info")).expect("read .info")).unwrap();
-    Download {
-        version: field("Version"),
-        sum: field("Sum"),
-        go_mod_sum: field("GoModSum"),
-        time: info["Time"].as_str().unwrap_or_default().to_owned(),
-    }
-}
-
 #[test]
 fn tags_prereleases_branches_hashes_and_latest() {
     let fx = Fixture::new();
     let m = format!("{HOST}/a");
-    let mut r = fx.repo("a");
-    r.write("go.mod", &format!("module {m}\n\ngo 1.21\n"))
-        .write("a.go", "package a\n");
-    let first = r.commit("one");
-    r.tag("v1.0.0");
-    r.write("b.go", "package a\n// two\n");
-    let second = r.commit("two");
-    r.tag("v1.1.0-rc.1");
-    r.write("c.go", "package a\n// three\n");
-    r.commit("three");
-    r.annotated_tag("v1.2.0");
-    r.write("c.go", "package a\n// four\n");
-    r.commit("four");
-    r.tag("v1.2.1").tag("v1.3").tag("release-1");
-    r.checkout("feature", true).write("f.go", "package a\n");
-    r.commit("feature work");
-    r.checkout("main", false)
-        .write("d.go", "package a\n// after the last tag\n");
-    r.commit("work after the last tag");
+    let [first, second] = gitcases::tags(&mut fx.repo("a"), &m);
 
     fx.check_list(&m);
     for q in [
@@ -274,18 +223,7 @@ fn subdirectory_module_with_prefixed_tags_vendor_symlink_nested_and_license() {
     let fx = Fixture::new();
     let m = format!("{HOST}/mono/sub");
     let mut r = fx.repo("mono");
-    r.write("LICENSE", "root license\n")
-        .write("README", "root\n")
-        .write("sub/go.mod", &format!("module {m}\n\ngo 1.21\n"))
-        .write("sub/s.go", "package sub\n")
-        .write("sub/vendor/example.com/x/x.go", "package x\n")
-        .write("sub/vendor/modules.txt", "# example.com/x v1.0.0\n")
-        .write("sub/nested/go.mod", &format!("module {m}/nested\n"))
-        .write("sub/nested/n.go", "package nested\n")
-        .write("sub/real.txt", "data\n")
-        .symlink("sub/link.txt", "real.txt");
-    r.commit("monorepo");
-    r.tag("sub/v0.3.0").tag("v0.9.0");
+    gitcases::subdirectory(&mut r, &m);
     r.write("sub/s.go", "package sub\n// more\n");
     r.commit("more");
     fx.check_list(&m);
@@ -298,25 +236,13 @@ fn subdirectory_module_with_prefixed_tags_vendor_symlink_nested_and_license() {
 fn major_versions_subdirectory_root_and_incompatible() {
     let fx = Fixture::new();
     // /v2 in a major subdirectory.
-    let mut r = fx.repo("majsub");
-    r.write("go.mod", &format!("module {HOST}/majsub\n"))
-        .write("m.go", "package m\n")
-        .write("v2/go.mod", &format!("module {HOST}/majsub/v2\n"))
-        .write("v2/m.go", "package m\n");
-    r.commit("v1 and v2");
-    r.tag("v1.0.0").tag("v2.0.0");
+    gitcases::major_subdirectory(&mut fx.repo("majsub"), &format!("{HOST}/majsub"));
     fx.check(&format!("{HOST}/majsub"), "v1.0.0");
     fx.check(&format!("{HOST}/majsub/v2"), "v2.0.0");
     fx.check_list(&format!("{HOST}/majsub/v2"));
 
     // /v2 declared at the root.
-    let mut r = fx.repo("majroot");
-    r.write("go.mod", &format!("module {HOST}/majroot/v2\n"))
-        .write("m.go", "package m\n");
-    r.commit("v2 at the root");
-    r.tag("v2.0.0");
-    r.write("m.go", "package m\n// next\n");
-    r.commit("next");
+    gitcases::major_root(&mut fx.repo("majroot"), &format!("{HOST}/majroot"));
     fx.check(&format!("{HOST}/majroot/v2"), "v2.0.0");
     fx.check(&format!("{HOST}/majroot/v2"), "latest");
     fx.check(&format!("{HOST}/majroot/v2"), "main");
@@ -335,15 +261,7 @@ fn major_versions_subdirectory_root_and_incompatible() {
     assert_eq!(pre.version, "v0.1.0-alpha.2");
 
     // No go.mod: v2+ tags are +incompatible, and go.mod is synthesized.
-    let mut r = fx.repo("legacy");
-    r.write("l.go", "package legacy\n");
-    r.commit("one");
-    r.tag("v1.0.0");
-    r.write("l.go", "package legacy\n// two\n");
-    r.commit("two");
-    r.tag("v2.0.0");
-    r.write("l.go", "package legacy\n// three\n");
-    r.commit("three");
+    gitcases::no_go_mod(&mut fx.repo("legacy"));
     let m = format!("{HOST}/legacy");
     fx.check_list(&m);
     fx.check(&m, "v1.0.0");
@@ -370,16 +288,7 @@ fn basic_auth_from_netrc_and_refusal_without() {
     fx.server.require_auth("private", "alice", secret);
     fx.check(&format!("{HOST}/private"), "v1.0.0");
 
-    // The same credentials read from the .netrc file the go command used.
-    let mut options = options_for(&fx.server, &fx.tmp.path().join("cache3"), 0);
-    options.http = options
-        .http
-        .with_netrc(fx.netrc.as_deref().unwrap())
-        .unwrap();
-    let from_file = GitFetcher::new(options).unwrap();
     let path = ModulePath::parse(&format!("{HOST}/private")).unwrap();
-    let info = fx.rt.block_on(from_file.info(&path, "v1.0.0")).unwrap();
-    assert_eq!(info.version.as_str(), "v1.0.0");
 
     // Without credentials: an error naming the host and how to log in, never a 404.
     let anonymous =
@@ -434,21 +343,7 @@ fn retracted_tags_are_no_pseudo_version_base() {
     let fx = Fixture::new();
     let m = format!("{HOST}/retract");
     let mut r = fx.repo("retract");
-    r.write("go.mod", &format!("module {m}\n\ngo 1.21\n"))
-        .write("r.go", "package r\n");
-    r.commit("one");
-    r.tag("v1.0.0");
-    r.write("r.go", "package r\n// two\n");
-    r.commit("two");
-    r.tag("v1.1.0");
-    r.checkout("side", true).write("s.go", "package r\n");
-    r.commit("on top of the retracted tag");
-    r.checkout("main", false).write(
-        "go.mod",
-        &format!("module {m}\n\ngo 1.21\n\nretract v1.1.0 // broken\n"),
-    );
-    r.commit("retract v1.1.0");
-    r.tag("v1.2.0");
+    gitcases::retraction(&mut r, &m);
     fx.check_list(&m);
     let side = fx.check(&m, "side");
     assert!(side.version.starts_with("v1.0.1-0."), "{side:?}");

@@ -47,6 +47,9 @@ pub struct PrefetchOptions {
     /// switch to (`godepot_resolve::Resolution::toolchains`), for [`Self::platforms`].
     pub toolchains: bool,
     pub platforms: Vec<Platform>,
+    /// The `--private` patterns (GOPRIVATE syntax): modules fetched from their repositories,
+    /// whose paths a dry run never asks of the upstream proxy.
+    pub private: String,
 }
 
 impl Default for PrefetchOptions {
@@ -57,6 +60,7 @@ impl Default for PrefetchOptions {
             full_graph: false,
             toolchains: true,
             platforms: vec![Platform::host()],
+            private: String::new(),
         }
     }
 }
@@ -196,6 +200,7 @@ pub async fn dry_run(
     let source = DryRunSource {
         store: store.clone(),
         upstream,
+        private: options.private.clone(),
     };
     let resolution = toolchain::resolve_all(inputs, &source, options).await;
     let needs = &resolution.needs;

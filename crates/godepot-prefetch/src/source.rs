@@ -54,10 +54,22 @@ impl ModSource for DepotSource {
 pub(crate) struct DryRunSource {
     pub(crate) store: Option<Arc<LocalStore>>,
     pub(crate) upstream: Option<Upstream>,
+    /// The `--private` patterns: such a path is never asked of the upstream proxy.
+    pub(crate) private: String,
 }
 
 impl DryRunSource {
-    async fn ask_upstream(&self, rel: &str, limit: u64) -> Result<Bytes, SourceError> {
+    async fn ask_upstream(
+        &self,
+        module: &ModulePath,
+        rel: &str,
+        limit: u64,
+    ) -> Result<Bytes, SourceError> {
+        if godepot_module::matches_glob_prefix(&self.private, module.as_str()) {
+            return Err(SourceError::NotFound(format!(
+                "{module}: private, and --dry-run reads no repository: only what is held is listed"
+            )));
+        }
         let Some(upstream) = &self.upstream else {
             return Err(SourceError::NotFound(format!(
                 "{rel}: not held, and no upstream is configured"
@@ -79,14 +91,14 @@ impl ModSource for DryRunSource {
         {
             return Ok(data);
         }
-        self.ask_upstream(&key.rel_path(), MAX_GO_MOD)
+        self.ask_upstream(module, &key.rel_path(), MAX_GO_MOD)
             .await
             .map_err(|e| name_error(e, &format!("{module}@{version}")))
     }
 
     async fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, SourceError> {
         let rel = format!("{}/@v/list", module.escaped());
-        match self.ask_upstream(&rel, 16 << 20).await {
+        match self.ask_upstream(module, &rel, 16 << 20).await {
             Ok(data) => Ok(parse_list(&data)),
             Err(e) => match &self.store {
                 Some(store) => store.versions(module).map_err(|_| e),
@@ -97,7 +109,7 @@ impl ModSource for DryRunSource {
 
     async fn latest(&self, module: &ModulePath) -> Result<Version, SourceError> {
         let data = self
-            .ask_upstream(&format!("{}/@latest", module.escaped()), 1 << 20)
+            .ask_upstream(module, &format!("{}/@latest", module.escaped()), 1 << 20)
             .await?;
         parse_info_version(module, &data)
     }

@@ -16,6 +16,7 @@
 
 pub mod fsutil;
 pub mod git;
+pub mod gitcases;
 pub mod gocmd;
 pub mod http;
 pub mod oracle;

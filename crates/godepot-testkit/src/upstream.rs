@@ -438,6 +438,12 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
     let mut parts = request_line.split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let head_only = method == "HEAD";
+    // Asked as an HTTP proxy (`GET http://host/path`): serve the path, whatever the host,
+    // so a client configured with a made-up upstream host reaches us through HTTP_PROXY.
+    let target = match target.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
     let raw_path = target.split('?').next().unwrap_or("");
     let Some(path) = percent_decode(raw_path) else {
         return respond_text(

@@ -100,6 +100,23 @@ impl Netrc {
             .map(|(_, creds)| creds)
             .or(self.default.as_ref())
     }
+
+    /// Puts `entries` ahead of the file's own (per-host credentials from configuration win
+    /// over `.netrc`, as they are more specific).
+    pub fn prefer(&mut self, entries: impl IntoIterator<Item = (String, Credentials)>) {
+        let mut machines: Vec<_> = entries.into_iter().collect();
+        machines.append(&mut self.machines);
+        self.machines = machines;
+    }
+
+    /// Every entry in order, `machine`s first (`Some(host)`), then `default` (`None`): for
+    /// handing the same credentials to another client.
+    pub fn entries(&self) -> impl Iterator<Item = (Option<&str>, &Credentials)> {
+        self.machines
+            .iter()
+            .map(|(host, c)| (Some(host.as_str()), c))
+            .chain(self.default.iter().map(|c| (None, c)))
+    }
 }
 
 #[cfg(test)]
@@ -129,5 +146,13 @@ mod tests {
         assert_eq!(pair(&netrc, "other.example"), p("anon", "guest"));
         assert_eq!(pair(&Netrc::parse("machine a login u"), "b"), None);
         assert_eq!(pair(&Netrc::parse("machine a login u"), "a"), p("u", ""));
+        let mut preferred = netrc.clone();
+        let creds = |login: &str| Credentials {
+            login: login.into(),
+            password: "t".into(),
+        };
+        preferred.prefer([("git.corp.example".to_string(), creds("ci"))]);
+        assert_eq!(pair(&preferred, "git.corp.example"), p("ci", "t"));
+        assert_eq!(preferred.entries().count(), netrc.entries().count() + 1);
     }
 }

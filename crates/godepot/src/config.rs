@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use crate::failure::Failure;
 use crate::settings::{self, group::Group};
 
@@ -15,7 +17,33 @@ use crate::settings::{self, group::Group};
 /// upstream = "https://proxy.corp.example"
 /// list-ttl = "1m"
 /// log-format = "json"
+///
+/// # Credentials for one host (repositories and proxies): the secret is read from a
+/// # variable or a file, never written here or given on the command line.
+/// [[credentials]]
+/// host = "git.corp.example"
+/// username = "ci"
+/// token-env = "CORP_GIT_TOKEN"     # or token-file = "/run/secrets/git"
 /// ```
+/// The config file's table of per-host credentials (not a setting: no flag, no variable).
+const CREDENTIALS: &str = "credentials";
+
+/// One `[[credentials]]` entry, its secret read. `Debug` never shows the token.
+pub(crate) struct HostCredentials {
+    pub(crate) host: String,
+    pub(crate) username: String,
+    pub(crate) token: String,
+}
+
+impl std::fmt::Debug for HostCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostCredentials")
+            .field("host", &self.host)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct ConfigFile {
     /// The file's text, its syntax and keys checked; empty without a file.
@@ -39,7 +67,8 @@ impl ConfigFile {
             path: path.to_path_buf(),
         };
         let document = file.parse()?;
-        let known = settings::all_keys();
+        let mut known = settings::all_keys();
+        known.push(CREDENTIALS.to_string());
         if let Some(key) = document
             .get_ref()
             .keys()
@@ -71,6 +100,61 @@ impl ConfigFile {
             self.invalid(&e)
         })?;
         Ok(flags.or(file))
+    }
+
+    /// The `[[credentials]]` entries, their secrets read now (from the variable or file each
+    /// names). Messages name the host and where the secret was looked for, never the secret.
+    pub(crate) fn credentials(&self) -> Result<Vec<HostCredentials>, Failure> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            #[serde(default)]
+            credentials: Vec<Entry>,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+        struct Entry {
+            host: String,
+            username: String,
+            token_env: Option<String>,
+            token_file: Option<PathBuf>,
+        }
+        // Without the input: toml would quote the offending line, which may hold a secret.
+        let file = File::deserialize(toml::de::Deserializer::from(self.parse()?))
+            .map_err(|e| self.invalid(&e))?;
+        let hint = "give each [[credentials]] entry token-env = \"VAR\" or token-file = \"/path\"";
+        file.credentials
+            .into_iter()
+            .map(|entry| {
+                let host = entry.host;
+                let token = match (entry.token_env, entry.token_file) {
+                    (Some(var), None) => std::env::var(&var).map_err(|_| {
+                        Failure::config(format!(
+                            "credentials for {host}: the variable {var} is not set"
+                        ))
+                    })?,
+                    (None, Some(path)) => std::fs::read_to_string(&path)
+                        .map_err(|e| {
+                            Failure::config(format!(
+                                "credentials for {host}: cannot read {}: {e}",
+                                path.display()
+                            ))
+                        })?
+                        .trim_end_matches(['\r', '\n'])
+                        .to_string(),
+                    _ => {
+                        return Err(Failure::config(format!(
+                            "credentials for {host}: want exactly one of token-env and token-file"
+                        ))
+                        .hint(hint));
+                    }
+                };
+                Ok(HostCredentials {
+                    host,
+                    username: entry.username,
+                    token,
+                })
+            })
+            .collect()
     }
 
     fn parse(&self) -> Result<toml::Spanned<toml::de::DeTable<'_>>, Failure> {
@@ -129,6 +213,36 @@ mod tests {
         };
         let server = config.merge(flags).expect("the flag wins");
         assert_eq!(server.header_timeout(), std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn credentials_from_a_file_never_from_the_config() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let secret = tmp.path().join("token");
+        std::fs::write(&secret, "tok-123\n").expect("write");
+        let text = format!(
+            "[[credentials]]\nhost = \"git.corp.example\"\nusername = \"ci\"\ntoken-file = {:?}\n",
+            secret.display().to_string()
+        );
+        let (_tmp, loaded) = file(&text);
+        let creds = loaded.expect("loads").credentials().expect("reads");
+        assert_eq!(creds.len(), 1);
+        assert_eq!(creds[0].host, "git.corp.example");
+        assert_eq!(creds[0].token, "tok-123");
+        assert!(!format!("{creds:?}").contains("tok-123"));
+
+        let (_tmp, loaded) =
+            file("[[credentials]]\nhost = \"h.example\"\nusername = \"u\"\ntoken = \"inline\"\n");
+        // A token written in the file itself is refused (only a variable or a file), and
+        // the message does not quote it.
+        let e = format!("{:?}", loaded.expect("loads").credentials().unwrap_err());
+        assert!(e.contains("unknown field") && !e.contains("inline"), "{e}");
+
+        let (_tmp, loaded) = file(
+            "[[credentials]]\nhost = \"h.example\"\nusername = \"u\"\ntoken-env = \"GODEPOT_TEST_UNSET_VAR\"\n",
+        );
+        let e = format!("{:?}", loaded.expect("loads").credentials().unwrap_err());
+        assert!(e.contains("GODEPOT_TEST_UNSET_VAR is not set"), "{e}");
     }
 
     #[test]

@@ -16,21 +16,14 @@ pub(crate) struct Resolved {
 
 /// Resolves the upstream: configured value, else `$GOPROXY`, else `go env GOPROXY`.
 ///
-/// `direct` is refused when configured explicitly (godepot does not fetch from VCS yet); in a
-/// value inherited from the environment it is dropped with a warning, because the go
-/// command's own default ends in `,direct` and `godepot serve` must work out of the box.
-/// Likewise an upstream that is this very server: configured, it is an error; inherited
-/// (the shell where `GOPROXY` was just pointed at this server), it is skipped with a warning.
+/// `direct` has the go command's meaning, configured or inherited: modules the proxies
+/// before it do not have (404/410) are fetched from their repositories.
+/// An upstream that is this very server: configured, it is an error; inherited (the shell
+/// where `GOPROXY` was just pointed at this server), it is skipped with a warning.
 pub(crate) fn upstream(configured: Option<&str>, listen: SocketAddr) -> Result<Resolved, Failure> {
     match configured {
         Some(spec) => {
             let list = parse(spec, "--upstream")?;
-            if list.has_direct {
-                return Err(Failure::config(
-                    "--upstream: 'direct' is not supported yet: godepot fetches from module proxies only",
-                )
-                .hint("list proxy URLs only, e.g. --upstream https://proxy.corp.example"));
-            }
             refuse_self(&list, listen)?;
             Ok(Resolved {
                 list,
@@ -57,9 +50,6 @@ fn from_environment(listen: SocketAddr) -> Result<Resolved, Failure> {
         },
     };
     let mut list = parse(&spec, source)?;
-    if list.has_direct {
-        tracing::warn!(goproxy = %list, "ignoring 'direct' from {source}: godepot fetches from module proxies only");
-    }
     list.entries.retain(|entry| {
         let ours = matches!(&entry.endpoint, Endpoint::Http(url) if points_at(url.base(), listen));
         if ours {
@@ -67,7 +57,7 @@ fn from_environment(listen: SocketAddr) -> Result<Resolved, Failure> {
         }
         !ours
     });
-    if list.entries.is_empty() && !list.ends_off {
+    if list.is_off() && !list.ends_off {
         return Err(Failure::config(format!(
             "{source} is {:?}: it names no module proxy godepot can use",
             godepot_upstream::url::redact(&spec)
@@ -100,7 +90,8 @@ pub(crate) fn sumdb(configured: Option<&str>) -> (String, &'static str) {
 }
 
 /// The modules not checked against the checksum database: configured, else `$GONOSUMDB`,
-/// else `$GOPRIVATE` (the go command's own fallback), else none.
+/// else `$GOPRIVATE` (the go command's own fallback), else none. (The `--private` patterns
+/// are added by the depot, whatever this says.)
 pub(crate) fn nosumdb(configured: Option<&str>) -> String {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     configured
@@ -193,10 +184,10 @@ mod tests {
     }
 
     #[test]
-    fn explicit_direct_is_refused() {
+    fn direct_is_accepted() {
         let listen: SocketAddr = "127.0.0.1:3000".parse().unwrap();
-        assert!(upstream(Some("direct"), listen).is_err());
-        assert!(upstream(Some("http://127.0.0.1:9,direct"), listen).is_err());
+        assert!(upstream(Some("direct"), listen).is_ok_and(|r| r.list.has_direct));
+        assert!(upstream(Some("http://127.0.0.1:9,direct"), listen).is_ok());
         assert!(upstream(Some("http://127.0.0.1:9"), listen).is_ok());
         assert!(upstream(Some("http://127.0.0.1:3000"), listen).is_err());
     }

@@ -396,7 +396,10 @@ fn importing_nothing_and_exporting_nowhere_say_so() {
         "{stderr}"
     );
     assert!(stderr.contains("hint: "), "{stderr}");
-    assert!(!data.exists(), "a failed import leaves no data directory behind");
+    assert!(
+        !data.exists(),
+        "a failed import leaves no data directory behind"
+    );
 
     std::fs::create_dir(&data).unwrap();
     let missing = tmp.path().join("no-such-dir");

@@ -134,7 +134,12 @@ fn startup_errors_say_what_and_how_to_fix() {
     let with = |extra: &[&str]| -> Vec<String> {
         listen.iter().chain(extra).map(|s| s.to_string()).collect()
     };
-    assert_fails(&with(&["--upstream", "direct"]), &[], "direct");
+    // `direct` is accepted now (the go command's meaning); a bad entry next to it is not.
+    assert_fails(
+        &with(&["--upstream", "direct,ftp://mirror.example"]),
+        &[],
+        "invalid proxy URL",
+    );
     assert_fails(
         &with(&["--upstream", "ftp://mirror.example"]),
         &[],
@@ -456,6 +461,23 @@ fn failed_commands_leave_no_data_dir_behind() {
     assert!(
         !tmp.path().join("typo").exists(),
         "a failed serve left its data dir behind"
+    );
+    // A prefetch whose upstream cannot be reached stores nothing.
+    let (code, _, stderr) = run(
+        &[
+            "prefetch",
+            "--data-dir",
+            typo_str,
+            "--upstream",
+            "http://127.0.0.1:1",
+            "example.com/none@v1.0.0",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        !tmp.path().join("typo").exists(),
+        "a failed prefetch left its data dir behind"
     );
     let out = tmp.path().join("out.tar.zst");
     for args in [

@@ -55,6 +55,13 @@ impl LocalStore {
         &self.root
     }
 
+    /// This process's scratch directory (on the store's file system, removed with whatever
+    /// is left in it once the process is gone): for files built before they are kept, such
+    /// as a zip made from a git repository.
+    pub fn scratch_dir(&self) -> &Path {
+        &self.tmp
+    }
+
     /// Every file the tree holds outside `.godepot/`, sorted by relative path.
     pub fn walk(&self) -> Result<Vec<TreeEntry>, StoreError> {
         walk_tree(&self.root)

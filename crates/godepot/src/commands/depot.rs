@@ -7,12 +7,45 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use godepot_depot::{Depot, DepotOptions, SumdbDatabase, SumdbOptions};
+use godepot_depot::{
+    Depot, DepotOptions, FallThrough, Fetcher, Fetchers, GitSource, SumdbDatabase, SumdbOptions,
+};
+use godepot_git::{GitFetcher, GitOptions, HttpConfig};
 use godepot_store::LocalStore;
-use godepot_upstream::{ProxyList, Upstream, UpstreamOptions};
+use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamOptions};
 
+use crate::config::ConfigFile;
 use crate::discover;
 use crate::failure::Failure;
+use crate::settings::UpstreamSettings;
+
+/// What is fetched from repositories rather than proxies, and the credentials for every
+/// host: the `--private` and `--insecure` patterns, `[[credentials]]` and `.netrc`.
+pub(crate) struct Reach {
+    pub(crate) private: String,
+    pub(crate) insecure: String,
+    /// The config file's per-host credentials ahead of `.netrc`'s: one set for proxies and
+    /// repositories alike.
+    pub(crate) netrc: Netrc,
+}
+
+impl Reach {
+    pub(crate) fn new(file: &ConfigFile, upstream: &UpstreamSettings) -> Result<Reach, Failure> {
+        let mut netrc = Netrc::from_environment();
+        netrc.prefer(file.credentials()?.into_iter().map(|c| {
+            let creds = Credentials {
+                login: c.username,
+                password: c.token,
+            };
+            (c.host, creds)
+        }));
+        Ok(Reach {
+            private: upstream.private(),
+            insecure: upstream.insecure(),
+            netrc,
+        })
+    }
+}
 
 /// What it takes to build a depot.
 pub(crate) struct DepotSettings<'a> {
@@ -25,6 +58,7 @@ pub(crate) struct DepotSettings<'a> {
     pub(crate) instance_id: String,
     /// The address this process serves on, so an upstream that is ourselves is refused.
     pub(crate) listen: SocketAddr,
+    pub(crate) reach: &'a Reach,
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
@@ -33,33 +67,91 @@ pub(crate) struct Built {
 }
 
 /// The depot, proxying (and checking modules against) these checksum databases.
+///
+/// Modules matching `--private` are routed to the git fetcher; every other module goes to
+/// the proxy list, followed by the git fetcher when the list holds `direct` (asked after
+/// the proxies say 404/410, as the go command does, wherever `direct` stood in the list).
 pub(crate) fn build_with_sumdb(
     settings: &DepotSettings<'_>,
     sumdb: SumdbOptions,
 ) -> Result<Built, Failure> {
-    let upstream = if settings.offline {
-        None
-    } else {
-        upstream_client(settings)?
-    };
     let store = Arc::new(open_store(settings.data_dir)?);
-    let depot = Depot::new(
-        store,
-        upstream,
-        DepotOptions {
-            offline: settings.offline,
-            list_ttl: settings.list_ttl,
-            sumdb,
-            ..DepotOptions::default()
-        },
-    );
+    let options = DepotOptions {
+        offline: settings.offline,
+        list_ttl: settings.list_ttl,
+        sumdb,
+        ..DepotOptions::default()
+    };
+    if settings.offline {
+        let depot = Depot::with_fetchers(store.clone(), Fetchers::offline(), None, options);
+        return Ok(Built { depot });
+    }
+    let resolved = discover::upstream(settings.upstream, settings.listen)?;
+    let upstream = proxies(&resolved, settings)?;
+    let private = &settings.reach.private;
+    let git = if resolved.list.has_direct || !private.is_empty() {
+        Some(git_source(settings, store.scratch_dir())?)
+    } else {
+        None
+    };
+    let proxy: Option<Arc<dyn Fetcher>> = upstream.clone().map(|u| Arc::new(u) as Arc<dyn Fetcher>);
+    let default = match (proxy, &git) {
+        (Some(proxy), Some(git)) if resolved.list.has_direct => {
+            Some(Arc::new(FallThrough::new(vec![proxy, git.clone()])) as Arc<dyn Fetcher>)
+        }
+        (None, Some(git)) if resolved.list.has_direct => Some(git.clone()),
+        (proxy, _) => proxy,
+    };
+    let mut fetchers = default.map_or_else(Fetchers::offline, Fetchers::single);
+    if let Some(git) = git.filter(|_| !private.is_empty()) {
+        tracing::info!(private = %private, "private modules are fetched from their repositories");
+        fetchers = fetchers.route(private, git);
+    }
+    let depot = Depot::with_fetchers(store.clone(), fetchers, upstream, options);
     Ok(Built { depot })
 }
 
+/// The git fetcher, its mirrors under `<data-dir>/.godepot/git/` (derived data), asking
+/// each repository at most once per list TTL; zips are built in the store's scratch
+/// directory for this process.
+fn git_source(settings: &DepotSettings<'_>, scratch: &Path) -> Result<Arc<dyn Fetcher>, Failure> {
+    let cache = settings
+        .data_dir
+        .join(godepot_store::local::META_DIR)
+        .join("git");
+    let mut options = GitOptions::new(cache);
+    options.ttl = settings.list_ttl;
+    options.http = HttpConfig {
+        insecure: settings.reach.insecure.clone(),
+        credentials: godepot_depot::netrc_credentials(&settings.reach.netrc),
+        timeout: settings.upstream_timeout,
+        ..HttpConfig::default()
+    };
+    let git = GitFetcher::new(options)
+        .map_err(|e| Failure::runtime(format!("cannot set up the git fetcher: {e}")))?;
+    let proxies = UpstreamOptions {
+        timeout: settings.upstream_timeout,
+        instance_id: settings.instance_id.clone(),
+        ..UpstreamOptions::default()
+    };
+    let netrc = settings.reach.netrc.clone();
+    Ok(Arc::new(GitSource::new(git, scratch, proxies, netrc)))
+}
+
+/// The client for the proxies in the list, if it names any.
 pub(crate) fn upstream_client(settings: &DepotSettings<'_>) -> Result<Option<Upstream>, Failure> {
     let resolved = discover::upstream(settings.upstream, settings.listen)?;
-    if resolved.list.is_off() {
-        tracing::info!("upstream is 'off': serving from the store only");
+    proxies(&resolved, settings)
+}
+
+fn proxies(
+    resolved: &discover::Resolved,
+    settings: &DepotSettings<'_>,
+) -> Result<Option<Upstream>, Failure> {
+    if resolved.list.entries.is_empty() {
+        if !resolved.list.has_direct {
+            tracing::info!("upstream is 'off': serving from the store only");
+        }
         return Ok(None);
     }
     let options = UpstreamOptions {
@@ -67,9 +159,9 @@ pub(crate) fn upstream_client(settings: &DepotSettings<'_>) -> Result<Option<Ups
         instance_id: settings.instance_id.clone(),
         ..UpstreamOptions::default()
     };
-    let upstream = Upstream::new(&resolved.list, options)
+    let upstream = Upstream::with_netrc(&resolved.list, options, settings.reach.netrc.clone())
         .map_err(|e| Failure::runtime(format!("cannot set up the upstream client: {e}")))?;
-    tracing::info!(upstream = %upstream.describe(), from = resolved.source, "upstream");
+    tracing::info!(upstream = %resolved.list, from = resolved.source, "upstream");
     Ok(Some(upstream))
 }
 
@@ -106,6 +198,7 @@ pub(crate) fn sumdb_options(
     Ok(SumdbOptions {
         databases,
         skip: discover::nosumdb(nosumdb),
+        private: settings.reach.private.clone(),
         gather: false,
     })
 }

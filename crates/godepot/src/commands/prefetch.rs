@@ -12,8 +12,9 @@ use godepot_prefetch::{Platform, PrefetchOptions};
 use godepot_resolve::Input;
 
 use crate::cli::LogFormat;
-use crate::commands::depot::{self, DepotSettings};
+use crate::commands::depot::{self, DepotSettings, Reach};
 use crate::config::ConfigFile;
+use crate::datadir;
 use crate::failure::Failure;
 use crate::logging;
 use crate::settings::{
@@ -106,6 +107,7 @@ struct Settings {
     sumdb: Option<String>,
     nosumdb: Option<String>,
     options: PrefetchOptions,
+    reach: Reach,
     json: bool,
     dry_run: bool,
     policy: godepot_policy::Policy,
@@ -116,11 +118,17 @@ pub(crate) fn run(file: &ConfigFile, args: PrefetchArgs) -> Result<(), Failure> 
     // Only warnings: progress and the summary are this command's output.
     logging::init(LogFormat::Text, "warn")?;
     let runtime = depot::runtime()?;
-    if settings.dry_run {
+    // A prefetch that fails before storing anything leaves no data directory behind.
+    let created = datadir::Created::guard(&settings.data_dir);
+    let outcome = if settings.dry_run {
         runtime.block_on(dry_run(settings))
     } else {
         runtime.block_on(prefetch(settings))
+    };
+    if outcome.is_ok() {
+        created.keep();
     }
+    outcome
 }
 
 fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> {
@@ -140,6 +148,7 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
     );
     let upstream = file.merge(args.upstream)?;
     let sumdb = file.merge(args.sumdb)?;
+    let reach = Reach::new(file, &upstream)?;
     Ok(Settings {
         inputs,
         data_dir: file.merge(args.store)?.data_dir()?,
@@ -154,7 +163,9 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
             full_graph: args.full_graph,
             toolchains: !args.no_toolchains,
             platforms,
+            private: reach.private.clone(),
         },
+        reach,
         json: args.json,
         dry_run: args.dry_run,
         policy: file.merge(args.policy)?.load()?,
@@ -173,6 +184,7 @@ impl Settings {
             // No address is served: port 0 matches no upstream URL, so only real loops are
             // refused.
             listen: SocketAddr::from(([0, 0, 0, 0], 0)),
+            reach: &self.reach,
         }
     }
 }

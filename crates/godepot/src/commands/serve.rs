@@ -6,7 +6,7 @@ use std::sync::Arc;
 use godepot_server::{Activity, ConnectionLimits, ServerOptions};
 
 use crate::cli::ServeArgs;
-use crate::commands::depot::{self, DepotSettings, instance_id};
+use crate::commands::depot::{self, DepotSettings, Reach, instance_id};
 use crate::config::ConfigFile;
 use crate::failure::Failure;
 use crate::settings::{CacheSettings, ServerSettings, SumdbSettings, UpstreamSettings};
@@ -26,15 +26,18 @@ struct Config {
     require_auth: bool,
     audit: Option<Arc<godepot_server::AuditLog>>,
     tls: Option<Arc<godepot_server::Tls>>,
+    reach: Reach,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
     let log = file.merge(args.log)?;
     let policy = file.merge(args.policy)?;
+    let upstream = file.merge(args.upstream)?;
     let config = Config {
         server: file.merge(args.server)?,
         data_dir: file.merge(args.store)?.data_dir()?,
-        upstream: file.merge(args.upstream)?,
+        reach: Reach::new(file, &upstream)?,
+        upstream,
         offline: file.merge(args.offline)?.offline(),
         cache: file.merge(args.cache)?,
         sumdb: file.merge(args.sumdb)?,
@@ -67,6 +70,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         upstream_timeout: config.upstream.upstream_timeout(),
         instance_id: instance_id.clone(),
         listen,
+        reach: &config.reach,
     };
     let sumdb = depot::sumdb_options(
         config.sumdb.sumdb.as_deref(),

@@ -6,6 +6,7 @@ use godepot_bundle::GoSums;
 use godepot_bundle::verify::{VerifyOptions, VerifyReport, verify};
 use godepot_store::LocalStore;
 
+use crate::commands::depot::Reach;
 use crate::commands::import::sumdb_check;
 use crate::commands::verify_sumdb::{self, Online};
 use crate::config::ConfigFile;
@@ -59,13 +60,16 @@ pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
     let root = datadir::existing(&file.merge(args.store)?)?;
     let sumdb_settings = file.merge(args.sumdb)?;
     let upstream = file.merge(args.upstream)?;
+    let reach = Reach::new(file, &upstream)?;
     let store = LocalStore::open(&root).map_err(|e| {
         Failure::runtime(format!(
             "cannot open data directory {}: {e}",
             root.display()
         ))
     })?;
-    let sumdb = sumdb_check(&sumdb_settings)?;
+    let mut sumdb = sumdb_check(&sumdb_settings)?;
+    // Private modules are in no checksum database: never asked about, never "unverified".
+    sumdb.skip = format!("{},{}", sumdb.skip, reach.private);
     let sources = match &sumdb_settings.sumdb {
         None => None,
         Some(list) => {
@@ -74,6 +78,7 @@ pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
                 upstream_timeout: upstream.upstream_timeout(),
                 list,
                 nosumdb: sumdb_settings.nosumdb.as_deref(),
+                reach: &reach,
             });
             Some(verify_sumdb::gather(&store, &sumdb, online)?)
         }

@@ -13,7 +13,7 @@ use godepot_store::{Kind, LocalStore, TreeFile};
 use godepot_sumdb::SumdbPath;
 use godepot_sumdb::check::cache_name;
 
-use crate::commands::depot::{self, DepotSettings};
+use crate::commands::depot::{self, DepotSettings, Reach};
 use crate::failure::Failure;
 
 /// How the records were obtained, for the report.
@@ -35,6 +35,7 @@ pub(crate) struct Online<'a> {
     pub(crate) upstream_timeout: Duration,
     pub(crate) list: &'a str,
     pub(crate) nosumdb: Option<&'a str>,
+    pub(crate) reach: &'a Reach,
 }
 
 /// Counts the records held for what the store holds and, with `online`, fetches the rest.
@@ -90,6 +91,7 @@ pub(crate) fn gather(
         instance_id: depot::instance_id(),
         // Nothing is served: port 0 matches no upstream URL.
         listen: SocketAddr::from(([0, 0, 0, 0], 0)),
+        reach: online.reach,
     };
     let options = depot::sumdb_options(Some(online.list), online.nosumdb, &settings)?;
     let built = depot::build_with_sumdb(&settings, options)?;

@@ -51,6 +51,17 @@ settings_group! {
         /// body [default: 30s].
         #[arg(long, env = "GODEPOT_UPSTREAM_TIMEOUT", value_name = "DURATION")]
         pub(crate) upstream_timeout: Option<Span>,
+
+        /// Private modules, fetched from their git repositories and never asked of an
+        /// upstream proxy or checksum database: comma-separated glob patterns of path
+        /// prefixes, as in GOPRIVATE [default: $GONOPROXY, else $GOPRIVATE].
+        #[arg(long, env = "GODEPOT_PRIVATE", value_name = "PATTERNS")]
+        pub(crate) private: Option<String>,
+
+        /// Hosts (glob patterns of path prefixes, as in GOINSECURE) whose repositories may be
+        /// reached over plain http or with unverified TLS [default: $GOINSECURE].
+        #[arg(long, env = "GODEPOT_INSECURE", value_name = "PATTERNS")]
+        pub(crate) insecure: Option<String>,
     }
 }
 
@@ -59,6 +70,29 @@ impl UpstreamSettings {
         self.upstream_timeout
             .map_or(Duration::from_secs(30), |s| s.0)
     }
+
+    /// The `--private` patterns: configured, else the server's `GONOPROXY`, else `GOPRIVATE`
+    /// (the go command's own fallback for what it fetches directly).
+    pub(crate) fn private(&self) -> String {
+        self.private
+            .clone()
+            .or_else(|| env_value("GONOPROXY"))
+            .or_else(|| env_value("GOPRIVATE"))
+            .unwrap_or_default()
+    }
+
+    /// The `--insecure` patterns: configured, else `GOINSECURE`.
+    pub(crate) fn insecure(&self) -> String {
+        self.insecure
+            .clone()
+            .or_else(|| env_value("GOINSECURE"))
+            .unwrap_or_default()
+    }
+}
+
+/// A variable's value, unless unset or blank.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 settings_group! {
@@ -87,7 +121,8 @@ settings_group! {
         pub(crate) sumdb: Option<String>,
 
         /// Modules not checked against the checksum database: comma-separated glob patterns
-        /// of path prefixes, as in GONOSUMDB.
+        /// of path prefixes, as in GONOSUMDB [default: $GONOSUMDB, else $GOPRIVATE]; the
+        /// --private patterns are always added.
         #[arg(long, env = "GODEPOT_NOSUMDB", value_name = "PATTERNS")]
         pub(crate) nosumdb: Option<String>,
     }
@@ -330,6 +365,6 @@ mod tests {
         same::<AuditSettings>();
         same::<AuthSettings>();
         same::<TlsSettings>();
-        assert_eq!(all_keys().len(), 19);
+        assert_eq!(all_keys().len(), 22);
     }
 }

@@ -9,7 +9,7 @@ use godepot_prefetch::{Artifact, DryRun, Report};
 use godepot_resolve::Problem;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::progress::human_bytes;
+use crate::progress::{count, human_bytes};
 
 /// A bar on a terminal; otherwise one plain line per artifact fetched or failed.
 pub(super) struct Progress {
@@ -82,8 +82,8 @@ impl godepot_prefetch::Progress for Progress {
 
 pub(super) fn print_text(report: &Report) {
     eprintln!(
-        "prefetch: {} module versions ({} .mod, {} .zip + .info): {} fetched ({}), {} already held, {} failed{}, in {:.1}s",
-        report.versions,
+        "prefetch: {} ({} .mod, {} .zip + .info): {} fetched ({}), {} already held, {} failed{}, in {:.1}s",
+        count(report.versions as u64, "module version"),
         report.mods,
         report.zips,
         report.fetched,
@@ -92,7 +92,7 @@ pub(super) fn print_text(report: &Report) {
         report.failures.len(),
         match report.warnings.len() {
             0 => String::new(),
-            n => format!(", {n} warning(s) outside the graph the go command loads"),
+            n => format!(", {} (versions no build needs)", count(n as u64, "warning")),
         },
         report.elapsed.as_secs_f64()
     );
@@ -154,9 +154,9 @@ pub(super) fn json(report: &Report) -> serde_json::Value {
 pub(super) fn print_dry_run(found: &DryRun) {
     let held = found.artifacts.iter().filter(|(_, held)| *held).count();
     eprintln!(
-        "dry run: {} module versions; would fetch {} files, {} already held; {} failed to resolve",
-        found.versions,
-        found.artifacts.len() - held,
+        "dry run: {}; would fetch {}, {} already held; {} failed to resolve",
+        count(found.versions as u64, "module version"),
+        count((found.artifacts.len() - held) as u64, "file"),
         held,
         found.problems.len()
     );
