@@ -365,6 +365,6 @@ mod tests {
         same::<AuditSettings>();
         same::<AuthSettings>();
         same::<TlsSettings>();
-        assert_eq!(all_keys().len(), 22);
+        assert_eq!(all_keys().len(), 21);
     }
 }
