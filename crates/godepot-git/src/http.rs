@@ -235,17 +235,27 @@ fn status_error(shown_url: &str, status: StatusCode) -> GitError {
     }
 }
 
-/// `url` with any `user:password@` removed, for messages.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}{}", &url[..scheme_end + 3], &rest[at + 1..]),
-        None => url.to_owned(),
+/// `text` (a URL, or a message holding URLs, such as a transport error's) with any
+/// `user:password@` of every URL removed, for messages.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == ')')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        out.push_str(
+            authority
+                .rfind('@')
+                .map_or(authority, |at| &authority[at + 1..]),
+        );
+        rest = &tail[end..];
     }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -285,6 +295,10 @@ mod tests {
             "https://git.corp.example/a@b"
         );
         assert_eq!(redact("no scheme"), "no scheme");
+        assert_eq!(
+            redact("error sending request for url (http://a:b@h/x): via http://c:d@p"),
+            "error sending request for url (http://h/x): via http://p"
+        );
     }
 
     #[test]
