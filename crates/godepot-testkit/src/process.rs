@@ -181,6 +181,22 @@ impl GodepotProcess {
         }
     }
 
+    /// Waits (bounded by `timeout`) until a captured stderr line contains `needle`; returns the
+    /// line. Logs reach the test through a reader thread, so a line written just before a
+    /// response may arrive just after it: assert on presence with this, never with `logs()`.
+    pub fn wait_for_log(&self, timeout: Duration, needle: &str) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.logs().into_iter().find(|l| l.contains(needle)) {
+                return Some(line);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     /// Sends SIGKILL and reaps the process.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

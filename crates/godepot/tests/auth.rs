@@ -225,7 +225,12 @@ fn admin_endpoints_need_an_admin_token_and_removal_is_never_silent() {
         removed.text()
     );
     assert!(!held.exists(), "moved to the quarantine");
-    assert!(gd.logs().join("\n").contains("removed a served version"));
+    assert!(
+        gd.wait_for_log(Duration::from_secs(10), "removed a served version")
+            .is_some(),
+        "{}",
+        gd.logs().join("\n")
+    );
     let log = std::fs::read_to_string(&audit).expect("audit log");
     let actions: Vec<&str> = log
         .lines()

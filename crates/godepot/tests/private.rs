@@ -294,6 +294,7 @@ fn direct_in_upstream_fetches_what_the_proxy_lacks_and_a_moved_tag_is_kept() {
     let fresh = corp.developer(&godepot);
     let after = download(&fresh, &corp.workdir(), m, "v1.0.0");
     assert_eq!(after, before, "a version once served is kept");
+    godepot.wait_for_log(std::time::Duration::from_secs(10), "tag moved upstream");
     let logs = godepot.logs().join("\n");
     assert!(
         logs.contains("tag moved upstream") && logs.contains(&first) && logs.contains(&second),
