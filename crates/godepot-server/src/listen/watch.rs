@@ -180,19 +180,29 @@ impl Watched {
     }
 }
 
-/// Pending until `deadline` (set on `timer`), then `TimedOut` saying `why`.
+/// Pending until `deadline`, then `TimedOut` saying `why`.
+///
+/// The timer is moved only when the deadline comes earlier than it is set for, or when it
+/// fires before the deadline: every response moves a keep-alive connection's deadline later,
+/// and resetting a timer touches the runtime's timer wheel, which the hot path should not pay
+/// per request. A timer that fires early is simply armed again for the real deadline.
 fn timed_out<T>(
     timer: &mut Pin<Box<Sleep>>,
     deadline: Instant,
     cx: &mut Context<'_>,
     why: &'static str,
 ) -> Poll<io::Result<T>> {
-    if timer.deadline() != deadline {
+    if timer.deadline() > deadline {
         timer.as_mut().reset(deadline);
     }
-    match timer.as_mut().poll(cx) {
-        Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why))),
-        Poll::Pending => Poll::Pending,
+    loop {
+        match timer.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(()) if Instant::now() >= deadline => {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)));
+            }
+            Poll::Ready(()) => timer.as_mut().reset(deadline),
+        }
     }
 }
 
@@ -290,5 +300,29 @@ mod tests {
         let first_byte = idle + Duration::from_secs(5);
         connection.state().started = Some(first_byte);
         assert_eq!(deadline(), Some(first_byte + limits.header_timeout));
+    }
+
+    async fn wait(timer: &mut Pin<Box<Sleep>>, deadline: Instant) -> io::Error {
+        let waited = std::future::poll_fn(|cx| timed_out::<()>(timer, deadline, cx, "late"));
+        tokio::time::timeout(Duration::from_secs(30), waited)
+            .await
+            .expect("the deadline was kept")
+            .expect_err("a deadline ends in an error")
+    }
+
+    #[tokio::test]
+    async fn a_deadline_is_kept_whichever_way_it_moved() {
+        // The timer is set earlier than the deadline (a connection whose deadline moved
+        // later): it fires early, is armed again, and the error waits for the deadline.
+        let mut timer = Box::pin(tokio::time::sleep_until(Instant::now()));
+        let later = Instant::now() + Duration::from_millis(40);
+        let error = wait(&mut timer, later).await;
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(Instant::now() >= later, "timed out before the deadline");
+        // The timer is set later than the deadline: it is moved earlier.
+        let mut timer = Box::pin(tokio::time::sleep(Duration::from_secs(3600)));
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert_eq!(wait(&mut timer, soon).await.kind(), io::ErrorKind::TimedOut);
+        assert!(Instant::now() >= soon);
     }
 }
