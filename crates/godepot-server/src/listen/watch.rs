@@ -222,7 +222,10 @@ impl AsyncRead for Watched {
             }
             return read;
         }
-        state.reader = Some(cx.waker().clone());
+        match &state.reader {
+            Some(reader) if reader.will_wake(cx.waker()) => {}
+            _ => state.reader = Some(cx.waker().clone()),
+        }
         let Some(deadline) = state.deadline() else {
             return Poll::Pending;
         };
