@@ -426,3 +426,28 @@ fn goflags() {
         ),
     ]);
 }
+
+#[test]
+fn credentials_in_goproxy_are_never_shown() {
+    let secret = "s3cret-token";
+    let goproxy =
+        format!("https://dev:{secret}@other.corp.example,http://ci:{secret}@127.0.0.1:3000");
+    let server = ServerUrl::from_goproxy(&goproxy).unwrap();
+    let env = env(&[("GOPROXY", &goproxy)], &[]);
+    let probes = Probes {
+        healthz: Probe::failed(None, "connection refused"),
+        info: Probe::NotRun,
+        fetch: Probe::NotRun,
+    };
+    let target = module_target();
+    let checks = diagnose(&Facts {
+        env: &env,
+        server: &server,
+        vendor_present: false,
+        target: &target,
+        probes: &probes,
+    });
+    let shown = serde_json::to_string(&checks).unwrap();
+    assert!(!shown.contains(secret), "{shown}");
+    assert!(shown.contains("***@other.corp.example"), "{shown}");
+}

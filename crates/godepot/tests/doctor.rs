@@ -176,6 +176,15 @@ fn goprivate_covering_the_servers_private_modules_is_found_and_fixed() {
     let rig = Rig::small();
     let godepot = rig.godepot(&["--private", "corp.example"]);
     let server = godepot.url();
+    // What doctor reads of it.
+    let info = common::get(&godepot, "/api/server");
+    assert_eq!(info.status, 200, "{}", info.text());
+    let info: serde_json::Value = serde_json::from_slice(&info.body).expect("JSON");
+    assert_eq!(info["mode"], "online");
+    assert_eq!(info["private"], serde_json::json!(["corp.example"]));
+    assert_eq!(info["base_url"], server.as_str());
+    assert_eq!(info["require_auth"], false);
+
     let dev = Dev::new(&[&format!("GOPROXY={server}"), "GOPRIVATE=corp.example"]);
     found_and_fixed(&dev, &[], "gonoproxy", "go env -w GONOPROXY=none");
     // GONOSUMDB still follows GOPRIVATE: private modules are not looked up.
