@@ -6,6 +6,7 @@
 //! - [`access_log`]: one structured line per request, written when its body is done.
 //! - [`activity`]: requests started and still in flight.
 //! - [`access`]: tokens (`--require-auth`) and the audit log of refusals.
+//! - [`info`]: `GET /api/server`, what a client needs to know to use this server.
 //! - [`tls`]: HTTPS (rustls, HTTP/2 by ALPN), its certificate reloadable.
 //! - [`listen`]: the accept loop, with a cap on connections and deadlines on slow clients.
 
@@ -13,6 +14,7 @@ mod access;
 mod access_log;
 mod activity;
 mod admin;
+mod info;
 mod listen;
 pub mod request;
 pub mod response;
@@ -34,6 +36,7 @@ use access_log::AccessLog;
 pub use activity::Activity;
 pub use admin::Remover;
 pub use godepot_auth::AuditLog;
+pub use info::{About, SumdbAbout};
 pub use listen::{ConnectionLimits, serve};
 use request::{Refusal, Request};
 use response::Resource;
@@ -54,6 +57,8 @@ pub struct ServerOptions {
     pub audit: Option<Arc<AuditLog>>,
     /// What `POST /admin/remove/...` uses to take a version out of the store.
     pub remover: Option<Arc<dyn Remover>>,
+    /// What `GET /api/server` reports of the configuration.
+    pub about: About,
 }
 
 /// The client's address, put on every request by the accept loop.
@@ -113,7 +118,7 @@ async fn handle(
         Err(Refusal::NotFound(why)) => (response::text(StatusCode::NOT_FOUND, &why), None),
         Ok(req) => match admit(&state, &req, &headers, client) {
             Err(denied) => (access::refusal(&denied), None),
-            Ok(token) => dispatch(&state, req, &headers, client, token).await,
+            Ok(token) => dispatch(&state, req, &uri, &headers, client, token).await,
         },
     };
     log.finish(response, cache)
@@ -172,6 +177,7 @@ fn admit(
 async fn dispatch(
     state: &AppState,
     req: Request,
+    uri: &Uri,
     headers: &HeaderMap,
     client: Option<IpAddr>,
     token: Option<String>,
@@ -180,6 +186,7 @@ async fn dispatch(
     let (result, resource) = match req {
         Request::Healthz => return (response::text(StatusCode::OK, "ok"), None),
         Request::Readyz => return (readyz(depot).await, None),
+        Request::ServerInfo => return (info::respond(state, uri, headers), None),
         Request::Sumdb(name, path) => {
             let resource = match path {
                 godepot_sumdb::SumdbPath::Tile(_) => Resource::Binary,

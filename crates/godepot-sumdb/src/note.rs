@@ -58,6 +58,22 @@ impl VerifierKey {
     }
 }
 
+/// `<name>+<hash>+<base64 key>`, the text it was parsed from: public by design (it is what
+/// goes in `GOSUMDB`).
+impl std::fmt::Display for VerifierKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut raw = vec![ALG_ED25519];
+        raw.extend_from_slice(self.key.as_bytes());
+        write!(
+            f,
+            "{}+{:08x}+{}",
+            self.name,
+            self.hash,
+            STANDARD.encode(raw)
+        )
+    }
+}
+
 /// The key hash of a note key: it names which key made a signature.
 pub fn key_hash(name: &str, public: &[u8; 32]) -> u32 {
     let mut h = Sha256::new();
@@ -197,7 +213,7 @@ mod tests {
     #[test]
     fn keys_with_a_wrong_hash_or_shape_are_refused() {
         let good = TestSigner::new("sum.test", 7).verifier();
-        assert!(VerifierKey::parse(&good).is_ok());
+        assert_eq!(VerifierKey::parse(&good).unwrap().to_string(), good);
         let (name_hash, key) = good.rsplit_once('+').unwrap();
         let (name, _) = name_hash.split_once('+').unwrap();
         assert!(VerifierKey::parse(&format!("{name}+00000000+{key}")).is_err());

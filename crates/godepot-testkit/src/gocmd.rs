@@ -49,6 +49,9 @@ pub struct GoEnv {
     home: tempfile::TempDir,
     proxy: String,
     extra: Vec<(String, String)>,
+    /// Variables left out of the environment (after the hermetic defaults), so that the
+    /// `GOENV` file's values apply: what `go env -w` writes.
+    unset: Vec<String>,
 }
 
 impl GoEnv {
@@ -70,6 +73,7 @@ impl GoEnv {
             home,
             proxy: goproxy.to_owned(),
             extra: Vec::new(),
+            unset: Vec::new(),
         }
     }
 
@@ -86,7 +90,16 @@ impl GoEnv {
     /// Overrides or adds an environment variable for later invocations.
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.extra.retain(|(k, _)| k != key);
+        self.unset.retain(|k| k != key);
         self.extra.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// Leaves a variable out of later invocations' environment, hermetic default included:
+    /// with `GOENV` set to a file, the go command then takes it from that file (where
+    /// `go env -w` writes it).
+    pub fn unset_env(&mut self, key: &str) {
+        self.extra.retain(|(k, _)| k != key);
+        self.unset.push(key.to_owned());
     }
 
     /// The temp HOME (also the parent of GOPATH).
@@ -117,6 +130,12 @@ impl GoEnv {
     {
         let mut cmd = Command::new("go");
         cmd.args(args).current_dir(dir);
+        self.apply(&mut cmd);
+        cmd
+    }
+
+    /// Gives `cmd` (`go`, or a program that runs `go`) this hermetic environment.
+    pub fn apply(&self, cmd: &mut Command) {
         for k in [
             "GOOS",
             "GOARCH",
@@ -149,7 +168,9 @@ impl GoEnv {
         for (k, v) in &self.extra {
             cmd.env(k, v);
         }
-        cmd
+        for k in &self.unset {
+            cmd.env_remove(k);
+        }
     }
 
     /// Runs `go <args>` in `dir` and returns its output whatever the exit status.

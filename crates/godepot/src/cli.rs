@@ -54,6 +54,10 @@ pub(crate) enum Command {
     Rm(crate::commands::rm::RmArgs),
     #[command(about = "Manage the API tokens of `serve --require-auth` (add, list, revoke)")]
     Token(crate::commands::token::TokenArgs),
+    #[command(
+        about = "Check this machine's go command settings against the server, with the line that fixes each problem"
+    )]
+    Doctor(crate::commands::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Args)]

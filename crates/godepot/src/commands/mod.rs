@@ -1,6 +1,7 @@
 //! One module per subcommand: its arguments and its `run`.
 
 pub(crate) mod depot;
+pub(crate) mod doctor;
 pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod ls;

@@ -77,6 +77,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         config.sumdb.nosumdb.as_deref(),
         &settings,
     )?;
+    let about = about(&config, &sumdb);
     let created = datadir::Created::guard(&config.data_dir);
     let built = depot::build_with_sumdb(&settings, sumdb)?;
     if config.offline && datadir::holds_nothing(&config.data_dir) {
@@ -129,6 +130,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
             remover: Some(Arc::new(crate::commands::rm::StoreRemover {
                 data_dir: config.data_dir.clone(),
             })),
+            about,
         },
     );
     let scheme = if config.tls.is_some() {
@@ -155,6 +157,31 @@ async fn serve(config: Config) -> Result<(), Failure> {
     .map_err(|e| Failure::runtime(format!("server failed: {e}")))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What `GET /api/server` says of this configuration (nothing secret: names and public
+/// keys of the databases, never their URLs).
+fn about(config: &Config, sumdb: &godepot_depot::SumdbOptions) -> godepot_server::About {
+    godepot_server::About {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        tls: config.tls.is_some(),
+        private: config
+            .reach
+            .private
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
+        sumdb: sumdb
+            .databases
+            .iter()
+            .map(|db| godepot_server::SumdbAbout {
+                name: db.spec.name.clone(),
+                key: db.spec.key.as_ref().map(ToString::to_string),
+            })
+            .collect(),
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -307,6 +307,16 @@ impl TlsSettings {
     }
 }
 
+settings_group! {
+    /// Which server `godepot doctor` checks the go command against.
+    pub(crate) struct DoctorSettings {
+        /// The godepot to check against, e.g. http://godepot.corp.example:3000 [default: the
+        /// first http(s) URL in GOPROXY].
+        #[arg(long, env = "GODEPOT_SERVER", value_name = "URL")]
+        pub(crate) server: Option<String>,
+    }
+}
+
 /// Every key a config file may hold: all commands share one file.
 pub(crate) fn all_keys() -> Vec<String> {
     [
@@ -321,6 +331,7 @@ pub(crate) fn all_keys() -> Vec<String> {
         AuditSettings::fields(),
         AuthSettings::fields(),
         TlsSettings::fields(),
+        DoctorSettings::fields(),
     ]
     .concat()
 }
@@ -365,6 +376,7 @@ mod tests {
         same::<AuditSettings>();
         same::<AuthSettings>();
         same::<TlsSettings>();
-        assert_eq!(all_keys().len(), 21);
+        same::<DoctorSettings>();
+        assert_eq!(all_keys().len(), 22);
     }
 }
