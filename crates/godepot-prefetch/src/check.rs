@@ -1,4 +1,4 @@
-//! Is a store ready to build some projects with no network? [`check`] resolves exactly what
+//! Is a store ready to build some projects with no network? [`check()`] resolves exactly what
 //! [`crate::prefetch`] would gather (the same resolution, toolchains included), from the
 //! store alone, and reports every file of it the store lacks; then every line of the
 //! projects' go.sum files whose hash is not the one of the file the store holds (the go
@@ -16,7 +16,7 @@ use godepot_store::{ArtifactKey, Kind, Store};
 
 use crate::{Artifact, PrefetchOptions, needed, toolchain, versions};
 
-/// What [`check`] found.
+/// What [`check()`] found.
 #[derive(Debug, Clone, Default)]
 pub struct Readiness {
     /// Module versions the inputs need, and the files that makes.

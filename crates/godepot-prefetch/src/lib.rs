@@ -10,7 +10,7 @@
 //! [`PrefetchOptions::jobs`] at a time; last, the checksum database's proof tiles.
 //!
 //! The caller (the CLI) builds the depot, renders [`Progress`] and prints the [`Report`];
-//! nothing here prints. [`dry_run`] resolves without storing anything; [`check`] resolves
+//! nothing here prints. [`dry_run`] resolves without storing anything; [`check()`] resolves
 //! from the store alone and says what it lacks, with no network at all.
 
 mod artifact;
