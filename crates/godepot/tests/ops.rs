@@ -139,6 +139,14 @@ fn diff_tells_stores_and_bundles_apart_by_version_and_byte() {
         "{}",
         text(&out)
     );
+    let truncated = tmp.path().join("truncated.tar.zst");
+    let bytes = std::fs::read(&bundle_b).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let out = godepot(&["diff", s(&truncated), s(&b)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said = format!("error: cannot compare {}", s(&truncated));
+    assert!(stderr.contains(&said), "{}", text(&out));
 }
 
 const C: &str = "example.com/ck";

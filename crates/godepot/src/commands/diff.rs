@@ -34,13 +34,18 @@ pub(crate) struct DiffArgs {
 }
 
 pub(crate) fn run(args: DiffArgs) -> Result<(), Failure> {
-    let report = diff(&args.a, &args.b, &Bar::new()).map_err(|e| {
-        let failure = Failure::io(e.to_string());
-        match e {
-            BundleError::BadBundle { .. } => failure
-                .hint("A and B are each a data directory or a bundle written by `godepot export`"),
-            _ => failure,
-        }
+    let report = diff(&args.a, &args.b, &Bar::new()).map_err(|e| match e {
+        // Not "refused", as import says: nothing is being taken in.
+        BundleError::BadBundle {
+            bundle,
+            file,
+            reason,
+        } => Failure::io(format!(
+            "cannot compare {}: {file}: {reason}",
+            bundle.display()
+        ))
+        .hint("A and B are each a data directory or a bundle written by `godepot export`"),
+        e => Failure::io(e.to_string()),
     })?;
     if args.json {
         println!(
