@@ -150,7 +150,8 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, BundleError> {
 }
 
 /// A bundle's tar stream, decompressed as it is read.
-pub(crate) type Archive = tar::Archive<zstd::stream::read::Decoder<'static, io::BufReader<File>>>;
+pub(crate) type Archive = tar::Archive<ArchiveReader>;
+pub(crate) type ArchiveReader = zstd::stream::read::Decoder<'static, io::BufReader<File>>;
 
 /// What is wrong with a bundle, naming the file inside it (or `(bundle)`).
 pub(crate) fn bad_bundle(bundle: &Path, file: &str, reason: String) -> BundleError {
@@ -169,18 +170,22 @@ pub(crate) fn open_bundle(path: &Path) -> Result<Archive, BundleError> {
     Ok(tar::Archive::new(decoder))
 }
 
-/// Reads the first of a bundle's `entries`, which must be its manifest.
-pub(crate) fn first_manifest<R: Read>(
+/// The entries of an opened bundle, past its first, which must be its manifest.
+pub(crate) fn entries_after_manifest<'a>(
     path: &Path,
-    entries: &mut tar::Entries<'_, R>,
-) -> Result<Manifest, BundleError> {
-    match entries.next() {
+    archive: &'a mut Archive,
+) -> Result<(tar::Entries<'a, ArchiveReader>, Manifest), BundleError> {
+    let mut entries = archive
+        .entries()
+        .map_err(|e| bad_bundle(path, "(bundle)", e.to_string()))?;
+    let manifest = match entries.next() {
         None => Err(bad_bundle(path, "(bundle)", "the bundle is empty".into())),
         Some(Err(e)) => Err(bad_bundle(path, MANIFEST_PATH, unreadable(&e))),
         Some(Ok(entry)) => {
             read_manifest_entry(entry, MAX_MANIFEST).map_err(|r| bad_bundle(path, MANIFEST_PATH, r))
         }
-    }
+    }?;
+    Ok((entries, manifest))
 }
 
 /// Why a bundle's stream could not be read.

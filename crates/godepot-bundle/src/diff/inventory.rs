@@ -13,7 +13,7 @@ use godepot_sumdb::SumdbPath;
 use serde::Serialize;
 
 use crate::hashing::hash_reader;
-use crate::manifest::{bad_bundle, first_manifest, open_bundle, unreadable};
+use crate::manifest::{bad_bundle, entries_after_manifest, open_bundle, unreadable};
 use crate::sumdb::BUNDLE_PREFIX;
 use crate::{BundleError, Progress};
 
@@ -132,10 +132,7 @@ fn of_dir(root: &Path, progress: &dyn Progress) -> Result<Inventory, BundleError
 fn of_bundle(path: &Path, progress: &dyn Progress) -> Result<Inventory, BundleError> {
     let bad = |file: &str, reason: String| bad_bundle(path, file, reason);
     let mut archive = open_bundle(path)?;
-    let mut entries = archive
-        .entries()
-        .map_err(|e| bad("(bundle)", e.to_string()))?;
-    let manifest = first_manifest(path, &mut entries)?;
+    let (mut entries, manifest) = entries_after_manifest(path, &mut archive)?;
     let mut inventory = Inventory {
         kind: "bundle",
         ..Inventory::default()

@@ -14,7 +14,7 @@ use super::sumdb::Incoming;
 use super::{ImportOptions, ImportSummary};
 use crate::check::{Facts, MAX_LIST, check_expected, check_ziphash, inspect, max_size};
 use crate::hashing::hash_reader;
-use crate::manifest::{bad_bundle, first_manifest, open_bundle, unreadable};
+use crate::manifest::{bad_bundle, entries_after_manifest, open_bundle, unreadable};
 use crate::sumdb::BUNDLE_PREFIX;
 use crate::{BundleError, Progress};
 
@@ -26,10 +26,7 @@ pub(super) fn import_bundle(
 ) -> Result<ImportSummary, BundleError> {
     let bad = |file: &str, reason: String| bad_bundle(path, file, reason);
     let mut archive = open_bundle(path)?;
-    let mut entries = archive
-        .entries()
-        .map_err(|e| bad("(bundle)", e.to_string()))?;
-    let manifest = first_manifest(path, &mut entries)?;
+    let (mut entries, manifest) = entries_after_manifest(path, &mut archive)?;
 
     // Checked on the manifest, before anything is read: entries must match it.
     let mut blocked: Vec<super::Problem> = Vec::new();
