@@ -6,10 +6,12 @@
 //!   every artifact ([`check`]) before it becomes visible.
 //! - [`verify`]: re-hashes what a store holds; optionally quarantines what is bad.
 //! - [`ls`]: what a store holds, module by module.
+//! - [`diff`]: whether two stores or bundles hold the same bytes.
 //!
 //! No network, no printing: callers pass a [`Progress`] and render the returned summaries.
 
 pub mod check;
+pub mod diff;
 mod error;
 pub mod export;
 mod gosum;

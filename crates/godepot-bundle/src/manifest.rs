@@ -16,6 +16,7 @@
 //! `prior` lists the artifacts earlier bundles of an incremental chain already carried, so
 //! that `--since-bundle` of this bundle excludes them too.
 
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -146,6 +147,50 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, BundleError> {
         .ok_or_else(|| bad("the bundle is empty".into()))?
         .map_err(|e| bad(format!("not a godepot bundle (zstd-compressed tar): {e}")))?;
     read_manifest_entry(entry, MAX_MANIFEST).map_err(bad)
+}
+
+/// A bundle's tar stream, decompressed as it is read.
+pub(crate) type Archive = tar::Archive<ArchiveReader>;
+pub(crate) type ArchiveReader = zstd::stream::read::Decoder<'static, io::BufReader<File>>;
+
+/// What is wrong with a bundle, naming the file inside it (or `(bundle)`).
+pub(crate) fn bad_bundle(bundle: &Path, file: &str, reason: String) -> BundleError {
+    BundleError::BadBundle {
+        bundle: bundle.to_path_buf(),
+        file: file.to_owned(),
+        reason,
+    }
+}
+
+/// Opens a bundle to be read once, front to back (import, diff).
+pub(crate) fn open_bundle(path: &Path) -> Result<Archive, BundleError> {
+    let file = File::open(path).map_err(BundleError::io(path))?;
+    let decoder = zstd::stream::read::Decoder::with_buffer(io::BufReader::new(file))
+        .map_err(|e| bad_bundle(path, "(bundle)", e.to_string()))?;
+    Ok(tar::Archive::new(decoder))
+}
+
+/// The entries of an opened bundle, past its first, which must be its manifest.
+pub(crate) fn entries_after_manifest<'a>(
+    path: &Path,
+    archive: &'a mut Archive,
+) -> Result<(tar::Entries<'a, ArchiveReader>, Manifest), BundleError> {
+    let mut entries = archive
+        .entries()
+        .map_err(|e| bad_bundle(path, "(bundle)", e.to_string()))?;
+    let manifest = match entries.next() {
+        None => Err(bad_bundle(path, "(bundle)", "the bundle is empty".into())),
+        Some(Err(e)) => Err(bad_bundle(path, MANIFEST_PATH, unreadable(&e))),
+        Some(Ok(entry)) => {
+            read_manifest_entry(entry, MAX_MANIFEST).map_err(|r| bad_bundle(path, MANIFEST_PATH, r))
+        }
+    }?;
+    Ok((entries, manifest))
+}
+
+/// Why a bundle's stream could not be read.
+pub(crate) fn unreadable(e: &io::Error) -> String {
+    format!("cannot read it ({e}): the bundle is corrupt or truncated")
 }
 
 /// Reads and parses the first tar entry, which must be the manifest, of at most `limit`

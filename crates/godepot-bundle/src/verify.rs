@@ -5,7 +5,7 @@
 //! database's records held in the store's cache (proven with the tiles held there): a
 //! different hash is a mismatch, a missing or unprovable record leaves it unverified.
 //! Each module's `@v/list` must list exactly its downloadable versions, and a version held
-//! with its zip must have its `.mod` and `.info`.
+//! with its zip must have its `.mod` and `.info`, one held with its `.info` its `.mod`.
 //! `repair` moves every file involved in a problem to the quarantine, so that a
 //! server fetches it again instead of serving it, and rewrites the lists to match.
 
@@ -80,9 +80,10 @@ pub enum FindingKind {
     /// list (a crash between publishing and listing), or one it lists that is not
     /// downloadable. Repaired by rewriting the list.
     Unlisted,
-    /// A version held with its zip but without its `.mod` (which the go command always
-    /// reads first) or its `.info` (so it is not offered by `list` or `@latest`). Not
-    /// repaired: nothing here can supply the missing file; prefetch can.
+    /// A version held with its zip or `.info` but without its `.mod` (which the go command
+    /// reads before any zip), or with its zip but without its `.info` (so it is not offered
+    /// by `list` or `@latest`). Not repaired: nothing here can supply the missing file;
+    /// prefetch can.
     Incomplete,
 }
 
@@ -147,27 +148,36 @@ pub fn verify(
     Ok(report)
 }
 
-/// A version held with its zip must have its `.mod` and `.info` too.
+/// A version held for more than its go.mod must be whole enough for the go command, which
+/// reads a version's `.info`, then its `.mod`, then its zip: a `.info` or zip without the
+/// `.mod`, or a zip without the `.info`, is incomplete. A `.mod` alone (read for the module
+/// graph only) and a `.info` with its `.mod` (what `go list -m` reads) are not.
 fn check_complete(files: &[(&TreeEntry, &ArtifactKey)], report: &mut VerifyReport) {
     let has = |kind: Kind| files.iter().find(|(_, k)| k.kind == kind);
-    let Some((zip, key)) = has(Kind::Zip) else {
+    let (zip, info, module) = (has(Kind::Zip), has(Kind::Info), has(Kind::Mod));
+    let mut missing = Vec::new();
+    if module.is_none() && (zip.is_some() || info.is_some()) {
+        missing.push(Kind::Mod.extension());
+    }
+    if info.is_none() && zip.is_some() {
+        missing.push(Kind::Info.extension());
+    }
+    let Some((entry, key)) = zip.or(info).filter(|_| !missing.is_empty()) else {
         return;
     };
-    let missing: Vec<&str> = [Kind::Mod, Kind::Info]
+    let held: Vec<&str> = [zip, info]
         .into_iter()
-        .filter(|kind| has(*kind).is_none())
-        .map(Kind::extension)
+        .flatten()
+        .map(|(_, k)| k.kind.extension())
         .collect();
-    if missing.is_empty() {
-        return;
-    }
     report.findings.push(Finding {
-        path: zip.rel_path.clone(),
+        path: entry.rel_path.clone(),
         problem: FindingKind::Incomplete,
         detail: format!(
-            "{}@{} is held without its .{}: not offered by list or @latest, and not downloadable by every client (prefetch it again)",
+            "{}@{} is held as .{} without its .{}: not offered by list or @latest, and not downloadable by every client (prefetch it again)",
             key.module,
             key.version,
+            held.join(" and ."),
             missing.join(" and .")
         ),
         involves: Vec::new(),
@@ -411,5 +421,77 @@ mod tests {
             problems(&after),
             [(FindingKind::Incomplete, "example.com/a/@v/v1.0.0.zip")]
         );
+    }
+
+    /// Each way a version can be held short of what the go command reads, beside the two
+    /// partial ways that are fine (a `.mod` alone, a `.info` with its `.mod`).
+    #[test]
+    fn versions_missing_their_mod_or_info_are_incomplete() {
+        let (_d, store) = store();
+        let m = "example.com/a";
+        let cases: [(&str, &[Kind], Option<&str>); 6] = [
+            (
+                "v1.0.0",
+                &[Kind::Info],
+                Some("held as .info without its .mod"),
+            ),
+            (
+                "v1.1.0",
+                &[Kind::Info, Kind::Zip],
+                Some("held as .zip and .info without its .mod"),
+            ),
+            (
+                "v1.2.0",
+                &[Kind::Mod, Kind::Zip],
+                Some("held as .zip without its .info"),
+            ),
+            (
+                "v1.3.0",
+                &[Kind::Zip],
+                Some("held as .zip without its .mod and .info"),
+            ),
+            ("v1.4.0", &[Kind::Mod], None),
+            ("v1.5.0", &[Kind::Info, Kind::Mod], None),
+        ];
+        for (version, kinds, _) in &cases {
+            put_version(&store, m, version);
+            // A .ziphash goes with its zip (alone, it would be an orphan).
+            let gone = [Kind::Info, Kind::Mod, Kind::Zip]
+                .into_iter()
+                .filter(|kind| !kinds.contains(kind))
+                .chain((!kinds.contains(&Kind::Zip)).then_some(Kind::ZipHash));
+            for kind in gone {
+                let path = store.root().join(key(m, version, kind).rel_path());
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        store
+            .reconcile_list(&ModulePath::parse(m).unwrap())
+            .unwrap();
+        let report = verify(&store, &VerifyOptions::default(), &NoProgress).unwrap();
+        let incomplete: Vec<(&str, &str)> = report
+            .findings
+            .iter()
+            .map(|f| {
+                assert_eq!(f.problem, FindingKind::Incomplete, "{f:?}");
+                (f.path.as_str(), f.detail.as_str())
+            })
+            .collect();
+        let want: Vec<(String, &str)> = cases
+            .iter()
+            .filter_map(|(version, kinds, detail)| {
+                let kind = if kinds.contains(&Kind::Zip) {
+                    Kind::Zip
+                } else {
+                    Kind::Info
+                };
+                Some((key(m, version, kind).rel_path(), (*detail)?))
+            })
+            .collect();
+        assert_eq!(incomplete.len(), want.len(), "{incomplete:#?}");
+        for ((path, detail), (want_path, want_detail)) in incomplete.iter().zip(&want) {
+            assert_eq!(path, want_path);
+            assert!(detail.contains(want_detail), "{detail}");
+        }
     }
 }

@@ -10,9 +10,11 @@
 //! [`PrefetchOptions::jobs`] at a time; last, the checksum database's proof tiles.
 //!
 //! The caller (the CLI) builds the depot, renders [`Progress`] and prints the [`Report`];
-//! nothing here prints. [`dry_run`] resolves without storing anything.
+//! nothing here prints. [`dry_run`] resolves without storing anything; [`check()`] resolves
+//! from the store alone and says what it lacks, with no network at all.
 
 mod artifact;
+mod check;
 mod source;
 mod tally;
 mod toolchain;
@@ -28,6 +30,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 pub use artifact::Artifact;
+pub use check::{Mismatch, Readiness, check};
 pub use toolchain::{Platform, ToolchainError, toolchain_inputs};
 
 use source::{DepotSource, DryRunSource};
@@ -204,15 +207,8 @@ pub async fn dry_run(
     };
     let resolution = toolchain::resolve_all(inputs, &source, options).await;
     let needs = &resolution.needs;
-    let all = needs.mods.iter().map(|mv| (mv, Kind::Mod)).chain(
-        needs
-            .zips
-            .iter()
-            .flat_map(|mv| [(mv, Kind::Info), (mv, Kind::Zip)]),
-    );
-    let artifacts = all
-        .map(|((module, version), kind)| {
-            let artifact = Artifact::new(module, version, kind);
+    let artifacts = needed(needs)
+        .map(|artifact| {
             let held = store
                 .as_ref()
                 .is_some_and(|s| s.contains(&artifact.key()).unwrap_or(false));
@@ -228,6 +224,17 @@ pub async fn dry_run(
         warnings: resolution.warnings,
         elapsed: started.elapsed(),
     }
+}
+
+/// Every file `needs` makes: each `.mod`, and each zip with its `.info`.
+fn needed(needs: &Needs) -> impl Iterator<Item = Artifact> + '_ {
+    let all = needs.mods.iter().map(|mv| (mv, Kind::Mod)).chain(
+        needs
+            .zips
+            .iter()
+            .flat_map(|mv| [(mv, Kind::Info), (mv, Kind::Zip)]),
+    );
+    all.map(|((module, version), kind)| Artifact::new(module, version, kind))
 }
 
 fn versions(needs: &Needs) -> usize {

@@ -125,18 +125,21 @@ pub async fn resolve<S: ModSource + ?Sized>(
     for input in expand(inputs, &mut out.problems) {
         match input {
             Input::GoMod(path) => {
+                out.go_sums.extend(beside(&path, "sum"));
                 if let Some(set) = MainSet::from_go_mod_file(&path, &mut out.problems) {
                     out.toolchains.extend(set.toolchain.clone());
                     resolve_set(&set, &memo, options, &mut out).await;
                 }
             }
             Input::GoWork(path) => {
+                out.go_sums.extend(beside(&path, "work.sum"));
                 if let Some(set) = MainSet::from_go_work_file(&path, &mut out.problems) {
                     out.toolchains.extend(set.toolchain.clone());
                     resolve_set(&set, &memo, options, &mut out).await;
                     // `go mod tidy` in a workspace module ignores go.work and loads that
                     // module on its own, so each one's own build list is needed too.
                     for go_mod in &set.member_go_mods {
+                        out.go_sums.extend(beside(go_mod, "sum"));
                         if let Some(own) = MainSet::from_go_mod_file(go_mod, &mut out.problems) {
                             out.toolchains.extend(own.toolchain.clone());
                             resolve_set(&own, &memo, options, &mut out).await;
@@ -144,7 +147,10 @@ pub async fn resolve<S: ModSource + ?Sized>(
                     }
                 }
             }
-            Input::GoSum(path) => out.needs.extend(from_go_sum(&path, &mut out.problems)),
+            Input::GoSum(path) => {
+                out.needs.extend(from_go_sum(&path, &mut out.problems));
+                out.go_sums.insert(path);
+            }
             Input::Query { module, query } => {
                 let version = match query {
                     Query::Version(v) => v,
@@ -171,6 +177,18 @@ pub async fn resolve<S: ModSource + ?Sized>(
         out.problems.iter().map(|p| p.subject.clone()).collect();
     out.warnings.retain(|w| !failed.contains(&w.subject));
     out
+}
+
+/// The checksum file of a go.mod or go.work (`go.mod` → `go.sum`, `go.work` →
+/// `go.work.sum`), if there is one.
+fn beside(path: &std::path::Path, extension: &str) -> Option<std::path::PathBuf> {
+    // A go.work's `use ./m` gives `w/./m/go.mod`: said as `w/m/go.sum`.
+    let sum: std::path::PathBuf = path
+        .with_extension(extension)
+        .components()
+        .filter(|c| *c != std::path::Component::CurDir)
+        .collect();
+    Some(sum).filter(|sum| sum.is_file())
 }
 
 /// Replaces directories and list files by what they name.

@@ -91,4 +91,8 @@ pub struct Resolution {
     /// The Go releases (`go1.22.6`) the go.mod and go.work inputs make the go command switch
     /// to with `GOTOOLCHAIN=auto` (their `toolchain` line, or a `go` line naming a release).
     pub toolchains: BTreeSet<String>,
+    /// The checksum files that go with the inputs, where they exist: the `go.sum` beside each
+    /// main module's go.mod (`x.sum` for `x.mod`), the `go.work.sum` beside a go.work, and
+    /// every go.sum input. What the go command will check the downloaded files against.
+    pub go_sums: BTreeSet<std::path::PathBuf>,
 }

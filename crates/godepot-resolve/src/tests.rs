@@ -535,3 +535,39 @@ async fn without_query_deps_only_the_named_version_is_needed() {
     assert_eq!(got.needs.zips.iter().collect::<Vec<_>>(), [&tool]);
     assert_eq!(got.needs.mods.iter().collect::<Vec<_>>(), [&tool]);
 }
+
+#[tokio::test]
+async fn the_checksum_files_beside_the_inputs_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_files(
+        tmp.path(),
+        &[
+            ("app/go.mod", "module x.test/app\ngo 1.21\n"),
+            ("app/go.sum", ""),
+            ("nosum/go.mod", "module x.test/nosum\ngo 1.21\n"),
+            ("w/go.work", "go 1.21\nuse ./one\nuse ./two\n"),
+            ("w/go.work.sum", ""),
+            ("w/one/go.mod", "module x.test/one\ngo 1.21\n"),
+            ("w/one/go.sum", ""),
+            ("w/two/go.mod", "module x.test/two\ngo 1.21\n"),
+            ("extra.sum", ""),
+        ],
+    );
+    let inputs: Vec<Input> = ["app/go.mod", "nosum/go.mod", "w/go.work", "extra.sum"]
+        .iter()
+        .map(|arg| Input::parse_arg(tmp.path().join(arg).to_str().unwrap()).unwrap())
+        .collect();
+    let got = resolve(&inputs, &universe(), &ResolveOptions::default()).await;
+    let named: Vec<String> = got
+        .go_sums
+        .iter()
+        .map(|p| {
+            let rel = p.strip_prefix(tmp.path()).unwrap();
+            rel.display().to_string()
+        })
+        .collect();
+    assert_eq!(
+        named,
+        ["app/go.sum", "extra.sum", "w/go.work.sum", "w/one/go.sum"]
+    );
+}

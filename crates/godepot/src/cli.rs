@@ -48,6 +48,10 @@ pub(crate) enum Command {
     Import(crate::commands::import::ImportArgs),
     #[command(about = "Re-hash every held artifact and report anything wrong")]
     Verify(crate::commands::verify::VerifyArgs),
+    #[command(about = "Compare two stores or bundles: versions only in one, files that differ")]
+    Diff(crate::commands::diff::DiffArgs),
+    #[command(about = "Say whether a store holds everything some projects need to build offline")]
+    Check(crate::commands::check::CheckArgs),
     #[command(about = "List held modules and versions")]
     Ls(crate::commands::ls::LsArgs),
     #[command(about = "Remove a module version from the store (to the quarantine, never silently)")]

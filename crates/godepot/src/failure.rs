@@ -6,7 +6,8 @@
 pub(crate) struct Failure {
     message: String,
     hint: Option<String>,
-    /// 2 for usage and configuration mistakes, 1 for everything else.
+    /// 2 for usage and configuration mistakes (and, for the ops commands, I/O errors), 1 for
+    /// everything else.
     code: u8,
 }
 
@@ -20,7 +21,17 @@ impl Failure {
         }
     }
 
-    /// Something failed while running.
+    /// A file or directory could not be read or written. The ops commands (`verify`, `diff`,
+    /// `check`) keep 1 for what they found, so scripts can tell a finding from a failure.
+    pub(crate) fn io(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            hint: None,
+            code: 2,
+        }
+    }
+
+    /// Something failed while running (for the ops commands: a finding).
     pub(crate) fn runtime(message: impl Into<String>) -> Self {
         Failure {
             message: message.into(),

@@ -30,6 +30,8 @@ fn main() -> ExitCode {
             cli::Command::Export(args) => commands::export::run(file, args),
             cli::Command::Import(args) => commands::import::run(file, args),
             cli::Command::Verify(args) => commands::verify::run(file, args),
+            cli::Command::Diff(args) => commands::diff::run(args),
+            cli::Command::Check(args) => commands::check::run(file, args),
             cli::Command::Ls(args) => commands::ls::run(file, args),
             cli::Command::Token(args) => commands::token::run(file, args),
             cli::Command::Rm(args) => commands::rm::run(file, args),

@@ -3,8 +3,7 @@
 //! is published, so a damaged bundle leaves the store exactly as it was.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::Path;
 
 use godepot_module::{ModulePath, Version};
@@ -15,7 +14,7 @@ use super::sumdb::Incoming;
 use super::{ImportOptions, ImportSummary};
 use crate::check::{Facts, MAX_LIST, check_expected, check_ziphash, inspect, max_size};
 use crate::hashing::hash_reader;
-use crate::manifest::{MANIFEST_PATH, MAX_MANIFEST, Manifest, read_manifest_entry};
+use crate::manifest::{bad_bundle, entries_after_manifest, open_bundle, unreadable};
 use crate::sumdb::BUNDLE_PREFIX;
 use crate::{BundleError, Progress};
 
@@ -25,25 +24,9 @@ pub(super) fn import_bundle(
     options: &ImportOptions,
     progress: &dyn Progress,
 ) -> Result<ImportSummary, BundleError> {
-    let bad = |file: &str, reason: String| BundleError::BadBundle {
-        bundle: path.to_path_buf(),
-        file: file.to_owned(),
-        reason,
-    };
-    let file = File::open(path).map_err(BundleError::io(path))?;
-    let decoder = zstd::stream::read::Decoder::with_buffer(BufReader::new(file))
-        .map_err(|e| bad("(bundle)", e.to_string()))?;
-    let mut archive = tar::Archive::new(decoder);
-    let mut entries = archive
-        .entries()
-        .map_err(|e| bad("(bundle)", e.to_string()))?;
-    let manifest: Manifest = match entries.next() {
-        None => return Err(bad("(bundle)", "the bundle is empty".into())),
-        Some(Err(e)) => return Err(bad(MANIFEST_PATH, unreadable(&e))),
-        Some(Ok(entry)) => {
-            read_manifest_entry(entry, MAX_MANIFEST).map_err(|r| bad(MANIFEST_PATH, r))?
-        }
-    };
+    let bad = |file: &str, reason: String| bad_bundle(path, file, reason);
+    let mut archive = open_bundle(path)?;
+    let (mut entries, manifest) = entries_after_manifest(path, &mut archive)?;
 
     // Checked on the manifest, before anything is read: entries must match it.
     let mut blocked: Vec<super::Problem> = Vec::new();
@@ -259,8 +242,4 @@ pub(super) fn held_zip_h1(store: &LocalStore, key: &godepot_store::ArtifactKey) 
         Ok(Facts::Zip { h1 }) => Some(h1),
         _ => None,
     }
-}
-
-fn unreadable(e: &io::Error) -> String {
-    format!("cannot read it ({e}): the bundle is corrupt or truncated")
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use godepot_bundle::export::{ExportOptions, ExportSummary, export};
 use godepot_bundle::manifest::{SelectionRecord, read_manifest};
 use godepot_bundle::{BundleError, Selection};
-use godepot_resolve::{Input, ResolveOptions, StoreSource, resolve};
+use godepot_resolve::{ResolveOptions, StoreSource, resolve};
 use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
 
 use crate::config::ConfigFile;
@@ -95,10 +95,7 @@ pub(crate) fn run(file: &ConfigFile, args: ExportArgs) -> Result<(), Failure> {
 
 /// Resolves the inputs from what the store holds, into the exact artifacts they need.
 fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
-    let inputs = inputs
-        .iter()
-        .map(|arg| Input::parse_arg(arg).map_err(|e| Failure::config(format!("{arg}: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = crate::commands::gather::parse_inputs(inputs)?;
     let store = LocalStore::open(root)
         .map_err(|e| Failure::runtime(format!("cannot open data directory: {e}")))?;
     let store: Arc<dyn Store> = Arc::new(store);

@@ -1,8 +1,11 @@
 //! One module per subcommand: its arguments and its `run`.
 
+pub(crate) mod check;
 pub(crate) mod depot;
+pub(crate) mod diff;
 pub(crate) mod doctor;
 pub(crate) mod export;
+pub(crate) mod gather;
 pub(crate) mod import;
 pub(crate) mod ls;
 pub(crate) mod prefetch;

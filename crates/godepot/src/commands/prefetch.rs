@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use godepot_prefetch::{Platform, PrefetchOptions};
+use godepot_prefetch::PrefetchOptions;
 use godepot_resolve::Input;
 
 use crate::cli::LogFormat;
 use crate::commands::depot::{self, DepotSettings, Reach};
+use crate::commands::gather::GatherArgs;
 use crate::config::ConfigFile;
 use crate::datadir;
 use crate::failure::Failure;
@@ -31,27 +32,8 @@ use report::Progress;
   godepot prefetch --data-dir /srv/godepot --toolchain go1.22.3 --platform linux/amd64 \\
       --platform darwin/arm64")]
 pub(crate) struct PrefetchArgs {
-    /// What to fetch for: go.mod, go.work or go.sum files; directories (every go.mod and
-    /// go.work below them, skipping vendor, testdata and dot-dirs); module@version or
-    /// module@latest; or files listing those, one per line (# starts a comment).
-    #[arg(value_name = "INPUT", required_unless_present = "toolchain")]
-    pub(crate) inputs: Vec<String>,
-
-    /// A Go toolchain to gather (the `golang.org/toolchain` module the go command downloads
-    /// for GOTOOLCHAIN), e.g. go1.22.3. Repeatable.
-    #[arg(long, value_name = "GOVERSION")]
-    pub(crate) toolchain: Vec<String>,
-
-    /// Platforms of the toolchain downloads (--toolchain, and those the projects name), as
-    /// GOOS/GOARCH. Repeatable [default: this machine's].
-    #[arg(long, value_name = "GOOS/GOARCH")]
-    pub(crate) platform: Vec<String>,
-
-    /// Do not gather the toolchains the projects' go.mod and go.work files name (their
-    /// `toolchain` line, or a `go` line naming a release such as `go 1.22.6`), which the go
-    /// command switches to with GOTOOLCHAIN=auto.
-    #[arg(long)]
-    pub(crate) no_toolchains: bool,
+    #[command(flatten)]
+    pub(crate) gather: GatherArgs,
 
     // The store to fill; created if absent.
     #[command(flatten)]
@@ -73,18 +55,8 @@ pub(crate) struct PrefetchArgs {
     #[arg(long)]
     pub(crate) dry_run: bool,
 
-    /// For module@version inputs, fetch only that version, not what it needs to build.
-    #[arg(long)]
-    pub(crate) no_deps: bool,
-
     #[command(flatten)]
     pub(crate) cache: CacheSettings,
-
-    /// Walk the whole unpruned module graph, not only what the go command loads: a superset
-    /// for go commands this prefetch does not foresee. A go.mod that cannot be had outside
-    /// the loaded graph is then a warning, not a failure.
-    #[arg(long)]
-    pub(crate) full_graph: bool,
 
     // Checksum databases, as for `serve`: the lookup answers and tiles that prove each
     // module fetched are kept for an offline `serve`; with a key every module is also
@@ -132,20 +104,7 @@ pub(crate) fn run(file: &ConfigFile, args: PrefetchArgs) -> Result<(), Failure> 
 }
 
 fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> {
-    let mut inputs = Vec::new();
-    for arg in &args.inputs {
-        inputs.push(Input::parse_arg(arg).map_err(|e| {
-            Failure::config(e.to_string()).hint(
-                "give go.mod, go.work or go.sum files, directories, list files, or module@version",
-            )
-        })?);
-    }
-    let platforms = Platform::parse_all(&args.platform).map_err(|e| Failure::config(e.0))?;
-    let named = args.toolchain.iter().map(String::as_str);
-    inputs.extend(
-        godepot_prefetch::toolchain_inputs(named, &platforms)
-            .map_err(|e| Failure::config(format!("--{e}")))?,
-    );
+    let inputs = args.gather.inputs()?;
     let upstream = file.merge(args.upstream)?;
     let sumdb = file.merge(args.sumdb)?;
     let reach = Reach::new(file, &upstream)?;
@@ -157,14 +116,9 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
         list_ttl: file.merge(args.cache)?.list_ttl(),
         sumdb: sumdb.sumdb,
         nosumdb: sumdb.nosumdb,
-        options: PrefetchOptions {
-            jobs: usize::from(args.jobs),
-            query_deps: !args.no_deps,
-            full_graph: args.full_graph,
-            toolchains: !args.no_toolchains,
-            platforms,
-            private: reach.private.clone(),
-        },
+        options: args
+            .gather
+            .options(reach.private.clone(), usize::from(args.jobs))?,
         reach,
         json: args.json,
         dry_run: args.dry_run,

@@ -19,10 +19,11 @@ use crate::settings::{OfflineSettings, StoreSettings, SumdbSettings, UpstreamSet
 /// go.sum files; report mismatches, unreadable files, orphans (files that are not
 /// artifacts, a .ziphash without its zip), `@v/list` files out of step with the versions
 /// held whole (unlisted), and versions held with their zip but without their .mod or
-/// .info (incomplete). With --sumdb name+hash+key, also check every zip
-/// and go.mod against the checksum database's records: those held in the store's cache, and
-/// (unless --offline) those it lacks, fetched through the upstream or the database's URL.
-/// Exits non-zero when anything is wrong.
+/// .info, or with their .info but without their .mod (incomplete). With --sumdb
+/// name+hash+key, also check every zip and go.mod against the checksum database's records:
+/// those held in the store's cache, and (unless --offline) those it lacks, fetched through
+/// the upstream or the database's URL.
+/// Exits 1 when anything is wrong, 2 when the store cannot be read.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
@@ -62,7 +63,7 @@ pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
     let upstream = file.merge(args.upstream)?;
     let reach = Reach::new(file, &upstream)?;
     let store = LocalStore::open(&root).map_err(|e| {
-        Failure::runtime(format!(
+        Failure::io(format!(
             "cannot open data directory {}: {e}",
             root.display()
         ))
@@ -89,7 +90,7 @@ pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
         sumdb,
     };
     let report = verify(&store, &options, &Bar::new())
-        .map_err(|e| Failure::runtime(format!("verify failed: {e}")))?;
+        .map_err(|e| Failure::io(format!("verify failed: {e}")))?;
     print(&report, args.json);
     if let Some(sources) = &sources {
         eprintln!(
