@@ -6,12 +6,14 @@
 //!   every artifact ([`check`]) before it becomes visible.
 //! - [`verify`]: re-hashes what a store holds; optionally quarantines what is bad.
 //! - [`ls`]: what a store holds, module by module.
+//! - [`gc`]: removing the versions no client asked for in a while.
 //!
 //! No network, no printing: callers pass a [`Progress`] and render the returned summaries.
 
 pub mod check;
 mod error;
 pub mod export;
+pub mod gc;
 mod gosum;
 mod hashing;
 pub mod import;

@@ -29,6 +29,20 @@ impl Failure {
         }
     }
 
+    /// A file could not be read or written (the ops commands' exit 2, beside usage errors;
+    /// their 1 means a finding).
+    pub(crate) fn io(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            ..Failure::runtime(message)
+        }
+    }
+
+    /// The same failure, as an I/O error (exit 2).
+    pub(crate) fn into_io(self) -> Self {
+        Failure { code: 2, ..self }
+    }
+
     pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

@@ -2,6 +2,7 @@
 
 pub(crate) mod depot;
 pub(crate) mod export;
+pub(crate) mod gc;
 pub(crate) mod import;
 pub(crate) mod ls;
 pub(crate) mod prefetch;
