@@ -164,7 +164,63 @@ fn kind_rank(ext: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn module(path: &str, versions: &[(&str, u64, u64)]) -> ModuleListing {
+        let versions: Vec<VersionListing> = versions
+            .iter()
+            .map(|(version, bytes, at)| VersionListing {
+                version: version.to_string(),
+                files: vec!["info", "mod", "zip"],
+                bytes: *bytes,
+                stored: UNIX_EPOCH + Duration::from_secs(*at),
+            })
+            .collect();
+        ModuleListing {
+            path: path.into(),
+            bytes: versions.iter().map(|v| v.bytes).sum(),
+            versions,
+        }
+    }
+
+    fn order(listing: &Listing) -> Vec<String> {
+        listing
+            .modules
+            .iter()
+            .flat_map(|m| {
+                m.versions
+                    .iter()
+                    .map(|v| format!("{} {}", m.path, v.version))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sorts_by_size_and_time() {
+        let base = Listing {
+            modules: vec![
+                module("example.com/a", &[("v1.0.0", 10, 300), ("v1.1.0", 5, 100)]),
+                module("example.com/b", &[("v1.0.0", 20, 200), ("v2.0.0", 40, 50)]),
+            ],
+            ..Listing::default()
+        };
+        let sorted = |by| {
+            let mut listing = base.clone();
+            listing.sort(by);
+            order(&listing)
+        };
+        let (a10, a11) = ("example.com/a v1.0.0", "example.com/a v1.1.0");
+        let (b10, b20) = ("example.com/b v1.0.0", "example.com/b v2.0.0");
+        assert_eq!(sorted(SortBy::Name), [a10, a11, b10, b20]);
+        assert_eq!(sorted(SortBy::Size), [b20, b10, a10, a11]);
+        assert_eq!(sorted(SortBy::Time), [a10, a11, b10, b20]);
+        let mut newest_b = base.clone();
+        newest_b.modules[1].versions[1].stored = UNIX_EPOCH + Duration::from_secs(400);
+        newest_b.sort(SortBy::Time);
+        assert_eq!(order(&newest_b), [b20, b10, a10, a11]);
+    }
 
     #[test]
     fn pattern_table() {

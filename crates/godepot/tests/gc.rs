@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::bin;
 use common::godepot_cli as godepot;
+use common::godepot_ok as ok;
 use godepot_testkit::universe::{self, Universe};
 use godepot_testkit::{GoEnv, GodepotProcess, UniverseBuilder, fsutil};
 
@@ -21,17 +22,6 @@ const DAY: Duration = Duration::from_secs(86_400);
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = godepot(args);
-    assert!(
-        out.status.success(),
-        "godepot {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
@@ -201,6 +191,18 @@ fn gc_keeps_the_newest_what_projects_need_and_what_was_used() {
         listed(&data, "example.com/f"),
         ["v1.0.0", "v1.1.0", "v1.2.0"]
     );
+
+    // ls sorts by time (showing it) and by size; a bad order is a usage error.
+    let by_time = ok(&["ls", "--data-dir", s(&data), "--sort", "time"]);
+    let first = by_time.lines().next().unwrap();
+    assert!(
+        first.contains("Z") && first.contains("info,mod,zip"),
+        "{by_time}"
+    );
+    let by_size = ok(&["ls", "--data-dir", s(&data), "--sort", "size"]);
+    assert!(by_size.starts_with("example.com/f "), "{by_size}");
+    let bad = godepot(&["ls", "--data-dir", s(&data), "--sort", "colour"]);
+    assert_eq!(bad.status.code(), Some(2));
 
     // The readable summary, and usage errors exit 2.
     let text = ok(&["gc", "--data-dir", s(&data), "--unused-for", "30d"]);

@@ -22,7 +22,7 @@ use godepot_module::{ModulePath, Version};
 
 use crate::StoreError;
 use crate::atomic;
-use crate::local::META_DIR;
+use crate::local::{META_DIR, lock_file};
 
 const HEADER: &str = "# godepot access times v1 since ";
 
@@ -202,15 +202,7 @@ impl AccessTimes {
 
     fn lock(&self) -> Result<File, StoreError> {
         fs::create_dir_all(&self.dir).map_err(StoreError::io(&self.dir))?;
-        let path = self.dir.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(StoreError::io(&path))?;
-        lock.lock().map_err(StoreError::io(&path))?;
-        Ok(lock)
+        lock_file(&self.dir.join("lock"))
     }
 }
 
