@@ -93,9 +93,8 @@ impl AccessRecorder {
     pub fn note(&self, module: &ModulePath, version: &Version) {
         let now = self.clock.now();
         let mut state = self.lock();
-        let recent = |t: &SystemTime| now.duration_since(*t).is_ok_and(|d| d < RESOLUTION);
         let seen = state.noted.get(module).and_then(|vs| vs.get(version));
-        if seen.is_some_and(recent) {
+        if seen.is_some_and(|t| within_resolution(now, *t)) {
             return;
         }
         state
@@ -117,7 +116,7 @@ impl AccessRecorder {
             let mut state = self.lock();
             let now = self.clock.now();
             state.noted.retain(|_, versions| {
-                versions.retain(|_, t| now.duration_since(*t).is_ok_and(|d| d < RESOLUTION));
+                versions.retain(|_, t| within_resolution(now, *t));
                 !versions.is_empty()
             });
             (std::mem::take(&mut state.pending), state.compacted)
@@ -160,6 +159,12 @@ impl AccessRecorder {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Whether `noted` is less than [`RESOLUTION`] before `now` (a clock that went back counts
+/// as not: the version is noted again).
+fn within_resolution(now: SystemTime, noted: SystemTime) -> bool {
+    now.duration_since(noted).is_ok_and(|d| d < RESOLUTION)
 }
 
 #[cfg(test)]
