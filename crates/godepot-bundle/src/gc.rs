@@ -87,8 +87,16 @@ pub struct GcReport {
     pub removed_bytes: u64,
     pub kept: Vec<GcVersion>,
     pub kept_bytes: u64,
-    /// Versions whose removal failed, with why (the rest went on).
-    pub failed: Vec<String>,
+    /// Versions whose removal failed (the rest went on).
+    pub failed: Vec<GcFailure>,
+}
+
+/// A version gc could not remove.
+#[derive(Debug, Clone, Serialize)]
+pub struct GcFailure {
+    /// `module@version`.
+    pub target: String,
+    pub error: String,
 }
 
 /// Decides every version of the store (matching `options.modules`), and removes the unused
@@ -162,7 +170,10 @@ pub fn gc(store: &LocalStore, options: &GcOptions) -> Result<GcReport, BundleErr
             if options.remove
                 && let Err(e) = delete_version(store, &path, &version, &batch)
             {
-                report.failed.push(format!("{path}@{version}: {e}"));
+                report.failed.push(GcFailure {
+                    target: format!("{path}@{version}"),
+                    error: e.to_string(),
+                });
                 report.kept_bytes += v.bytes;
                 report.kept.push(entry);
                 continue;

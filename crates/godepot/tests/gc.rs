@@ -144,9 +144,27 @@ fn gc_keeps_the_newest_what_projects_need_and_what_was_used() {
     assert_eq!(targets(&dry, "removed"), would, "{dry}");
     assert_eq!(listed(&data, "example.com/f").len(), 4);
 
-    let done = gc(&["--yes"]);
+    let audit = tmp.path().join("audit.log");
+    let done = gc(&["--yes", "--audit-log", s(&audit)]);
     assert_eq!(done["dry_run"], false, "{done}");
     assert_eq!(targets(&done, "removed"), would, "{done}");
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let audited: Vec<String> = events
+        .iter()
+        .map(|e| format!("{} {} {}", e["action"], e["target"], e["outcome"]).replace('"', ""))
+        .collect();
+    assert_eq!(
+        audited,
+        [
+            "gc example.com/f@v0.9.0 deleted: unused",
+            "gc example.com/g@v0.1.0 deleted: unused"
+        ],
+        "{events:?}"
+    );
     assert_eq!(
         targets(&done, "kept"),
         [

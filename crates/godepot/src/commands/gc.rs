@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::time::SystemTime;
 
+use godepot_auth::{AuditEvent, AuditLog};
 use godepot_bundle::gc::{GcOptions, GcReport, Verdict, gc};
 
 use crate::commands::{depot, export};
@@ -11,13 +12,14 @@ use crate::config::ConfigFile;
 use crate::datadir;
 use crate::failure::Failure;
 use crate::progress::{count, human_bytes};
-use crate::settings::{RetentionSettings, StoreSettings};
+use crate::settings::{AuditSettings, RetentionSettings, StoreSettings};
 
 /// Remove module versions no client asked for in a while, by the access times `serve`
 /// records (.godepot/access/). Always kept: the newest --keep-latest of each module, every
 /// version a --keep project needs, and everything when the access times are unknown (the log
 /// missing or damaged). Removed versions are deleted (a download under way still completes);
-/// a later request fetches them again, or, offline, fails.
+/// a later request fetches them again, or, offline, fails. With --audit-log, each removal is
+/// an admin_action (as for `godepot rm`).
 ///
 /// Without --yes this is a dry run: it lists what would go.
 ///
@@ -32,6 +34,8 @@ pub(crate) struct GcArgs {
     pub(crate) store: StoreSettings,
     #[command(flatten)]
     pub(crate) retention: RetentionSettings,
+    #[command(flatten)]
+    pub(crate) audit: AuditSettings,
 
     /// Only modules matching: comma-separated globs (as in GOPRIVATE) or a plain prefix.
     #[arg(long, value_name = "PATTERNS")]
@@ -59,6 +63,7 @@ pub(crate) fn run(file: &ConfigFile, args: GcArgs) -> Result<(), Failure> {
     let retention = file.merge(args.retention)?;
     let unused_for = retention.unused_for()?;
     let root = datadir::existing(&file.merge(args.store)?)?;
+    let audit = file.merge(args.audit)?.open()?;
     let keep = if args.keep.is_empty() {
         HashSet::new()
     } else {
@@ -79,6 +84,11 @@ pub(crate) fn run(file: &ConfigFile, args: GcArgs) -> Result<(), Failure> {
     }
     let report = gc(&store, &options)
         .map_err(|e| Failure::io(format!("gc of {} failed: {e}", root.display())))?;
+    if let Some(log) = &audit
+        && !report.dry_run
+    {
+        record(log, &report);
+    }
     if args.json {
         println!(
             "{}",
@@ -94,6 +104,34 @@ pub(crate) fn run(file: &ConfigFile, args: GcArgs) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// One `admin_action` per version removed, or whose removal failed.
+fn record(log: &AuditLog, report: &GcReport) {
+    let removed = report.removed.iter().map(|v| {
+        let target = format!("{}@{}", v.module, v.version);
+        (target, "deleted: unused".to_string())
+    });
+    let failed = report
+        .failed
+        .iter()
+        .map(|f| (f.target.clone(), format!("failed: {}", f.error)));
+    for (target, outcome) in removed.chain(failed) {
+        let event = AuditEvent::AdminAction {
+            action: "gc".into(),
+            target,
+            by: "cli".into(),
+            client: None,
+            outcome,
+        };
+        if let Err(e) = log.append(&event) {
+            eprintln!(
+                "warning: cannot write the audit log {}: {e}",
+                log.path().display()
+            );
+            return;
+        }
+    }
 }
 
 /// The versions removed (or that would be), one a line, then why the others stay.
@@ -114,7 +152,7 @@ fn render(report: &GcReport) -> String {
         ));
     }
     for failed in &report.failed {
-        out.push_str(&format!("failed {failed}\n"));
+        out.push_str(&format!("failed {}: {}\n", failed.target, failed.error));
     }
     if let Some(why) = &report.access_unknown {
         out.push_str(&format!(
