@@ -7,6 +7,7 @@
 //! - [`verify`]: re-hashes what a store holds; optionally quarantines what is bad.
 //! - [`ls`]: what a store holds, module by module.
 //! - [`diff`]: whether two stores or bundles hold the same bytes.
+//! - [`gc`]: removing the versions no client asked for in a while.
 //!
 //! No network, no printing: callers pass a [`Progress`] and render the returned summaries.
 
@@ -14,6 +15,7 @@ pub mod check;
 pub mod diff;
 mod error;
 pub mod export;
+pub mod gc;
 mod gosum;
 mod hashing;
 pub mod import;

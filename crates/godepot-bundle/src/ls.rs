@@ -1,7 +1,9 @@
 //! What a store holds, module by module.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use godepot_module::{Version, matches_glob_prefix};
 use godepot_store::{Kind, TreeFile, walk_tree};
@@ -20,6 +22,20 @@ pub struct Listing {
     /// listing everything, as they belong to no one module.
     pub sumdb_files: usize,
     pub sumdb_bytes: u64,
+    /// Everything counted: the versions' bytes and the checksum-database answers'.
+    pub all_bytes: u64,
+}
+
+/// The orders `ls --sort` offers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortBy {
+    /// Modules by path, versions by semantic version.
+    #[default]
+    Name,
+    /// Largest first: modules by their bytes, versions within by theirs.
+    Size,
+    /// Most recently stored first: modules by their newest version, versions by theirs.
+    Time,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +51,50 @@ pub struct VersionListing {
     /// The kinds of file held, among `info`, `mod`, `zip`, `ziphash`.
     pub files: Vec<&'static str>,
     pub bytes: u64,
+    /// When the version's newest file was stored (its modification time).
+    #[serde(serialize_with = "crate::time::serialize_rfc3339")]
+    pub stored: SystemTime,
+}
+
+impl VersionListing {
+    /// Whether a client can download it: `.info`, `.mod` and `.zip` are all held.
+    pub fn is_complete(&self) -> bool {
+        [Kind::Info, Kind::Mod, Kind::Zip]
+            .iter()
+            .all(|k| self.files.contains(&k.extension()))
+    }
+}
+
+impl ModuleListing {
+    /// When its most recently stored version was.
+    pub fn stored(&self) -> SystemTime {
+        self.versions
+            .iter()
+            .map(|v| v.stored)
+            .max()
+            .unwrap_or(UNIX_EPOCH)
+    }
+}
+
+impl Listing {
+    /// Puts modules, and versions within each, in this order (stable: ties stay by name).
+    pub fn sort(&mut self, by: SortBy) {
+        match by {
+            SortBy::Name => {}
+            SortBy::Size => {
+                self.modules.sort_by_key(|m| Reverse(m.bytes));
+                for m in &mut self.modules {
+                    m.versions.sort_by_key(|v| Reverse(v.bytes));
+                }
+            }
+            SortBy::Time => {
+                self.modules.sort_by_key(|m| Reverse(m.stored()));
+                for m in &mut self.modules {
+                    m.versions.sort_by_key(|v| Reverse(v.stored));
+                }
+            }
+        }
+    }
 }
 
 /// Whether `module` is selected by `pattern`: comma-separated globs matched against whole
@@ -62,9 +122,11 @@ pub fn list(root: &Path, pattern: Option<&str>) -> Result<Listing, BundleError> 
                 version: key.version.to_string(),
                 files: Vec::new(),
                 bytes: 0,
+                stored: UNIX_EPOCH,
             });
         version.files.push(key.kind.extension());
         version.bytes += entry.size;
+        version.stored = version.stored.max(entry.modified);
     }
     let mut listing = Listing::default();
     for (path, versions) in modules {
@@ -89,6 +151,7 @@ pub fn list(root: &Path, pattern: Option<&str>) -> Result<Listing, BundleError> 
             listing.sumdb_bytes += meta.len();
         }
     }
+    listing.all_bytes = listing.total_bytes + listing.sumdb_bytes;
     Ok(listing)
 }
 
@@ -101,7 +164,63 @@ fn kind_rank(ext: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn module(path: &str, versions: &[(&str, u64, u64)]) -> ModuleListing {
+        let versions: Vec<VersionListing> = versions
+            .iter()
+            .map(|(version, bytes, at)| VersionListing {
+                version: version.to_string(),
+                files: vec!["info", "mod", "zip"],
+                bytes: *bytes,
+                stored: UNIX_EPOCH + Duration::from_secs(*at),
+            })
+            .collect();
+        ModuleListing {
+            path: path.into(),
+            bytes: versions.iter().map(|v| v.bytes).sum(),
+            versions,
+        }
+    }
+
+    fn order(listing: &Listing) -> Vec<String> {
+        listing
+            .modules
+            .iter()
+            .flat_map(|m| {
+                m.versions
+                    .iter()
+                    .map(|v| format!("{} {}", m.path, v.version))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sorts_by_size_and_time() {
+        let base = Listing {
+            modules: vec![
+                module("example.com/a", &[("v1.0.0", 10, 300), ("v1.1.0", 5, 100)]),
+                module("example.com/b", &[("v1.0.0", 20, 200), ("v2.0.0", 40, 50)]),
+            ],
+            ..Listing::default()
+        };
+        let sorted = |by| {
+            let mut listing = base.clone();
+            listing.sort(by);
+            order(&listing)
+        };
+        let (a10, a11) = ("example.com/a v1.0.0", "example.com/a v1.1.0");
+        let (b10, b20) = ("example.com/b v1.0.0", "example.com/b v2.0.0");
+        assert_eq!(sorted(SortBy::Name), [a10, a11, b10, b20]);
+        assert_eq!(sorted(SortBy::Size), [b20, b10, a10, a11]);
+        assert_eq!(sorted(SortBy::Time), [a10, a11, b10, b20]);
+        let mut newest_b = base.clone();
+        newest_b.modules[1].versions[1].stored = UNIX_EPOCH + Duration::from_secs(400);
+        newest_b.sort(SortBy::Time);
+        assert_eq!(order(&newest_b), [b20, b10, a10, a11]);
+    }
 
     #[test]
     fn pattern_table() {

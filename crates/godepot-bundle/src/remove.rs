@@ -34,12 +34,25 @@ pub fn remove_version(
     version: &Version,
 ) -> Result<Removed, BundleError> {
     let batch = format!("rm-{}", crate::time::format_compact(SystemTime::now()));
+    quarantine_version(store, module, version, &batch)
+}
+
+/// Moves every artifact of `module@version` to `.godepot/quarantine/<batch>/` and brings
+/// the module's list in step. Each file leaves the tree in one rename, so a reader that has
+/// it open keeps reading the whole of it; the zip goes first, so the version stops being
+/// downloadable (and listed) at the first step.
+pub fn quarantine_version(
+    store: &LocalStore,
+    module: &ModulePath,
+    version: &Version,
+    batch: &str,
+) -> Result<Removed, BundleError> {
     let target = format!("{module}@{version}");
     let mut quarantined = Vec::new();
-    for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::ZipHash] {
+    for kind in [Kind::Zip, Kind::Info, Kind::Mod, Kind::ZipHash] {
         let rel = ArtifactKey::new(module.clone(), version.clone(), kind).rel_path();
         if store.root().join(&rel).is_file() {
-            store.quarantine(&rel, &batch)?;
+            store.quarantine(&rel, batch)?;
             quarantined.push(rel);
         }
     }

@@ -32,6 +32,11 @@ pub fn format_rfc3339(t: SystemTime) -> String {
     format!("{date}T{h:02}:{m:02}:{s:02}Z")
 }
 
+/// Serializes a time as [`format_rfc3339`] does (for `--json` output).
+pub fn serialize_rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(*t))
+}
+
 /// `YYYYMMDDTHHMMSSZ`: a compact, sortable name for a batch of files (e.g. a quarantine).
 pub fn format_compact(t: SystemTime) -> String {
     let (date, h, m, s) = split(t);

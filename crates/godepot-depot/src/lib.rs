@@ -34,6 +34,7 @@ use bytes::Bytes;
 
 use godepot_module::{ModulePath, Version};
 use godepot_policy::Policy;
+use godepot_store::access::AccessRecorder;
 use godepot_store::{ArtifactKey, Kind, Store};
 use godepot_upstream::Upstream;
 
@@ -64,6 +65,8 @@ pub struct DepotOptions {
     /// The checksum databases proxied under `/sumdb/<name>/` (no other name is), and which
     /// modules are not checked against them.
     pub sumdb: SumdbOptions,
+    /// Where versions served to clients (`.info`, `.mod`, `.zip`) are noted, for `gc`.
+    pub access: Option<Arc<AccessRecorder>>,
 }
 
 impl Default for DepotOptions {
@@ -73,6 +76,7 @@ impl Default for DepotOptions {
             list_ttl: Duration::from_secs(60),
             max_zip: godepot_module::MAX_ZIP_FILE,
             sumdb: SumdbOptions::default(),
+            access: None,
         }
     }
 }
@@ -221,8 +225,12 @@ impl Depot {
         match Version::for_module(module, query) {
             Ok(version) => {
                 self.inner.gate.check(module, &version)?;
-                let key = ArtifactKey::new(module.clone(), version, Kind::Info);
-                ingest::small_artifact(&self.inner, key).await
+                let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Info);
+                self.served(
+                    module,
+                    &version,
+                    ingest::small_artifact(&self.inner, key).await,
+                )
             }
             Err(e) if godepot_module::semver::canonical(query).as_deref() == Some(query) => {
                 // Canonical, but wrong for this module path (say v2.0.0 without /v2).
@@ -246,14 +254,31 @@ impl Depot {
     ) -> Result<Answer, DepotError> {
         self.inner.gate.check(module, version)?;
         let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Mod);
-        ingest::small_artifact(&self.inner, key).await
+        self.served(
+            module,
+            version,
+            ingest::small_artifact(&self.inner, key).await,
+        )
     }
 
     /// `GET <module>/@v/<version>.zip`.
     pub async fn zip(&self, module: &ModulePath, version: &Version) -> Result<Answer, DepotError> {
         self.inner.gate.check(module, version)?;
         let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Zip);
-        zipflight::zip(&self.inner, key).await
+        self.served(module, version, zipflight::zip(&self.inner, key).await)
+    }
+
+    /// Notes a version a client is being given (in memory; see `godepot_store::access`).
+    fn served(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        result: Result<Answer, DepotError>,
+    ) -> Result<Answer, DepotError> {
+        if let (Ok(_), Some(access)) = (&result, &self.inner.options.access) {
+            access.note(module, version);
+        }
+        result
     }
 
     /// Makes the store hold `key` (an `.info`, `.mod` or `.zip` of a canonical version),

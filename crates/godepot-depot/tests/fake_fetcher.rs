@@ -507,3 +507,40 @@ async fn a_private_lookup_is_answered_here_never_forwarded() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_given_to_clients_are_noted_and_nothing_else() {
+    use godepot_store::access::{AccessRecorder, AccessTimes, Recorded, SystemClock};
+
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    fake.add(MOD, "v1.0.0", MOD);
+    fake.add(MOD, "v1.1.0", MOD);
+    fake.add(MOD, "v1.2.0", "example.com/other");
+    let recorder = AccessRecorder::open(rig.store.root(), Arc::new(SystemClock)).unwrap();
+    let recorder = Arc::new(recorder);
+    let options = DepotOptions {
+        access: Some(Arc::clone(&recorder)),
+        ..DepotOptions::default()
+    };
+    let depot = rig.depot(Fetchers::single(fake.clone()), options);
+
+    // Given: v1.0.0 (fetched, then held) and v1.1.0's go.mod.
+    body(depot.info(&m(MOD), "v1.0.0").await.unwrap()).await;
+    body(depot.zip(&m(MOD), &v("v1.0.0")).await.unwrap()).await;
+    body(depot.go_mod(&m(MOD), &v("v1.0.0")).await.unwrap()).await;
+    body(depot.go_mod(&m(MOD), &v("v1.1.0")).await.unwrap()).await;
+    // Not given to anyone: a list, a refusal, a version that does not exist, a prefetch.
+    body(depot.list(&m(MOD)).await.unwrap()).await;
+    assert!(depot.go_mod(&m(MOD), &v("v1.2.0")).await.is_err());
+    assert!(depot.go_mod(&m(MOD), &v("v9.0.0")).await.is_err());
+    depot.keep(key(MOD, "v1.1.0", Kind::Zip)).await.unwrap();
+
+    assert_eq!(recorder.flush().unwrap(), 2, "one note per version");
+    let Recorded::Known(data) = AccessTimes::new(rig.store.root()).read().unwrap() else {
+        panic!("no access log");
+    };
+    let mut noted: Vec<String> = data.iter().map(|(_, v, _)| v.to_string()).collect();
+    noted.sort();
+    assert_eq!(noted, ["v1.0.0", "v1.1.0"]);
+}

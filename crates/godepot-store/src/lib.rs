@@ -18,9 +18,11 @@
 //! - [`local`]: the local-disk implementation.
 //! - [`atomic`]: the one helper every local write goes through.
 //! - [`walk_tree`]: what a tree holds, found by walking it (export, import, verify, ls).
+//! - [`access`]: when each version was last asked for (derived data, for `gc`).
 //!
 //! The store never touches the network and knows nothing of HTTP.
 
+pub mod access;
 pub mod atomic;
 mod error;
 pub mod key;

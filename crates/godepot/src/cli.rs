@@ -56,6 +56,10 @@ pub(crate) enum Command {
     Ls(crate::commands::ls::LsArgs),
     #[command(about = "Remove a module version from the store (to the quarantine, never silently)")]
     Rm(crate::commands::rm::RmArgs),
+    #[command(
+        about = "Remove the versions no client asked for in a while (a dry run without --yes)"
+    )]
+    Gc(crate::commands::gc::GcArgs),
     #[command(about = "Manage the API tokens of `serve --require-auth` (add, list, revoke)")]
     Token(crate::commands::token::TokenArgs),
     #[command(

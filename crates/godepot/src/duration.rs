@@ -1,5 +1,5 @@
 //! Durations as people write them in flags and config files: `500ms`, `30s`, `5m`, `1h`,
-//! or a bare number of seconds.
+//! `90d` (days of 24 hours, for retention), or a bare number of seconds.
 
 use std::time::Duration;
 
@@ -17,9 +17,10 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         "ms" => value / 1000.0,
         "m" => value * 60.0,
         "h" => value * 3600.0,
+        "d" => value * 86_400.0,
         other => {
             return Err(format!(
-                "invalid duration unit {other:?} in {text:?}: use ms, s, m or h"
+                "invalid duration unit {other:?} in {text:?}: use ms, s, m, h or d"
             ));
         }
     };
@@ -37,6 +38,7 @@ mod tests {
         assert_eq!(parse("30"), Ok(Duration::from_secs(30)));
         assert_eq!(parse("1.5m"), Ok(Duration::from_secs(90)));
         assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse("90d"), Ok(Duration::from_secs(90 * 86_400)));
         assert!(parse("").is_err());
         assert!(parse("5 parsecs").is_err());
         assert!(parse("-1s").is_err());

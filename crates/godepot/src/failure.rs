@@ -40,6 +40,11 @@ impl Failure {
         }
     }
 
+    /// The same failure, as an I/O error (exit 2).
+    pub(crate) fn into_io(self) -> Self {
+        Failure { code: 2, ..self }
+    }
+
     pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             cli::Command::Token(args) => commands::token::run(file, args),
             cli::Command::Rm(args) => commands::rm::run(file, args),
             cli::Command::Doctor(args) => commands::doctor::run(file, args),
+            cli::Command::Gc(args) => commands::gc::run(file, args),
         }
     });
     match result {

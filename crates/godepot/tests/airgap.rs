@@ -18,23 +18,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::bin;
-use common::godepot_cli as godepot;
+use common::godepot_ok as ok;
 use common::project::{
     Fixture, P, check_project_offline, check_workspace_offline, fixture, withhold,
 };
 use godepot_testkit::{FixtureUpstream, GoEnv, GodepotProcess, fsutil, serde_json};
-
-/// Runs `godepot <args>`, which must succeed; returns its stdout.
-fn ok(args: &[&str]) -> String {
-    let out = godepot(args);
-    assert!(
-        out.status.success(),
-        "godepot {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

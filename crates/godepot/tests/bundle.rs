@@ -9,20 +9,10 @@ use std::path::{Path, PathBuf};
 
 use common::bin;
 use common::godepot_cli as godepot;
+use common::godepot_ok as ok;
 use godepot_testkit::tamper::rewrite_bundle as rewrite;
 use godepot_testkit::universe::{self, Universe};
 use godepot_testkit::{GoEnv, GodepotProcess, UniverseBuilder, fsutil};
-
-fn ok(args: &[&str]) -> String {
-    let out = godepot(args);
-    assert!(
-        out.status.success(),
-        "godepot {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Runs a command expected to fail; returns its stderr.
 fn fails(args: &[&str]) -> String {

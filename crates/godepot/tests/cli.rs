@@ -524,7 +524,8 @@ fn ls_aligns_its_columns_and_counts_the_checksum_database_cache() {
     let total = stdout.lines().last().unwrap_or_default();
     assert!(
         total.starts_with("total: 2 modules, 3 versions")
-            && total.contains("2 checksum database answers"),
+            && total.contains("2 checksum database answers")
+            && total.contains(" in all"),
         "{total}"
     );
     // One of each: no "1 modules".

@@ -120,14 +120,7 @@ impl LocalStore {
     fn sync_list(&self, module: &ModulePath, write: bool) -> Result<ListDrift, StoreError> {
         let path = self.root.join(list_rel_path(module));
         let _guard = self.list_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let lock_path = self.root.join(META_DIR).join("list.lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(StoreError::io(&lock_path))?;
-        lock.lock().map_err(StoreError::io(&lock_path))?;
+        let _lock = lock_file(&self.root.join(META_DIR).join("list.lock"))?;
         let want = list::listable(&list::held_kinds(&self.root, module)?);
         let current = read_optional(&path)?;
         let (text, drift) = list::reconcile(
@@ -267,6 +260,19 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
     let mut data = Vec::new();
     file.read_to_end(&mut data).map_err(StoreError::io(path))?;
     Ok(Some(data))
+}
+
+/// Opens (creating) the lock file at `path` and takes its exclusive lock, released when the
+/// returned file is dropped: how writers in different processes take turns.
+pub(crate) fn lock_file(path: &Path) -> Result<File, StoreError> {
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(StoreError::io(path))?;
+    lock.lock().map_err(StoreError::io(path))?;
+    Ok(lock)
 }
 
 /// Makes this process's scratch directory `<tmp_root>/<n>/`, guarded by an exclusive lock

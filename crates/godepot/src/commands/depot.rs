@@ -12,6 +12,7 @@ use godepot_depot::{
 };
 use godepot_git::{GitFetcher, GitOptions, HttpConfig};
 use godepot_store::LocalStore;
+use godepot_store::access::AccessRecorder;
 use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamOptions};
 
 use crate::config::ConfigFile;
@@ -59,6 +60,8 @@ pub(crate) struct DepotSettings<'a> {
     /// The address this process serves on, so an upstream that is ourselves is refused.
     pub(crate) listen: SocketAddr,
     pub(crate) reach: &'a Reach,
+    /// Where the versions served are noted (`serve` only: prefetch is no client).
+    pub(crate) access: Option<Arc<AccessRecorder>>,
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
@@ -80,6 +83,7 @@ pub(crate) fn build_with_sumdb(
         offline: settings.offline,
         list_ttl: settings.list_ttl,
         sumdb,
+        access: settings.access.clone(),
         ..DepotOptions::default()
     };
     if settings.offline {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use godepot_bundle::export::{ExportOptions, ExportSummary, export};
 use godepot_bundle::manifest::{SelectionRecord, read_manifest};
 use godepot_bundle::{BundleError, Selection};
-use godepot_resolve::{ResolveOptions, StoreSource, resolve};
+use godepot_resolve::{Needs, ResolveOptions, StoreSource, resolve};
 use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
 
 use crate::config::ConfigFile;
@@ -95,6 +95,24 @@ pub(crate) fn run(file: &ConfigFile, args: ExportArgs) -> Result<(), Failure> {
 
 /// Resolves the inputs from what the store holds, into the exact artifacts they need.
 fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
+    let needs = resolve_from_store(root, inputs)?;
+    let mut keys = HashSet::new();
+    for (module, version) in &needs.mods {
+        keys.insert(ArtifactKey::new(module.clone(), version.clone(), Kind::Mod));
+    }
+    for (module, version) in &needs.zips {
+        for kind in [Kind::Zip, Kind::Info] {
+            keys.insert(ArtifactKey::new(module.clone(), version.clone(), kind));
+        }
+    }
+    Ok(Selection::Artifacts(keys))
+}
+
+/// What projects need (go.mod, go.work, go.sum files, directories, module@version, or list
+/// files), resolved from what the store holds alone, as prefetch resolves them: for
+/// `export` and `gc --keep`. A problem (something the store cannot answer) is printed and
+/// fails the command.
+pub(crate) fn resolve_from_store(root: &Path, inputs: &[String]) -> Result<Needs, Failure> {
     let inputs = crate::commands::gather::parse_inputs(inputs)?;
     let store = LocalStore::open(root)
         .map_err(|e| Failure::runtime(format!("cannot open data directory: {e}")))?;
@@ -117,16 +135,7 @@ fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
         ))
         .hint("fill the store first: godepot prefetch --data-dir DIR INPUT…"));
     }
-    let mut keys = HashSet::new();
-    for (module, version) in &resolution.needs.mods {
-        keys.insert(ArtifactKey::new(module.clone(), version.clone(), Kind::Mod));
-    }
-    for (module, version) in &resolution.needs.zips {
-        for kind in [Kind::Zip, Kind::Info] {
-            keys.insert(ArtifactKey::new(module.clone(), version.clone(), kind));
-        }
-    }
-    Ok(Selection::Artifacts(keys))
+    Ok(resolution.needs)
 }
 
 fn failure(e: &BundleError) -> Failure {

@@ -1,6 +1,7 @@
 //! `godepot ls`: what the store holds.
 
-use godepot_bundle::ls::{Listing, list};
+use godepot_bundle::ls::{Listing, SortBy, list};
+use godepot_bundle::time::format_rfc3339;
 
 use crate::config::ConfigFile;
 use crate::datadir;
@@ -14,6 +15,7 @@ use crate::settings::StoreSettings;
 ///   godepot ls                      # everything
 ///   godepot ls 'example.com/*'      # GOPRIVATE-style globs over leading path elements
 ///   godepot ls github.com/acme      # or a plain prefix
+///   godepot ls --sort size          # what takes the space, largest first
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct LsArgs {
@@ -24,29 +26,53 @@ pub(crate) struct LsArgs {
     #[arg(value_name = "PATTERN")]
     pub(crate) pattern: Option<String>,
 
+    /// Order: name (modules by path, versions by semver), size (largest first), or time
+    /// (most recently stored first, with the time shown).
+    #[arg(long, value_enum, default_value_t = Sort::Name)]
+    pub(crate) sort: Sort,
+
     /// Print the listing as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Sort {
+    Name,
+    Size,
+    Time,
+}
+
+impl From<Sort> for SortBy {
+    fn from(sort: Sort) -> SortBy {
+        match sort {
+            Sort::Name => SortBy::Name,
+            Sort::Size => SortBy::Size,
+            Sort::Time => SortBy::Time,
+        }
+    }
+}
+
 pub(crate) fn run(file: &ConfigFile, args: LsArgs) -> Result<(), Failure> {
     let root = datadir::existing(&file.merge(args.store)?)?;
-    let listing = list(&root, args.pattern.as_deref())
+    let mut listing = list(&root, args.pattern.as_deref())
         .map_err(|e| Failure::runtime(format!("cannot list {}: {e}", root.display())))?;
+    listing.sort(args.sort.into());
     if args.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&listing).unwrap_or_default()
         );
     } else {
-        print!("{}", render(&listing));
+        print!("{}", render(&listing, args.sort == Sort::Time));
     }
     Ok(())
 }
 
-/// One line per version (`module version size files`, in aligned columns), then the total.
-fn render(listing: &Listing) -> String {
-    let rows: Vec<[String; 4]> = listing
+/// One line per version (`module version size files`, in aligned columns, the time stored
+/// after the files when `times`), then the total.
+fn render(listing: &Listing, times: bool) -> String {
+    let rows: Vec<[String; 5]> = listing
         .modules
         .iter()
         .flat_map(|m| {
@@ -56,15 +82,27 @@ fn render(listing: &Listing) -> String {
                     v.version.clone(),
                     human_bytes(v.bytes),
                     v.files.join(","),
+                    if times {
+                        format!("  {}", format_rfc3339(v.stored))
+                    } else {
+                        String::new()
+                    },
                 ]
             })
         })
         .collect();
     let width = |column: usize| rows.iter().map(|r| r[column].len()).max().unwrap_or(0);
-    let (path, version, size) = (width(0), width(1), width(2));
+    let (path, version, size, kinds) = (width(0), width(1), width(2), width(3));
     let mut out = String::new();
-    for [p, v, s, files] in &rows {
-        out.push_str(&format!("{p:path$}  {v:version$}  {s:>size$}  {files}\n"));
+    for [p, v, s, files, stored] in &rows {
+        let files = if times {
+            format!("{files:kinds$}")
+        } else {
+            files.clone()
+        };
+        out.push_str(&format!(
+            "{p:path$}  {v:version$}  {s:>size$}  {files}{stored}\n"
+        ));
     }
     out.push_str(&format!(
         "total: {}, {} ({})",
@@ -74,9 +112,10 @@ fn render(listing: &Listing) -> String {
     ));
     if listing.sumdb_files > 0 {
         out.push_str(&format!(
-            ", {} ({})",
+            ", {} ({}); {} in all",
             count(listing.sumdb_files as u64, "checksum database answer"),
-            human_bytes(listing.sumdb_bytes)
+            human_bytes(listing.sumdb_bytes),
+            human_bytes(listing.all_bytes)
         ));
     }
     out.push('\n');

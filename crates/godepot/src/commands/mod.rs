@@ -6,6 +6,7 @@ pub(crate) mod diff;
 pub(crate) mod doctor;
 pub(crate) mod export;
 pub(crate) mod gather;
+pub(crate) mod gc;
 pub(crate) mod import;
 pub(crate) mod ls;
 pub(crate) mod prefetch;

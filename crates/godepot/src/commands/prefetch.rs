@@ -139,6 +139,7 @@ impl Settings {
             // refused.
             listen: SocketAddr::from(([0, 0, 0, 0], 0)),
             reach: &self.reach,
+            access: None,
         }
     }
 }

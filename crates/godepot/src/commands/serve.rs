@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use godepot_server::{Activity, ConnectionLimits, ServerOptions};
+use godepot_store::access::{AccessRecorder, SystemClock};
 
 use crate::cli::ServeArgs;
 use crate::commands::depot::{self, DepotSettings, Reach, instance_id};
@@ -71,6 +72,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         instance_id: instance_id.clone(),
         listen,
         reach: &config.reach,
+        access: None,
     };
     let sumdb = depot::sumdb_options(
         config.sumdb.sumdb.as_deref(),
@@ -79,6 +81,11 @@ async fn serve(config: Config) -> Result<(), Failure> {
     )?;
     let about = about(&config, &sumdb);
     let created = datadir::Created::guard(&config.data_dir);
+    let recorder = access_recorder(&config.data_dir)?;
+    let settings = DepotSettings {
+        access: Some(Arc::clone(&recorder)),
+        ..settings
+    };
     let built = depot::build_with_sumdb(&settings, sumdb)?;
     if config.offline && datadir::holds_nothing(&config.data_dir) {
         tracing::warn!(data_dir = %config.data_dir.display(), "offline with an empty store: every request will be answered 404; import a bundle first (godepot import)");
@@ -119,6 +126,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     };
     let activity = Arc::new(Activity::default());
     tokio::spawn(memory::release_when_idle(Arc::clone(&activity)));
+    tokio::spawn(Arc::clone(&recorder).flush_every(ACCESS_FLUSH));
     let router = godepot_server::router(
         depot,
         ServerOptions {
@@ -155,6 +163,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     )
     .await
     .map_err(|e| Failure::runtime(format!("server failed: {e}")))?;
+    recorder.flush_logged().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -182,6 +191,17 @@ fn about(config: &Config, sumdb: &godepot_depot::SumdbOptions) -> godepot_server
             })
             .collect(),
     }
+}
+
+/// How often the access times noted in memory are appended to the store's log: what a
+/// crash can lose of them.
+const ACCESS_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Notes the versions served, for `godepot gc` (see `godepot_store::access`).
+fn access_recorder(data_dir: &std::path::Path) -> Result<Arc<AccessRecorder>, Failure> {
+    AccessRecorder::open(data_dir, Arc::new(SystemClock))
+        .map(Arc::new)
+        .map_err(|e| Failure::runtime(format!("cannot start the access log: {e}")))
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -317,6 +317,35 @@ settings_group! {
     }
 }
 
+settings_group! {
+    /// What `gc` keeps (issue 12): a retention policy, the same on every run.
+    pub(crate) struct RetentionSettings {
+        /// Remove versions no client asked for in this long, e.g. 90d (required: in a flag,
+        /// GODEPOT_UNUSED_FOR or the config file).
+        #[arg(long, env = "GODEPOT_UNUSED_FOR", value_name = "DURATION")]
+        pub(crate) unused_for: Option<Span>,
+
+        /// Always keep the newest N versions of each module (by semantic version, the
+        /// downloadable ones first) [default: 1].
+        #[arg(long, env = "GODEPOT_KEEP_LATEST", value_name = "N")]
+        pub(crate) keep_latest: Option<u32>,
+    }
+}
+
+impl RetentionSettings {
+    pub(crate) fn unused_for(&self) -> Result<Duration, Failure> {
+        self.unused_for.map(|s| s.0).ok_or_else(|| {
+            Failure::config("gc needs --unused-for DURATION").hint(
+                "e.g. godepot gc --unused-for 90d (or unused-for = \"90d\" in the config file)",
+            )
+        })
+    }
+
+    pub(crate) fn keep_latest(&self) -> usize {
+        self.keep_latest.map_or(1, |n| n as usize)
+    }
+}
+
 /// Every key a config file may hold: all commands share one file.
 pub(crate) fn all_keys() -> Vec<String> {
     [
@@ -332,6 +361,7 @@ pub(crate) fn all_keys() -> Vec<String> {
         AuthSettings::fields(),
         TlsSettings::fields(),
         DoctorSettings::fields(),
+        RetentionSettings::fields(),
     ]
     .concat()
 }
@@ -377,6 +407,7 @@ mod tests {
         same::<AuthSettings>();
         same::<TlsSettings>();
         same::<DoctorSettings>();
-        assert_eq!(all_keys().len(), 22);
+                same::<RetentionSettings>();
+        assert_eq!(all_keys().len(), 24);
     }
 }

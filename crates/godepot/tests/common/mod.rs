@@ -185,6 +185,18 @@ pub(crate) fn godepot_cli(args: &[&str]) -> Output {
     godepot_command(args).output().expect("run godepot")
 }
 
+/// Runs [`godepot_command`], which must succeed; its stdout.
+pub(crate) fn godepot_ok(args: &[&str]) -> String {
+    let out = godepot_cli(args);
+    assert!(
+        out.status.success(),
+        "godepot {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `go` against `proxy`, verifying with the test database, with a fresh GOPATH (so
 /// `$GOPATH/pkg/sumdb` remembers no tree head) and a clean module cache.
 pub(crate) fn go_with_sumdb(
