@@ -72,10 +72,7 @@ impl Fake {
                 });
             }
             match self.files.lock().unwrap().get(&what) {
-                Some(data) => Ok(Fetched {
-                    data: data.clone(),
-                    source: self.name.to_string(),
-                }),
+                Some(data) => Ok(Fetched::new(data.clone(), self.name)),
                 None => Err(DepotError::NotFound(format!("{what}: not found"))),
             }
         })

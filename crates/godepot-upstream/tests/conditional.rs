@@ -41,7 +41,10 @@ async fn an_unchanged_list_costs_a_304_and_a_changed_one_comes_whole() {
     let first = changed(ask(&up, &Validators::default()).await);
     assert_eq!(first.data, "v1.0.0\n");
     let known = first.validators;
-    assert!(known.etag.is_some() && known.last_modified.is_some(), "{known:?}");
+    assert!(
+        known.etag.is_some() && known.last_modified.is_some(),
+        "{known:?}"
+    );
     assert_eq!(known.source, first.source);
 
     assert!(matches!(ask(&up, &known).await, Revalidated::Unchanged));
