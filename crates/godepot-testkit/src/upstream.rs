@@ -187,26 +187,12 @@ impl FixtureUpstream {
 
     /// Requests received whose decoded path ends with `path_suffix`.
     pub fn hits(&self, path_suffix: &str) -> u64 {
-        self.shared
-            .hits
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(p, _)| p.ends_with(path_suffix))
-            .map(|(_, n)| n)
-            .sum()
+        count_where(&self.shared.hits, |p| p.ends_with(path_suffix))
     }
 
     /// Requests received whose decoded path contains `needle`.
     pub fn hits_containing(&self, needle: &str) -> u64 {
-        self.shared
-            .hits
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(p, _)| p.contains(needle))
-            .map(|(_, n)| n)
-            .sum()
+        count_where(&self.shared.hits, |p| p.contains(needle))
     }
 
     /// All requests so far, path → count.
@@ -240,14 +226,7 @@ impl FixtureUpstream {
     /// Requests answered 304 (conditional, for an unchanged list or `@latest`) whose decoded
     /// path ends with `path_suffix`; they are counted in [`hits`](Self::hits) too.
     pub fn not_modified(&self, path_suffix: &str) -> u64 {
-        self.shared
-            .not_modified
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(p, _)| p.ends_with(path_suffix))
-            .map(|(_, n)| n)
-            .sum()
+        count_where(&self.shared.not_modified, |p| p.ends_with(path_suffix))
     }
 
     /// Forgets the counters.
@@ -255,6 +234,21 @@ impl FixtureUpstream {
         self.shared.hits.lock().expect("lock").clear();
         self.shared.not_modified.lock().expect("lock").clear();
     }
+}
+
+/// The requests counted in `counts` whose path satisfies `pred`.
+fn count_where(counts: &Mutex<BTreeMap<String, u64>>, pred: impl Fn(&str) -> bool) -> u64 {
+    let counts = counts.lock().expect("lock");
+    counts.iter().filter(|(p, _)| pred(p)).map(|(_, n)| n).sum()
+}
+
+/// Counts one more request for `path`.
+fn bump(counts: &Mutex<BTreeMap<String, u64>>, path: &str) {
+    *counts
+        .lock()
+        .expect("lock")
+        .entry(path.to_owned())
+        .or_insert(0) += 1;
 }
 
 impl Drop for FixtureUpstream {
@@ -556,12 +550,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
         )
         .await;
     };
-    *shared
-        .hits
-        .lock()
-        .expect("lock")
-        .entry(path.clone())
-        .or_insert(0) += 1;
+    bump(&shared.hits, &path);
     if let Some(value) = header(&head, "authorization") {
         shared
             .authorizations
@@ -615,12 +604,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
     if let Some(v) = &validators
         && v.unchanged_for(&head)
     {
-        *shared
-            .not_modified
-            .lock()
-            .expect("lock")
-            .entry(path.clone())
-            .or_insert(0) += 1;
+        bump(&shared.not_modified, &path);
         if stream
             .write_all(
                 format!("HTTP/1.1 304 Not Modified\r\n{extra}Connection: close\r\n\r\n").as_bytes(),

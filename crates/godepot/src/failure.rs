@@ -20,6 +20,16 @@ impl Failure {
         }
     }
 
+    /// Reading or writing failed (the store, a file): exit code 2, like a usage error, for
+    /// the ops commands whose 1 means "a finding".
+    pub(crate) fn io(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            hint: None,
+            code: 2,
+        }
+    }
+
     /// Something failed while running.
     pub(crate) fn runtime(message: impl Into<String>) -> Self {
         Failure {
