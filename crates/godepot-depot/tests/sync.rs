@@ -1,6 +1,7 @@
 //! `sync` against the fixture upstream through the real proxy client: each follow rule
 //! fetches exactly its versions, a second sync costs only 304s, the policy is obeyed, and a
-//! dead upstream is reported with nothing changed.
+//! dead upstream is reported with nothing changed. Also the client's side of the same
+//! revalidation: a list asked for after its time-to-live costs a 304 when unchanged.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,6 +32,16 @@ struct Rig {
     depot: Depot,
 }
 
+/// A proxy client for `upstream`, without retries (a dead upstream fails at once).
+fn client(upstream: &FixtureUpstream) -> Upstream {
+    let list = ProxyList::parse(&upstream.url()).unwrap();
+    let options = UpstreamOptions {
+        retries: 0,
+        ..UpstreamOptions::default()
+    };
+    Upstream::with_netrc(&list, options, Netrc::default()).unwrap()
+}
+
 impl Rig {
     /// A store holding `example.com/m@v0.1.0` and `example.com/other@v1.0.0`, after which
     /// upstream gains a patch, a minor and a major version of `example.com/m`.
@@ -40,14 +51,8 @@ impl Rig {
         publish(&served, &["v0.1.0"]);
         let upstream = FixtureUpstream::start(&served);
         let store = Arc::new(LocalStore::open(tmp.path().join("data")).unwrap());
-        let list = ProxyList::parse(&upstream.url()).unwrap();
-        let options = UpstreamOptions {
-            retries: 0,
-            ..UpstreamOptions::default()
-        };
-        let client = Upstream::with_netrc(&list, options, Netrc::default()).unwrap();
         let held: Arc<dyn Store> = store.clone();
-        let depot = Depot::new(held, Some(client), DepotOptions::default());
+        let depot = Depot::new(held, Some(client(&upstream)), DepotOptions::default());
         for (module, version) in [(MOD, "v0.1.0"), (OTHER, "v1.0.0")] {
             for kind in [Kind::Info, Kind::Mod, Kind::Zip] {
                 depot.keep(key(module, version, kind)).await.unwrap();
@@ -155,10 +160,8 @@ async fn a_second_depot_on_the_same_store_asks_conditionally_too() {
     rig.sync(Follow::None).await;
     rig.upstream.reset_hits();
     // As a later `godepot sync` process would: the validators are read from the store.
-    let list = ProxyList::parse(&rig.upstream.url()).unwrap();
-    let client = Upstream::with_netrc(&list, UpstreamOptions::default(), Netrc::default());
     let held: Arc<dyn Store> = rig.store.clone();
-    let depot = Depot::new(held, Some(client.unwrap()), DepotOptions::default());
+    let depot = Depot::new(held, Some(client(&rig.upstream)), DepotOptions::default());
     let report = sync(&depot, &SyncOptions::default(), &NoProgress)
         .await
         .unwrap();
@@ -220,4 +223,38 @@ async fn upstream_down_is_reported_and_changes_nothing() {
     assert!(report.fetched.is_empty());
     assert_eq!(rig.store.walk().unwrap(), before);
     assert_eq!(rig.store.list_meta("mutable").unwrap(), meta_before);
+}
+
+#[tokio::test]
+async fn a_list_asked_after_its_ttl_is_revalidated_with_a_304() {
+    let rig = Rig::new().await;
+    let held: Arc<dyn Store> = rig.store.clone();
+    let options = DepotOptions {
+        list_ttl: std::time::Duration::ZERO,
+        ..DepotOptions::default()
+    };
+    let depot = Depot::new(held, Some(client(&rig.upstream)), options);
+    let module = ModulePath::parse(MOD).unwrap();
+    let body = |answer: godepot_depot::Answer| match answer.body {
+        godepot_depot::Body::Bytes(data) => data,
+        _ => panic!("a list is bytes"),
+    };
+    let first = body(depot.list(&module).await.unwrap());
+    assert_eq!(first, "v0.1.0\nv0.1.1\nv0.2.0\nv1.0.0\n");
+    let second = body(depot.list(&module).await.unwrap());
+    assert_eq!(second, first);
+    assert_eq!(rig.upstream.hits("/@v/list"), 2);
+    assert_eq!(rig.upstream.not_modified("/@v/list"), 1);
+
+    // A changed list comes whole; a dead upstream still gets the last good answer.
+    publish(
+        rig.upstream.root(),
+        &["v0.1.0", "v0.1.1", "v0.2.0", "v1.0.0", "v1.0.1"],
+    );
+    let third = body(depot.list(&module).await.unwrap());
+    assert_eq!(third, "v0.1.0\nv0.1.1\nv0.2.0\nv1.0.0\nv1.0.1\n");
+    rig.upstream.stop();
+    let stale = depot.list(&module).await.unwrap();
+    assert_eq!(stale.cache, godepot_depot::CacheStatus::Stale);
+    assert_eq!(body(stale), third);
 }
