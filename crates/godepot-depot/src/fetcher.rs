@@ -19,7 +19,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use godepot_module::{ModulePath, Version};
-use godepot_upstream::Upstream;
+use godepot_upstream::{Upstream, Validators};
 
 use crate::DepotError;
 
@@ -34,6 +34,48 @@ pub struct Fetched {
     pub data: Bytes,
     /// Where it came from, for messages (no credentials): a proxy URL, a repository.
     pub source: String,
+    /// What identifies this answer at its source, for asking again conditionally; empty
+    /// when the source gave none.
+    pub validators: Validators,
+}
+
+impl Fetched {
+    /// An answer from `source` that carries no validators.
+    pub fn new(data: impl Into<Bytes>, source: impl Into<String>) -> Fetched {
+        Fetched {
+            data: data.into(),
+            source: source.into(),
+            validators: Validators::default(),
+        }
+    }
+}
+
+impl From<godepot_upstream::Whole> for Fetched {
+    fn from(whole: godepot_upstream::Whole) -> Fetched {
+        Fetched {
+            data: whole.data,
+            source: whole.source,
+            validators: whole.validators,
+        }
+    }
+}
+
+/// The mutable answers that can be revalidated: they name no version, so they change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutable {
+    /// `@v/list`.
+    List,
+    /// `@latest`.
+    Latest,
+}
+
+/// The answer to a conditional question ([`Fetcher::revalidate`]).
+#[derive(Debug, Clone)]
+pub enum Revalidated {
+    /// The source says the answer held is still current (an HTTP 304): no body came.
+    Unchanged,
+    /// A new answer, or the same one from a source that cannot tell.
+    Changed(Fetched),
 }
 
 /// A zip on its way.
@@ -58,6 +100,25 @@ pub trait Fetcher: Send + Sync + 'static {
 
     /// The `@latest` answer: an `.info` JSON object.
     fn latest<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>>;
+
+    /// `list` or `latest`, asking only whether the answer `known` identifies has changed
+    /// (validators a [`Fetched`] of this fetcher carried). A source that cannot tell
+    /// answers in full, as this default does.
+    fn revalidate<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        which: Mutable,
+        known: &'a Validators,
+    ) -> BoxFuture<'a, Result<Revalidated, DepotError>> {
+        let _ = known;
+        Box::pin(async move {
+            let fetched = match which {
+                Mutable::List => self.list(module).await?,
+                Mutable::Latest => self.latest(module).await?,
+            };
+            Ok(Revalidated::Changed(fetched))
+        })
+    }
 
     /// The `.info` of a canonical version or of a query (branch, commit, `v1.2`).
     fn info<'a>(
@@ -182,6 +243,16 @@ impl Fetcher for FallThrough {
         Box::pin(self.first(move |f| f.latest(module)))
     }
 
+    fn revalidate<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        which: Mutable,
+        known: &'a Validators,
+    ) -> BoxFuture<'a, Result<Revalidated, DepotError>> {
+        // Each source sends back only the validators it gave (they name their source).
+        Box::pin(self.first(move |f| f.revalidate(module, which, known)))
+    }
+
     fn info<'a>(
         &'a self,
         module: &'a ModulePath,
@@ -221,6 +292,36 @@ impl Fetcher for Upstream {
     fn latest<'a>(&'a self, module: &'a ModulePath) -> BoxFuture<'a, Result<Fetched, DepotError>> {
         let rel = format!("{}/@latest", module.escaped());
         Box::pin(whole(self, rel, MAX_MUTABLE, format!("{module}@latest")))
+    }
+
+    fn revalidate<'a>(
+        &'a self,
+        module: &'a ModulePath,
+        which: Mutable,
+        known: &'a Validators,
+    ) -> BoxFuture<'a, Result<Revalidated, DepotError>> {
+        let (rel, what) = match which {
+            Mutable::List => (
+                format!("{}/@v/list", module.escaped()),
+                format!("{module}: list"),
+            ),
+            Mutable::Latest => (
+                format!("{}/@latest", module.escaped()),
+                format!("{module}@latest"),
+            ),
+        };
+        Box::pin(async move {
+            let answer = self
+                .get_whole_if_changed(&rel, MAX_MUTABLE, known)
+                .await
+                .map_err(|e| DepotError::from_fetch(&what, e))?;
+            Ok(match answer {
+                godepot_upstream::Revalidated::Unchanged => Revalidated::Unchanged,
+                godepot_upstream::Revalidated::Changed(whole) => {
+                    Revalidated::Changed(Fetched::from(whole))
+                }
+            })
+        })
     }
 
     fn info<'a>(
@@ -278,12 +379,9 @@ async fn whole(
     limit: u64,
     what: String,
 ) -> Result<Fetched, DepotError> {
-    let whole = upstream
+    upstream
         .get_whole(&rel, limit)
         .await
-        .map_err(|e| DepotError::from_fetch(&what, e))?;
-    Ok(Fetched {
-        data: whole.data,
-        source: whole.source,
-    })
+        .map(Fetched::from)
+        .map_err(|e| DepotError::from_fetch(&what, e))
 }

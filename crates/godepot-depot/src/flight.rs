@@ -11,22 +11,34 @@ use tokio::sync::watch;
 
 use crate::DepotError;
 
-pub(crate) type Shared = Result<Bytes, DepotError>;
+pub(crate) type Shared<T = Bytes> = Result<T, DepotError>;
 
-#[derive(Default)]
-pub(crate) struct Flights {
+/// Where each asker waits for a flight's answer (`None` until it lands).
+type Waiting<T> = watch::Receiver<Option<Shared<T>>>;
+
+/// Fetches under way, by what they fetch; each ends in a `T` (a small artifact's bytes, a
+/// revalidated mutable answer) that every asker gets a clone of.
+pub(crate) struct Flights<T = Bytes> {
     /// std's mutex: it is held only to look up or insert, never across an await.
-    map: Arc<Mutex<HashMap<String, watch::Receiver<Option<Shared>>>>>,
+    map: Arc<Mutex<HashMap<String, Waiting<T>>>>,
 }
 
-impl Flights {
+impl<T> Default for Flights<T> {
+    fn default() -> Self {
+        Flights {
+            map: Arc::default(),
+        }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Flights<T> {
     /// Runs `work` for `key` unless a run is already under way, and waits for the answer.
     /// The work runs as its own task, so a client that goes away does not cancel it for the
     /// others (or leave a half-done write behind).
-    pub(crate) async fn run<F, Fut>(&self, key: &str, work: F) -> (Shared, bool)
+    pub(crate) async fn run<F, Fut>(&self, key: &str, work: F) -> (Shared<T>, bool)
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Shared> + Send + 'static,
+        Fut: Future<Output = Shared<T>> + Send + 'static,
     {
         let (mut rx, leader) = {
             let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());

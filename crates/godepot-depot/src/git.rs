@@ -125,10 +125,7 @@ pub fn git_error(what: &str, e: GitError) -> DepotError {
 }
 
 fn fetched(data: impl Into<Bytes>) -> Fetched {
-    Fetched {
-        data: data.into(),
-        source: "git".into(),
-    }
+    Fetched::new(data, "git")
 }
 
 impl Fetcher for GitSource {

@@ -9,7 +9,9 @@
 //!   for a time-to-live and served stale when upstream fails ([`mutable`]);
 //! - offline, everything is answered from the store alone ([`offline`]);
 //! - whatever the source, the policy ([`gate`]) decides first: a blocked version is refused
-//!   (403) and never fetched, and lists and `@latest` leave blocked versions out.
+//!   (403) and never fetched, and lists and `@latest` leave blocked versions out;
+//! - [`sync`] (`godepot sync`) revalidates the lists and `@latest` of the modules held and
+//!   fetches the new versions a [`Follow`] rule allows, through the same checks.
 //!
 //! The depot speaks neither HTTP nor the CLI: it returns [`Answer`]s and [`DepotError`]s.
 
@@ -25,6 +27,7 @@ mod keep;
 mod mutable;
 mod offline;
 mod sumdb;
+mod sync;
 mod zipflight;
 
 use std::sync::Arc;
@@ -40,12 +43,19 @@ use godepot_upstream::Upstream;
 
 pub use answer::{Answer, Body, CacheStatus, ZipStream};
 pub use error::{Cause, DepotError, Reason};
-pub use fetcher::{FallThrough, Fetched, FetchedZip, Fetcher, Fetchers, MAX_INFO, MAX_MUTABLE};
+pub use fetcher::{
+    FallThrough, Fetched, FetchedZip, Fetcher, Fetchers, MAX_INFO, MAX_MUTABLE, Mutable,
+    Revalidated,
+};
 pub use git::{GitSource, git_error, netrc_credentials};
 /// The header by which a godepot recognises its own requests (a proxy loop).
 pub use godepot_upstream::VIA_HEADER;
 pub use keep::{Kept, Outcome};
 pub use sumdb::{ProofTiles, SumdbDatabase, SumdbOptions};
+pub use sync::{
+    Follow, NoProgress, SyncFailure, SyncOptions, SyncProgress, SyncReport, SyncedVersion,
+    new_versions, sync,
+};
 
 use flight::Flights;
 use hot::HotCache;
@@ -93,6 +103,7 @@ struct Inner {
     fetchers: Fetchers,
     options: DepotOptions,
     small_flights: Flights,
+    mutable_flights: Flights<mutable::Refreshed>,
     zip_flights: ZipFlights,
     hot: HotCache,
     mutable: MutableCache,
@@ -144,6 +155,7 @@ impl Depot {
                 fetchers,
                 options,
                 small_flights: Flights::default(),
+                mutable_flights: Flights::default(),
                 zip_flights: ZipFlights::default(),
                 hot: HotCache::default(),
                 mutable: MutableCache::default(),

@@ -3,6 +3,10 @@
 //! Each is fetched from upstream at most once per time-to-live, shared by all askers. When
 //! upstream fails, the last good answer is served (stale-if-error), from memory or, after a
 //! restart, from its copy under `.godepot/mutable/`. Offline, answers come from the store.
+//!
+//! Lists and `@latest` are asked again conditionally: upstream's last answer is kept with its
+//! validators ([`Known`]), so an unchanged answer costs a 304 and no body, whether the asker
+//! is a client after the time-to-live or `godepot sync` ([`revalidate`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -10,10 +14,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
+use godepot_upstream::Validators;
 
 use crate::answer::{Answer, CacheStatus};
 use crate::ingest::check_query_info;
-use crate::{DepotError, Fetcher, Inner, offline};
+use crate::{DepotError, Fetcher, Inner, Mutable, Revalidated, offline};
 
 #[derive(Default)]
 pub(crate) struct MutableCache {
@@ -27,6 +32,57 @@ pub(crate) struct Entry {
     checked: Instant,
     pub(crate) answer: Result<Bytes, DepotError>,
     status: CacheStatus,
+    /// Upstream's answer and its validators, when it gave some.
+    known: Option<Known>,
+}
+
+/// Upstream's last answer to a list or `@latest`, exactly as sent, with what identifies it
+/// there: a 304 to a conditional request means "these bytes". Kept with the cached answer,
+/// and under `.godepot/mutable/<rel>.validators` (derived data), so that after a restart,
+/// and in a `godepot sync` run by another process, the question is asked conditionally too.
+/// One file holds both, so validators are never paired with bytes they do not describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Known {
+    validators: Validators,
+    raw: Bytes,
+}
+
+/// [`Known`] on disk. Lists and `@latest` answers are text (both are checked to be).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KnownFile {
+    source: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    body: String,
+}
+
+impl Known {
+    fn meta_name(rel: &str) -> String {
+        format!("mutable/{rel}.validators")
+    }
+
+    fn to_json(&self) -> Option<Vec<u8>> {
+        let file = KnownFile {
+            source: self.validators.source.clone(),
+            etag: self.validators.etag.clone(),
+            last_modified: self.validators.last_modified.clone(),
+            body: String::from_utf8(self.raw.to_vec()).ok()?,
+        };
+        serde_json::to_vec(&file).ok()
+    }
+
+    /// A file that does not parse is as good as none: the next request asks in full.
+    fn from_json(data: &[u8]) -> Option<Known> {
+        let file: KnownFile = serde_json::from_slice(data).ok()?;
+        Some(Known {
+            validators: Validators {
+                source: file.source,
+                etag: file.etag,
+                last_modified: file.last_modified,
+            },
+            raw: Bytes::from(file.body),
+        })
+    }
 }
 
 /// What the last upstream contact showed, for the readiness report. Shared by every fetch.
@@ -84,6 +140,13 @@ impl MutableCache {
         entries.get(rel).and_then(|e| e.answer.clone().ok())
     }
 
+    /// What is known of upstream's last answer, when an entry is held at all (`None`: ask
+    /// the disk).
+    fn known(&self, rel: &str) -> Option<Option<Known>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(rel).map(|e| e.known.clone())
+    }
+
     /// Forgets a cached answer, so the next request asks upstream.
     pub(crate) fn forget(&self, rel: &str) {
         self.entries
@@ -97,11 +160,13 @@ impl MutableCache {
         rel: &str,
         answer: Result<Bytes, DepotError>,
         status: CacheStatus,
+        known: Option<Known>,
     ) {
         let entry = Entry {
             checked: Instant::now(),
             answer,
             status,
+            known,
         };
         self.entries
             .lock()
@@ -133,14 +198,41 @@ impl Question {
         }
     }
 
-    async fn ask(&self, fetcher: &dyn Fetcher, module: &ModulePath) -> Result<Bytes, DepotError> {
-        let fetched = match self {
-            Question::List => fetcher.list(module).await,
-            Question::Latest => fetcher.latest(module).await,
-            Question::Query(q) => fetcher.info(module, q).await,
-        };
-        fetched.map(|f| f.data)
+    /// Lists and `@latest` are asked conditionally on what is `known` of them.
+    async fn ask(
+        &self,
+        fetcher: &dyn Fetcher,
+        module: &ModulePath,
+        known: Option<&Known>,
+    ) -> Result<Revalidated, DepotError> {
+        let unknown = Validators::default();
+        let validators = known.map_or(&unknown, |k| &k.validators);
+        match self {
+            Question::List => fetcher.revalidate(module, Mutable::List, validators).await,
+            Question::Latest => {
+                fetcher
+                    .revalidate(module, Mutable::Latest, validators)
+                    .await
+            }
+            Question::Query(q) => fetcher.info(module, q).await.map(Revalidated::Changed),
+        }
     }
+
+    fn is_conditional(&self) -> bool {
+        !matches!(self, Question::Query(_))
+    }
+}
+
+/// A mutable answer as just asked of upstream.
+#[derive(Clone)]
+pub(crate) struct Refreshed {
+    /// The answer to serve (a list merged with the versions held).
+    pub(crate) data: Bytes,
+    /// Upstream answered 304: the answer held is current.
+    pub(crate) unchanged: bool,
+    /// Upstream's answer differs from the one held before (none held counts as a change).
+    pub(crate) changed: bool,
+    known: Option<Known>,
 }
 
 /// The shared policy: fresh cache, else one fetch, else the last good answer. `rel` names
@@ -153,7 +245,6 @@ async fn cached(
     check: Check,
     question: Question,
 ) -> Result<(Bytes, CacheStatus), DepotError> {
-    let is_list = matches!(question, Question::List);
     let cache = &inner.mutable;
     if let Some(entry) = cache.fresh(&rel, inner.options.list_ttl) {
         let status = match entry.status {
@@ -162,38 +253,10 @@ async fn cached(
         };
         return entry.answer.map(|data| (data, status));
     }
-    let health = cache.health_handle();
-    let store = Arc::clone(&inner.store);
-    let module_c = module.clone();
-    let (fetched, _) = inner
-        .small_flights
-        .run(&rel, || async move {
-            let result = question.ask(fetcher.as_ref(), &module_c).await;
-            health.record(&result);
-            let data = result?;
-            check(&data, &module_c, question.query())?;
-            if !is_list {
-                return Ok(data);
-            }
-            // Merged here, once per fetch, so that serving a cached list touches no file.
-            let held = tokio::task::spawn_blocking(move || store.versions(&module_c))
-                .await
-                .map_err(|e| DepotError::internal("store task failed", e))?
-                .map_err(DepotError::store)?;
-            Ok(merge_list(data, &held))
-        })
-        .await;
     let meta = format!("mutable/{rel}");
-    match fetched {
-        Ok(data) => {
-            cache.remember(&rel, Ok(data.clone()), CacheStatus::Miss);
-            persist(inner, meta, data.clone()).await;
-            Ok((data, CacheStatus::Miss))
-        }
-        Err(e) if e.is_not_found() => {
-            cache.remember(&rel, Err(e.clone()), CacheStatus::Miss);
-            Err(e)
-        }
+    match refresh(inner, module, fetcher, &rel, check, question).await {
+        Ok(refreshed) => Ok((refreshed.data, CacheStatus::Miss)),
+        Err(e) if e.is_not_found() => Err(e),
         Err(e) => {
             let last = match cache.last_good(&rel) {
                 Some(data) => Some(data),
@@ -207,7 +270,8 @@ async fn cached(
                 Some(data) => {
                     tracing::warn!(%rel, error = %e, "upstream failed; serving the last good answer");
                     // Remembered as fresh, so a dead upstream is not asked again on every request.
-                    cache.remember(&rel, Ok(data.clone()), CacheStatus::Stale);
+                    let known = cache.known(&rel).flatten();
+                    cache.remember(&rel, Ok(data.clone()), CacheStatus::Stale, known);
                     Ok((data, CacheStatus::Stale))
                 }
                 None => Err(e),
@@ -216,27 +280,164 @@ async fn cached(
     }
 }
 
-/// Keeps a copy of the last good answer, so that stale-if-error survives a restart. Written
-/// only when it changed.
-async fn persist(inner: &Inner, meta: String, data: Bytes) {
-    let result = inner
-        .blocking(move |s| {
-            if s.get_meta(&meta)?.as_ref() != Some(&data) {
-                s.put_meta(&meta, &data)?;
-            }
-            Ok(())
+/// Asks upstream now (conditionally on what is known of a list or `@latest`), checks the
+/// answer, merges a list with the versions held, keeps the copies under `.godepot/mutable/`
+/// and remembers the answer. One flight per answer, shared by all who ask at once.
+async fn refresh(
+    inner: &Inner,
+    module: &ModulePath,
+    fetcher: Arc<dyn Fetcher>,
+    rel: &str,
+    check: Check,
+    question: Question,
+) -> Result<Refreshed, DepotError> {
+    let known = match question.is_conditional() {
+        true => known(inner, rel).await,
+        false => None,
+    };
+    let health = inner.mutable.health_handle();
+    let store = Arc::clone(&inner.store);
+    let module_c = module.clone();
+    let rel_c = rel.to_string();
+    let (result, _) = inner
+        .mutable_flights
+        .run(rel, || async move {
+            let result = question.ask(fetcher.as_ref(), &module_c, known.as_ref()).await;
+            health.record(&result);
+            let (raw, now_known, unchanged) = match (result?, known.clone()) {
+                (Revalidated::Unchanged, Some(known)) => (known.raw.clone(), Some(known), true),
+                (Revalidated::Unchanged, None) => {
+                    return Err(DepotError::refused(
+                        module_c.to_string(),
+                        "upstream answered 304 (not modified) to a question that was not conditional",
+                    ));
+                }
+                (Revalidated::Changed(fetched), _) => {
+                    check(&fetched.data, &module_c, question.query())?;
+                    let validators = fetched.validators;
+                    let now_known = (!validators.is_empty()).then(|| Known {
+                        validators,
+                        raw: fetched.data.clone(),
+                    });
+                    (fetched.data, now_known, false)
+                }
+            };
+            let is_list = matches!(question, Question::List);
+            // Upstream's answer as it was, when known; else the copy kept is compared.
+            let differs = known.as_ref().map(|before| match &now_known {
+                Some(after) => before.raw != after.raw,
+                None => before.raw != raw,
+            });
+            let write_known = now_known.clone().filter(|k| known.as_ref() != Some(k));
+            // Merged here, once per fetch, so that serving a cached list touches no file.
+            let (data, copy_changed) = tokio::task::spawn_blocking(move || {
+                let data = match is_list {
+                    true => merge_list(raw, &store.versions(&module_c)?),
+                    false => raw,
+                };
+                let copy_changed = persist(store.as_ref(), &rel_c, &data, write_known.as_ref());
+                Ok((data, copy_changed))
+            })
+            .await
+            .map_err(|e| DepotError::internal("store task failed", e))?
+            .map_err(DepotError::store)?;
+            let changed = !unchanged && differs.unwrap_or(copy_changed);
+            Ok(Refreshed {
+                data,
+                unchanged,
+                changed,
+                known: now_known,
+            })
         })
         .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "could not keep a copy of a mutable answer");
+    let cache = &inner.mutable;
+    match &result {
+        Ok(refreshed) => cache.remember(
+            rel,
+            Ok(refreshed.data.clone()),
+            CacheStatus::Miss,
+            refreshed.known.clone(),
+        ),
+        Err(e) if e.is_not_found() => cache.remember(rel, Err(e.clone()), CacheStatus::Miss, None),
+        Err(_) => {}
     }
+    result
+}
+
+/// What is known of upstream's last answer at `rel`: from memory, else from disk.
+async fn known(inner: &Inner, rel: &str) -> Option<Known> {
+    if let Some(known) = inner.mutable.known(rel) {
+        return known;
+    }
+    let name = Known::meta_name(rel);
+    let data = inner.blocking(move |s| s.get_meta(&name)).await.ok()??;
+    Known::from_json(&data)
+}
+
+/// Keeps a copy of the answer, so that stale-if-error survives a restart, and of upstream's
+/// answer with its validators when they are new. Each is written only when it changed;
+/// says whether the answer's copy did (no copy before counts). A failure to write costs
+/// only the copy: it is logged, and the answer is served all the same.
+fn persist(
+    store: &dyn godepot_store::Store,
+    rel: &str,
+    data: &Bytes,
+    known: Option<&Known>,
+) -> bool {
+    let meta = format!("mutable/{rel}");
+    let write = || -> Result<bool, godepot_store::StoreError> {
+        let changed = store.get_meta(&meta)?.as_ref() != Some(data);
+        if changed {
+            store.put_meta(&meta, data)?;
+        }
+        if let Some(json) = known.and_then(Known::to_json) {
+            store.put_meta(&Known::meta_name(rel), &json)?;
+        }
+        Ok(changed)
+    };
+    write().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not keep a copy of a mutable answer");
+        true
+    })
+}
+
+/// Asks upstream for `module`'s list or `@latest` now, whatever the time-to-live
+/// (conditionally, when its validators are known), and keeps what it says: for
+/// `godepot sync`. No stale answer stands in for a failure: the failure is the answer.
+pub(crate) async fn revalidate(
+    inner: &Inner,
+    module: &ModulePath,
+    which: Mutable,
+) -> Result<Refreshed, DepotError> {
+    let Some(fetcher) = inner.fetcher_for(module) else {
+        return Err(DepotError::NotFound(format!(
+            "{module}: no upstream to ask (offline)"
+        )));
+    };
+    let (rel, check, question) = match which {
+        Mutable::List => (list_rel(module), check_list as Check, Question::List),
+        Mutable::Latest => (
+            latest_rel(module),
+            check_query_info as Check,
+            Question::Latest,
+        ),
+    };
+    refresh(inner, module, fetcher, &rel, check, question).await
+}
+
+fn list_rel(module: &ModulePath) -> String {
+    format!("{}/@v/list", module.escaped())
+}
+
+fn latest_rel(module: &ModulePath) -> String {
+    format!("{}/@latest", module.escaped())
 }
 
 pub(crate) async fn list(inner: &Inner, module: &ModulePath) -> Result<Answer, DepotError> {
     let Some(fetcher) = inner.fetcher_for(module) else {
         return offline::list(inner, module).await;
     };
-    let rel = format!("{}/@v/list", module.escaped());
+    let rel = list_rel(module);
     match cached(inner, module, fetcher, rel, check_list, Question::List).await {
         Ok((data, status)) => Ok(Answer::bytes(data, status, false)),
         // Versions are kept forever: a module upstream no longer knows is still listed here.
@@ -257,7 +458,7 @@ pub(crate) async fn latest(inner: &Inner, module: &ModulePath) -> Result<Answer,
     let Some(fetcher) = inner.fetcher_for(module) else {
         return offline::latest(inner, module).await;
     };
-    let rel = format!("{}/@latest", module.escaped());
+    let rel = latest_rel(module);
     let check = check_query_info;
     let (data, status) = cached(inner, module, fetcher, rel, check, Question::Latest).await?;
     Ok(Answer::bytes(data, status, false))

@@ -72,10 +72,7 @@ impl Fake {
                 });
             }
             match self.files.lock().unwrap().get(&what) {
-                Some(data) => Ok(Fetched {
-                    data: data.clone(),
-                    source: self.name.to_string(),
-                }),
+                Some(data) => Ok(Fetched::new(data.clone(), self.name)),
                 None => Err(DepotError::NotFound(format!("{what}: not found"))),
             }
         })
@@ -543,4 +540,35 @@ async fn versions_given_to_clients_are_noted_and_nothing_else() {
     let mut noted: Vec<String> = data.iter().map(|(_, v, _)| v.to_string()).collect();
     noted.sort();
     assert_eq!(noted, ["v1.0.0", "v1.1.0"]);
+}
+
+/// A fetcher that gives no validators (as git does) is asked in full by sync, which tells a
+/// changed list by the copy it kept.
+#[tokio::test]
+async fn sync_over_a_fetcher_without_validators_compares_the_copy_kept() {
+    use godepot_depot::{Follow, NoProgress, SyncOptions, sync};
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    fake.add(MOD, "v1.0.0", MOD);
+    let depot = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
+    for kind in [Kind::Info, Kind::Mod, Kind::Zip] {
+        depot.keep(key(MOD, "v1.0.0", kind)).await.unwrap();
+    }
+    fake.add(MOD, "v1.0.1", MOD);
+    fake.add(MOD, "v1.1.0", MOD);
+    let options = SyncOptions {
+        follow: Follow::Patch,
+        ..SyncOptions::default()
+    };
+    let first = sync(&depot, &options, &NoProgress).await.unwrap();
+    assert!(first.is_clean(), "{first:?}");
+    let fetched: Vec<&str> = first.fetched.iter().map(|f| f.version.as_str()).collect();
+    assert_eq!(fetched, ["v1.0.1"]);
+    assert_eq!((first.not_modified, first.lists_changed.len()), (0, 1));
+    assert!(rig.holds(MOD, "v1.0.1", Kind::Zip) && !rig.holds(MOD, "v1.1.0", Kind::Info));
+
+    let second = sync(&depot, &options, &NoProgress).await.unwrap();
+    assert!(second.fetched.is_empty() && second.lists_changed.is_empty(), "{second:?}");
+    assert_eq!(second.not_modified, 0);
+    assert_eq!(fake.calls(&format!("{MOD} list")), 2);
 }

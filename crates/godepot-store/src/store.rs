@@ -119,6 +119,9 @@ pub trait Store: Send + Sync + 'static {
     /// The versions of a module a client can download (what its `@v/list` lists), in
     /// semver order. Versions held only as `.mod` are not among them.
     fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, StoreError>;
+    /// Every module the store has a `@v/` directory for, sorted by path: for batch work
+    /// over the whole store (`godepot sync`). It walks the tree; never called while serving.
+    fn modules(&self) -> Result<Vec<ModulePath>, StoreError>;
     /// Reads a metadata file under `.godepot/`.
     fn get_meta(&self, name: &str) -> Result<Option<Bytes>, StoreError>;
     /// Writes (replaces) a metadata file under `.godepot/`, atomically.

@@ -7,6 +7,10 @@
 //! to do. Every response carries `Connection: close`, so there is no keep-alive state to get
 //! wrong. The server owns a tokio runtime whose worker threads run in the background, so it
 //! works from plain `#[test]` functions and from inside async tests alike (no `block_on`).
+//!
+//! The mutable answers (`@v/list`, `@latest`) carry an `ETag` (a hash of the bytes) and a
+//! `Last-Modified` (the list file's time), and a conditional request for an unchanged one is
+//! answered 304, counted apart ([`FixtureUpstream::not_modified`]), as a real proxy would.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -42,6 +46,8 @@ pub enum Fault {
 struct Shared {
     root: PathBuf,
     hits: Mutex<BTreeMap<String, u64>>,
+    /// Of those, the ones answered 304 (a conditional request for an unchanged answer).
+    not_modified: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<Vec<(String, Fault)>>,
     latency: Mutex<Duration>,
     /// The last `Authorization` header received for each decoded path.
@@ -77,6 +83,7 @@ impl FixtureUpstream {
             shared: Arc::new(Shared {
                 root: root.to_path_buf(),
                 hits: Mutex::new(BTreeMap::new()),
+                not_modified: Mutex::new(BTreeMap::new()),
                 faults: Mutex::new(Vec::new()),
                 latency: Mutex::new(Duration::ZERO),
                 authorizations: Mutex::new(BTreeMap::new()),
@@ -180,26 +187,12 @@ impl FixtureUpstream {
 
     /// Requests received whose decoded path ends with `path_suffix`.
     pub fn hits(&self, path_suffix: &str) -> u64 {
-        self.shared
-            .hits
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(p, _)| p.ends_with(path_suffix))
-            .map(|(_, n)| n)
-            .sum()
+        count_where(&self.shared.hits, |p| p.ends_with(path_suffix))
     }
 
     /// Requests received whose decoded path contains `needle`.
     pub fn hits_containing(&self, needle: &str) -> u64 {
-        self.shared
-            .hits
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(p, _)| p.contains(needle))
-            .map(|(_, n)| n)
-            .sum()
+        count_where(&self.shared.hits, |p| p.contains(needle))
     }
 
     /// All requests so far, path → count.
@@ -230,10 +223,32 @@ impl FixtureUpstream {
         self.shared.authorizations.lock().expect("lock").clone()
     }
 
+    /// Requests answered 304 (conditional, for an unchanged list or `@latest`) whose decoded
+    /// path ends with `path_suffix`; they are counted in [`hits`](Self::hits) too.
+    pub fn not_modified(&self, path_suffix: &str) -> u64 {
+        count_where(&self.shared.not_modified, |p| p.ends_with(path_suffix))
+    }
+
     /// Forgets the counters.
     pub fn reset_hits(&self) {
         self.shared.hits.lock().expect("lock").clear();
+        self.shared.not_modified.lock().expect("lock").clear();
     }
+}
+
+/// The requests counted in `counts` whose path satisfies `pred`.
+fn count_where(counts: &Mutex<BTreeMap<String, u64>>, pred: impl Fn(&str) -> bool) -> u64 {
+    let counts = counts.lock().expect("lock");
+    counts.iter().filter(|(p, _)| pred(p)).map(|(_, n)| n).sum()
+}
+
+/// Counts one more request for `path`.
+fn bump(counts: &Mutex<BTreeMap<String, u64>>, path: &str) {
+    *counts
+        .lock()
+        .expect("lock")
+        .entry(path.to_owned())
+        .or_insert(0) += 1;
 }
 
 impl Drop for FixtureUpstream {
@@ -330,11 +345,92 @@ async fn write_head(
     content_type: &str,
     len: u64,
 ) -> std::io::Result<()> {
+    write_head_with(stream, status, content_type, len, "").await
+}
+
+/// As [`write_head`], with `extra` header lines (each ending in CRLF).
+async fn write_head_with(
+    stream: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    len: u64,
+    extra: &str,
+) -> std::io::Result<()> {
     let head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\n{extra}Connection: close\r\n\r\n",
         reason(status)
     );
     stream.write_all(head.as_bytes()).await
+}
+
+/// The validators of a mutable answer (`@v/list`, `@latest`): an `ETag` hashing its bytes and
+/// the list file's time as `Last-Modified`; `None` for every other path.
+struct Validators {
+    etag: String,
+    last_modified: Option<std::time::SystemTime>,
+}
+
+impl Validators {
+    fn of(root: &Path, path: &str, target: &Target) -> Option<Validators> {
+        let rel = path.trim_start_matches('/');
+        let module = rel
+            .strip_suffix("/@v/list")
+            .or_else(|| rel.strip_suffix("/@latest"))?;
+        let bytes = match target {
+            Target::File(p, _) => std::fs::read(p).ok()?,
+            Target::Bytes(b, _) => b.clone(),
+            Target::Missing(_) => return None,
+        };
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(&bytes);
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let last_modified = std::fs::metadata(root.join(module).join("@v/list"))
+            .and_then(|m| m.modified())
+            .ok();
+        Some(Validators {
+            etag: format!("\"{hex}\""),
+            last_modified,
+        })
+    }
+
+    /// Whether the request's `If-None-Match` (else its `If-Modified-Since`, as RFC 9110
+    /// orders them) says the client holds this answer.
+    fn unchanged_for(&self, head: &str) -> bool {
+        if let Some(tags) = header(head, "if-none-match") {
+            return tags
+                .split(',')
+                .any(|t| t.trim() == self.etag || t.trim() == "*");
+        }
+        let since =
+            header(head, "if-modified-since").and_then(|d| httpdate::parse_http_date(&d).ok());
+        match (since, self.last_modified) {
+            // HTTP dates have whole seconds: compare at that grain.
+            (Some(since), Some(modified)) => {
+                httpdate::HttpDate::from(modified) <= httpdate::HttpDate::from(since)
+            }
+            _ => false,
+        }
+    }
+
+    fn header_lines(&self) -> String {
+        let mut lines = format!("ETag: {}\r\n", self.etag);
+        if let Some(modified) = self.last_modified {
+            lines.push_str(&format!(
+                "Last-Modified: {}\r\n",
+                httpdate::fmt_http_date(modified)
+            ));
+        }
+        lines
+    }
+}
+
+/// The value of the first request header named `name` (lower-case).
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().skip(1).find_map(|line| {
+        let (n, value) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_string())
+    })
 }
 
 async fn respond_bytes(
@@ -454,18 +550,8 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
         )
         .await;
     };
-    *shared
-        .hits
-        .lock()
-        .expect("lock")
-        .entry(path.clone())
-        .or_insert(0) += 1;
-    let authorization = head.lines().skip(1).find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("authorization")
-            .then(|| value.trim().to_string())
-    });
-    if let Some(value) = authorization {
+    bump(&shared.hits, &path);
+    if let Some(value) = header(&head, "authorization") {
         shared
             .authorizations
             .lock()
@@ -488,6 +574,11 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
         .find(|(p, _)| path.contains(p.as_str()))
         .map(|(_, f)| f.clone());
     let target = resolve(&shared.root, &path);
+    let validators = Validators::of(&shared.root, &path, &target);
+    let extra = validators
+        .as_ref()
+        .map(Validators::header_lines)
+        .unwrap_or_default();
 
     match fault {
         Some(Fault::Status(code)) => {
@@ -510,6 +601,21 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
         _ => {}
     }
 
+    if let Some(v) = &validators
+        && v.unchanged_for(&head)
+    {
+        bump(&shared.not_modified, &path);
+        if stream
+            .write_all(
+                format!("HTTP/1.1 304 Not Modified\r\n{extra}Connection: close\r\n\r\n").as_bytes(),
+            )
+            .await
+            .is_ok()
+        {
+            let _ = stream.shutdown().await;
+        }
+        return;
+    }
     let (mut reader, len, ct): (Box<dyn tokio::io::AsyncRead + Unpin + Send>, u64, &str) =
         match target {
             Target::Missing(msg) => return respond_text(&mut stream, head_only, 404, &msg).await,
@@ -533,7 +639,11 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) {
                 }
             },
         };
-    if write_head(&mut stream, 200, ct, len).await.is_err() || head_only {
+    if write_head_with(&mut stream, 200, ct, len, &extra)
+        .await
+        .is_err()
+        || head_only
+    {
         let _ = stream.shutdown().await;
         return;
     }

@@ -58,6 +58,8 @@ pub struct Fetched {
     pub body: BodyStream,
     /// Which proxy answered (the URL fetched, credentials redacted), for logs and messages.
     pub source: String,
+    /// What identifies this answer at that proxy, for asking again conditionally.
+    pub validators: Validators,
 }
 
 /// A small answer read whole.
@@ -66,6 +68,62 @@ pub struct Whole {
     pub data: Bytes,
     /// Which proxy answered (the URL fetched, credentials redacted).
     pub source: String,
+    /// What identifies this answer at that proxy, for asking again conditionally.
+    pub validators: Validators,
+}
+
+/// What identifies one state of a mutable answer (`list`, `@latest`) at the proxy that gave
+/// it: its `ETag` and `Last-Modified`, sent back as `If-None-Match` and `If-Modified-Since`
+/// so that an answer that has not changed costs a 304 and no body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The URL that gave them (credentials redacted). They are sent back to that URL only:
+    /// another proxy's tags and dates say nothing about the answer held (a fall-through
+    /// proxy whose copy is older than our date would answer 304 for different bytes).
+    pub source: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// Whether there is nothing to ask with (the proxy sent neither header).
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+
+    /// The validators of a response from `source`. A value that is not visible ASCII, or
+    /// is absurdly long, is left out rather than kept and sent back.
+    fn of(source: &str, headers: &reqwest::header::HeaderMap) -> Validators {
+        let value = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && v.len() <= 512)
+                .map(str::to_string)
+        };
+        Validators {
+            source: source.to_string(),
+            etag: value(reqwest::header::ETAG),
+            last_modified: value(reqwest::header::LAST_MODIFIED),
+        }
+    }
+}
+
+/// The answer to a conditional request ([`Upstream::get_whole_if_changed`]).
+#[derive(Debug, Clone)]
+pub enum Revalidated {
+    /// The proxy that gave the validators says the answer held is still current (304).
+    Unchanged,
+    /// A new answer (or the same one from a proxy that cannot tell), read whole.
+    Changed(Whole),
+}
+
+/// One proxy's reply before its body is read: to a conditional request, a 304 is an
+/// answer, not an error.
+enum Reply {
+    Full(Fetched),
+    Unchanged,
 }
 
 impl std::fmt::Debug for Fetched {
@@ -133,10 +191,23 @@ impl Upstream {
     /// Fetches `rel` (an escaped proxy path such as `m/@v/v1.0.0.info`) through the list,
     /// following the go command's fall-through rules.
     pub async fn get(&self, rel: &str) -> Result<Fetched, FetchError> {
+        match self.get_unless(rel, None).await? {
+            Reply::Full(fetched) => Ok(fetched),
+            Reply::Unchanged => Err(FetchError::Status {
+                url: rel.to_string(),
+                status: 304,
+                message: "not modified, though nothing conditional was asked".into(),
+            }),
+        }
+    }
+
+    /// As [`get`](Self::get); the proxy that gave `known`, when it is asked, is asked only
+    /// whether its answer changed since.
+    async fn get_unless(&self, rel: &str, known: Option<&Validators>) -> Result<Reply, FetchError> {
         let mut last = FetchError::Off;
         for entry in &self.entries {
-            match self.get_with_retries(&entry.endpoint, rel).await {
-                Ok(fetched) => return Ok(fetched),
+            match self.get_with_retries(&entry.endpoint, rel, known).await {
+                Ok(reply) => return Ok(reply),
                 Err(e @ FetchError::NotFound { .. }) => last = e,
                 Err(e) if entry.fall_through_on_error => last = e,
                 Err(e) => return Err(e),
@@ -152,44 +223,33 @@ impl Upstream {
 
     /// As [`get_bytes`](Self::get_bytes), saying which proxy answered.
     pub async fn get_whole(&self, rel: &str, limit: u64) -> Result<Whole, FetchError> {
-        let fetched = self.get(rel).await?;
-        let too_large = || FetchError::TooLarge {
-            url: fetched.source.clone(),
-            limit,
-        };
-        if fetched.content_length.is_some_and(|n| n > limit) {
-            return Err(too_large());
-        }
-        let mut body = fetched.body;
-        let mut data = BytesMut::new();
-        while let Some(chunk) = body.next().await {
-            data.extend_from_slice(&chunk?);
-            if data.len() as u64 > limit {
-                return Err(too_large());
-            }
-        }
-        if let Some(n) = fetched.content_length
-            && n != data.len() as u64
-        {
-            return Err(FetchError::Body {
-                url: fetched.source,
-                reason: format!("declared {n} bytes, sent {}", data.len()),
-            });
-        }
-        Ok(Whole {
-            data: data.freeze(),
-            source: fetched.source,
-        })
+        read_whole(self.get(rel).await?, limit).await
     }
 
+    /// Fetches a small mutable answer (`list`, `@latest`) unless the proxy that gave `known`
+    /// says it has not changed since (`If-None-Match`, `If-Modified-Since`: a 304). Empty
+    /// validators ask unconditionally.
+    pub async fn get_whole_if_changed(
+        &self,
+        rel: &str,
+        limit: u64,
+        known: &Validators,
+    ) -> Result<Revalidated, FetchError> {
+        let known = (!known.is_empty()).then_some(known);
+        match self.get_unless(rel, known).await? {
+            Reply::Unchanged => Ok(Revalidated::Unchanged),
+            Reply::Full(fetched) => read_whole(fetched, limit).await.map(Revalidated::Changed),
+        }
+    }
     async fn get_with_retries(
         &self,
         endpoint: &Endpoint,
         rel: &str,
-    ) -> Result<Fetched, FetchError> {
+        known: Option<&Validators>,
+    ) -> Result<Reply, FetchError> {
         let mut attempt = 0;
         loop {
-            match self.get_once(endpoint, rel).await {
+            match self.get_once(endpoint, rel, known).await {
                 Err(e) if e.is_transient() && attempt < self.options.retries => {
                     let wait = self.options.backoff * 4u32.pow(attempt);
                     tracing::debug!(%endpoint, rel, error = %e, ?wait, "retrying upstream fetch");
@@ -201,14 +261,24 @@ impl Upstream {
         }
     }
 
-    async fn get_once(&self, endpoint: &Endpoint, rel: &str) -> Result<Fetched, FetchError> {
+    async fn get_once(
+        &self,
+        endpoint: &Endpoint,
+        rel: &str,
+        known: Option<&Validators>,
+    ) -> Result<Reply, FetchError> {
         match endpoint {
-            Endpoint::Http(base) => self.get_http(base, rel).await,
-            Endpoint::File(root) => get_file(root, rel).await,
+            Endpoint::Http(base) => self.get_http(base, rel, known).await,
+            Endpoint::File(root) => get_file(root, rel).await.map(Reply::Full),
         }
     }
 
-    async fn get_http(&self, base: &UpstreamUrl, rel: &str) -> Result<Fetched, FetchError> {
+    async fn get_http(
+        &self,
+        base: &UpstreamUrl,
+        rel: &str,
+        known: Option<&Validators>,
+    ) -> Result<Reply, FetchError> {
         // `url` is what is asked; `shown` is what messages say (no credentials).
         let url = format!("{}/{rel}", base.base());
         let shown = format!("{base}/{rel}");
@@ -218,6 +288,15 @@ impl Upstream {
             .header(VIA_HEADER, &self.options.instance_id);
         if let Some(creds) = self.credentials_for(base) {
             request = request.basic_auth(&creds.login, Some(&creds.password));
+        }
+        let known = known.filter(|k| k.source == shown);
+        if let Some(known) = known {
+            if let Some(etag) = &known.etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = &known.last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
+            }
         }
         let response = match tokio::time::timeout(self.options.timeout, request.send()).await {
             Err(_) => return Err(self.timeout(&shown)),
@@ -231,6 +310,9 @@ impl Upstream {
             Ok(Ok(response)) => response,
         };
         let status = response.status().as_u16();
+        if status == 304 && known.is_some() {
+            return Ok(Reply::Unchanged);
+        }
         if status != 200 {
             let mut message = short_text(response.bytes().await.unwrap_or_default());
             if matches!(status, 401 | 403) {
@@ -250,6 +332,7 @@ impl Upstream {
             });
         }
         let content_length = response.content_length();
+        let validators = Validators::of(&shown, response.headers());
         let body_url = shown.clone();
         let secs = self.options.timeout.as_secs_f64();
         let body = response.bytes_stream().map_err(move |e| {
@@ -270,11 +353,12 @@ impl Upstream {
             min_bytes: self.options.min_rate,
             url: shown.clone(),
         };
-        Ok(Fetched {
+        Ok(Reply::Full(Fetched {
             content_length,
             body: guard.wrap(Box::pin(body)),
             source: shown,
-        })
+            validators,
+        }))
     }
 
     /// The URL's own credentials, else `.netrc`'s for its host: sent to that host only
@@ -290,6 +374,38 @@ impl Upstream {
             secs: self.options.timeout.as_secs_f64(),
         }
     }
+}
+
+/// Reads a body whole, refusing more than `limit` bytes, and fewer than it declared.
+async fn read_whole(fetched: Fetched, limit: u64) -> Result<Whole, FetchError> {
+    let too_large = || FetchError::TooLarge {
+        url: fetched.source.clone(),
+        limit,
+    };
+    if fetched.content_length.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = fetched.body;
+    let mut data = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        data.extend_from_slice(&chunk?);
+        if data.len() as u64 > limit {
+            return Err(too_large());
+        }
+    }
+    if let Some(n) = fetched.content_length
+        && n != data.len() as u64
+    {
+        return Err(FetchError::Body {
+            url: fetched.source,
+            reason: format!("declared {n} bytes, sent {}", data.len()),
+        });
+    }
+    Ok(Whole {
+        data: data.freeze(),
+        source: fetched.source,
+        validators: fetched.validators,
+    })
 }
 
 /// Cuts a body off when it delivers fewer than `min_bytes` in a `window`: each window starts
@@ -366,6 +482,8 @@ async fn get_file(root: &std::path::Path, rel: &str) -> Result<Fetched, FetchErr
         content_length: len,
         body: Box::pin(body),
         source,
+        // A file:// proxy is read whole each time: nothing to ask conditionally.
+        validators: Validators::default(),
     })
 }
 

@@ -15,7 +15,7 @@ pub mod netrc;
 pub mod proxylist;
 pub mod url;
 
-pub use client::{Fetched, Upstream, UpstreamOptions, VIA_HEADER, Whole};
+pub use client::{Fetched, Revalidated, Upstream, UpstreamOptions, VIA_HEADER, Validators, Whole};
 pub use error::FetchError;
 pub use netrc::Netrc;
 pub use proxylist::{Endpoint, ProxyEntry, ProxyList, ProxyListError};

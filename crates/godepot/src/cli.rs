@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::settings::{
-    AuditSettings, AuthSettings, CacheSettings, LogSettings, OfflineSettings, PolicySettings,
-    ServerSettings, StoreSettings, SumdbSettings, TlsSettings, UpstreamSettings,
+    AuditSettings, AuthSettings, CacheSettings, FollowSettings, LogSettings, OfflineSettings,
+    PolicySettings, ServerSettings, StoreSettings, SumdbSettings, SyncIntervalSettings,
+    TlsSettings, UpstreamSettings,
 };
 
 /// godepot: an offline-first Go module repository.
@@ -66,6 +67,10 @@ pub(crate) enum Command {
         about = "Check this machine's go command settings against the server, with the line that fixes each problem"
     )]
     Doctor(crate::commands::doctor::DoctorArgs),
+    #[command(
+        about = "Follow upstream for the modules held: revalidate lists and @latest, fetch new versions"
+    )]
+    Sync(crate::commands::sync::SyncArgs),
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +97,11 @@ pub(crate) struct ServeArgs {
     pub(crate) audit: AuditSettings,
     #[command(flatten)]
     pub(crate) tls: TlsSettings,
+    #[command(flatten)]
+    pub(crate) sync: SyncIntervalSettings,
+    // What the background sync fetches.
+    #[command(flatten)]
+    pub(crate) follow: FollowSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             cli::Command::Rm(args) => commands::rm::run(file, args),
             cli::Command::Doctor(args) => commands::doctor::run(file, args),
             cli::Command::Gc(args) => commands::gc::run(file, args),
+            cli::Command::Sync(args) => commands::sync::run(file, args),
         }
     });
     match result {

@@ -198,6 +198,10 @@ impl Store for LocalStore {
         Ok(list::listable(&list::held_kinds(&self.root, module)?))
     }
 
+    fn modules(&self) -> Result<Vec<ModulePath>, StoreError> {
+        walk::module_dirs(&self.root)
+    }
+
     fn get_meta(&self, name: &str) -> Result<Option<Bytes>, StoreError> {
         Ok(read_optional(&self.meta_path(name)?)?.map(Bytes::from))
     }

@@ -77,6 +77,40 @@ fn walk_dir(dir: &Path, rel: &str, out: &mut Vec<TreeEntry>) -> Result<(), Store
     Ok(())
 }
 
+/// The modules under `root` that have a `@v/` directory (held in any part), sorted by path.
+/// Directories are walked, never the files in `@v/`; symlinks are not followed, and
+/// directories whose path is not a valid escaped module path (nor a prefix of one) are
+/// skipped.
+pub(crate) fn module_dirs(root: &Path) -> Result<Vec<ModulePath>, StoreError> {
+    let mut modules = Vec::new();
+    let mut pending = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel)) = pending.pop() {
+        let entries = fs::read_dir(&dir).map_err(StoreError::io(&dir))?;
+        for entry in entries {
+            let entry = entry.map_err(StoreError::io(&dir))?;
+            if !entry.file_type().map_err(StoreError::io(&dir))?.is_dir() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let godepots_own = rel.is_empty() && name == META_DIR;
+            if name == "@v" {
+                if let Ok(module) = ModulePath::from_escaped(&rel) {
+                    modules.push(module);
+                }
+            } else if !godepots_own && !name.starts_with('@') {
+                let child = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                pending.push((entry.path(), child));
+            }
+        }
+    }
+    modules.sort();
+    Ok(modules)
+}
+
 /// Decides what a relative path names: `<escaped module>/@v/list` or
 /// `<escaped module>/@v/<escaped version>.<info|mod|zip|ziphash>`, with the module path, the
 /// version and the version's major-version suffix all valid.
@@ -157,6 +191,38 @@ mod tests {
                 None => assert!(matches!(got, TreeFile::Other(_)), "{path}: {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn module_dirs_are_every_module_with_a_version_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for rel in [
+            "example.com/b/@v/v1.0.0.mod",
+            "example.com/a/@v/list",
+            "example.com/a/v2/@v/v2.0.0.info",
+            "example.com/!upper/@v/v1.0.0.mod",
+            ".godepot/mutable/example.com/c/@v/list",
+            "stray/readme.txt",
+        ] {
+            let path = root.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, rel).unwrap();
+        }
+        let modules: Vec<String> = module_dirs(root)
+            .unwrap()
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        assert_eq!(
+            modules,
+            [
+                "example.com/Upper",
+                "example.com/a",
+                "example.com/a/v2",
+                "example.com/b"
+            ]
+        );
     }
 
     #[test]

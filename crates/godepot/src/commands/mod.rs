@@ -12,6 +12,7 @@ pub(crate) mod ls;
 pub(crate) mod prefetch;
 pub(crate) mod rm;
 pub(crate) mod serve;
+pub(crate) mod sync;
 pub(crate) mod token;
 pub(crate) mod verify;
 pub(crate) mod verify_sumdb;

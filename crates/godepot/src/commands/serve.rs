@@ -28,6 +28,9 @@ struct Config {
     audit: Option<Arc<godepot_server::AuditLog>>,
     tls: Option<Arc<godepot_server::Tls>>,
     reach: Reach,
+    /// `--sync-interval` (off when `None`) and what each sync fetches.
+    sync_interval: Option<std::time::Duration>,
+    follow: godepot_depot::Follow,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
@@ -47,6 +50,8 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
         require_auth: file.merge(args.auth)?.require_auth(),
         audit: file.merge(args.audit)?.open()?.map(Arc::new),
         tls: file.merge(args.tls)?.load()?.map(Arc::new),
+        sync_interval: file.merge(args.sync)?.sync_interval(),
+        follow: file.merge(args.follow)?.follow(),
     };
     if config.offline && !config.data_dir.is_dir() {
         // Offline, an empty store answers 404 to everything: a typo, not a fresh start.
@@ -124,6 +129,24 @@ async fn serve(config: Config) -> Result<(), Failure> {
     } else {
         "online"
     };
+    match config.sync_interval {
+        Some(_) if depot.is_offline() => {
+            tracing::warn!("--sync-interval is ignored: there is no upstream to follow (offline)");
+        }
+        Some(interval) => {
+            let options = godepot_depot::SyncOptions {
+                follow: config.follow,
+                ..godepot_depot::SyncOptions::default()
+            };
+            tracing::info!(every = ?interval, follow = ?config.follow, "syncing the modules held in the background");
+            tokio::spawn(crate::commands::sync::every(
+                depot.clone(),
+                interval,
+                options,
+            ));
+        }
+        None => {}
+    }
     let activity = Arc::new(Activity::default());
     tokio::spawn(memory::release_when_idle(Arc::clone(&activity)));
     tokio::spawn(Arc::clone(&recorder).flush_every(ACCESS_FLUSH));

@@ -318,6 +318,39 @@ settings_group! {
 }
 
 settings_group! {
+    /// Which new versions `godepot sync` (and `serve --sync-interval`) fetch (issue 12).
+    pub(crate) struct FollowSettings {
+        /// New versions of the modules held to fetch: none (refresh lists and @latest only),
+        /// patch (newer in a major.minor held), minor (newer in a major held), all (also a
+        /// newer major) [default: none].
+        #[arg(long, env = "GODEPOT_FOLLOW", value_name = "RULE")]
+        pub(crate) follow: Option<FollowRule>,
+    }
+}
+
+/// The `--follow` values, as the depot's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum FollowRule {
+    None,
+    Patch,
+    Minor,
+    All,
+}
+
+impl FollowSettings {
+    pub(crate) fn follow(&self) -> godepot_depot::Follow {
+        use godepot_depot::Follow;
+        match self.follow.unwrap_or(FollowRule::None) {
+            FollowRule::None => Follow::None,
+            FollowRule::Patch => Follow::Patch,
+            FollowRule::Minor => Follow::Minor,
+            FollowRule::All => Follow::All,
+        }
+    }
+}
+
+settings_group! {
     /// What `gc` keeps (issue 12): a retention policy, the same on every run.
     pub(crate) struct RetentionSettings {
         /// Remove versions no client asked for in this long, e.g. 90d (required: in a flag,
@@ -346,6 +379,24 @@ impl RetentionSettings {
     }
 }
 
+settings_group! {
+    /// `serve`'s background sync (issue 12).
+    pub(crate) struct SyncIntervalSettings {
+        /// Run `godepot sync` over every module held this often, in the background of the
+        /// server, logging its summary (e.g. 1h); the first run is one interval after
+        /// start-up [default: off].
+        #[arg(long, env = "GODEPOT_SYNC_INTERVAL", value_name = "DURATION")]
+        pub(crate) sync_interval: Option<Span>,
+    }
+}
+
+impl SyncIntervalSettings {
+    /// `None` when off (not given, or zero).
+    pub(crate) fn sync_interval(&self) -> Option<Duration> {
+        self.sync_interval.map(|s| s.0).filter(|d| !d.is_zero())
+    }
+}
+
 /// Every key a config file may hold: all commands share one file.
 pub(crate) fn all_keys() -> Vec<String> {
     [
@@ -362,6 +413,8 @@ pub(crate) fn all_keys() -> Vec<String> {
         TlsSettings::fields(),
         DoctorSettings::fields(),
         RetentionSettings::fields(),
+        FollowSettings::fields(),
+        SyncIntervalSettings::fields(),
     ]
     .concat()
 }
@@ -407,7 +460,9 @@ mod tests {
         same::<AuthSettings>();
         same::<TlsSettings>();
         same::<DoctorSettings>();
-                same::<RetentionSettings>();
-        assert_eq!(all_keys().len(), 24);
+        same::<RetentionSettings>();
+        same::<FollowSettings>();
+        same::<SyncIntervalSettings>();
+        assert_eq!(all_keys().len(), 26);
     }
 }
