@@ -10,16 +10,25 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use crate::DepotError;
+use crate::metrics::DepotMetrics;
 
 pub(crate) type Shared = Result<Bytes, DepotError>;
 
-#[derive(Default)]
 pub(crate) struct Flights {
     /// std's mutex: it is held only to look up or insert, never across an await.
     map: Arc<Mutex<HashMap<String, watch::Receiver<Option<Shared>>>>>,
+    /// Counts the fetches under way and the requests waiting on another's.
+    metrics: Arc<DepotMetrics>,
 }
 
 impl Flights {
+    pub(crate) fn new(metrics: Arc<DepotMetrics>) -> Flights {
+        Flights {
+            map: Arc::default(),
+            metrics,
+        }
+    }
+
     /// Runs `work` for `key` unless a run is already under way, and waits for the answer.
     /// The work runs as its own task, so a client that goes away does not cancel it for the
     /// others (or leave a half-done write behind).
@@ -40,15 +49,18 @@ impl Flights {
                         key: key.to_string(),
                     };
                     let fut = work();
+                    let busy = self.metrics.fetching();
                     tokio::spawn(async move {
                         let answer = fut.await;
                         drop(guard);
+                        drop(busy);
                         let _ = tx.send(Some(answer));
                     });
                     (rx, true)
                 }
             }
         };
+        let waiting = (!leader).then(|| self.metrics.waiting());
         let answer = match rx.wait_for(Option::is_some).await {
             Ok(answer) => answer.clone().expect("waited for Some"),
             Err(e) => Err(DepotError::internal(
@@ -56,6 +68,7 @@ impl Flights {
                 e,
             )),
         };
+        drop(waiting);
         (answer, leader)
     }
 }
