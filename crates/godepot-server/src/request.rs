@@ -16,6 +16,8 @@ const MAX_PATH: usize = 2048;
 pub enum Request {
     Healthz,
     Readyz,
+    /// `/metrics`: the Prometheus exposition.
+    Metrics,
     List(ModulePath),
     Latest(ModulePath),
     /// `.info` of a canonical version or of a query (branch, commit, shorthand).
@@ -60,6 +62,7 @@ pub fn parse(raw: &str) -> Result<Request, Refusal> {
     match path {
         "healthz" => return Ok(Request::Healthz),
         "readyz" => return Ok(Request::Readyz),
+        "metrics" => return Ok(Request::Metrics),
         _ => {}
     }
     if let Some(rest) = path.strip_prefix("sumdb/") {
@@ -137,6 +140,7 @@ mod tests {
     #[test]
     fn requests() {
         check("/healthz", "Healthz");
+        check("/metrics", "Metrics");
         check(
             "/example.com/m/@v/list",
             r#"List(ModulePath("example.com/m"))"#,

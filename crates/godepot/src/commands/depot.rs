@@ -12,7 +12,7 @@ use godepot_depot::{
 };
 use godepot_git::{GitFetcher, GitOptions, HttpConfig};
 use godepot_store::LocalStore;
-use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamOptions};
+use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamMetrics, UpstreamOptions};
 
 use crate::config::ConfigFile;
 use crate::discover;
@@ -59,6 +59,10 @@ pub(crate) struct DepotSettings<'a> {
     /// The address this process serves on, so an upstream that is ourselves is refused.
     pub(crate) listen: SocketAddr,
     pub(crate) reach: &'a Reach,
+    /// Where the proxy and checksum-database clients count their requests (`serve`'s
+    /// `/metrics`). Not the git fetcher's: the proxies it asks are named by the modules'
+    /// go-import tags, so their hosts would be an unbounded label.
+    pub(crate) upstream_metrics: Option<Arc<UpstreamMetrics>>,
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
@@ -157,6 +161,7 @@ fn proxies(
     let options = UpstreamOptions {
         timeout: settings.upstream_timeout,
         instance_id: settings.instance_id.clone(),
+        metrics: settings.upstream_metrics.clone(),
         ..UpstreamOptions::default()
     };
     let upstream = Upstream::with_netrc(&resolved.list, options, settings.reach.netrc.clone())
@@ -179,6 +184,7 @@ pub(crate) fn sumdb_options(
     let options = UpstreamOptions {
         timeout: settings.upstream_timeout,
         instance_id: settings.instance_id.clone(),
+        metrics: settings.upstream_metrics.clone(),
         ..UpstreamOptions::default()
     };
     let mut databases = Vec::new();

@@ -185,6 +185,7 @@ impl Settings {
             // refused.
             listen: SocketAddr::from(([0, 0, 0, 0], 0)),
             reach: &self.reach,
+            upstream_metrics: None,
         }
     }
 }

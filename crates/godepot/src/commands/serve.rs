@@ -61,6 +61,7 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
 
 async fn serve(config: Config) -> Result<(), Failure> {
     let instance_id = instance_id();
+    let upstream_metrics = Arc::new(godepot_upstream::UpstreamMetrics::default());
     let listen = config.server.listen();
     let settings = DepotSettings {
         data_dir: &config.data_dir,
@@ -71,6 +72,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         instance_id: instance_id.clone(),
         listen,
         reach: &config.reach,
+        upstream_metrics: Some(Arc::clone(&upstream_metrics)),
     };
     let sumdb = depot::sumdb_options(
         config.sumdb.sumdb.as_deref(),
@@ -129,6 +131,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
             remover: Some(Arc::new(crate::commands::rm::StoreRemover {
                 data_dir: config.data_dir.clone(),
             })),
+            // The store's totals come from the module index once it exists
+            // (`Metrics::with_store_totals`); until then the depot's counts of what it kept.
+            metrics: Arc::new(godepot_server::Metrics::default().with_source(upstream_metrics)),
         },
     );
     let scheme = if config.tls.is_some() {

@@ -92,6 +92,7 @@ pub(crate) fn gather(
         // Nothing is served: port 0 matches no upstream URL.
         listen: SocketAddr::from(([0, 0, 0, 0], 0)),
         reach: online.reach,
+        upstream_metrics: None,
     };
     let options = depot::sumdb_options(Some(online.list), online.nosumdb, &settings)?;
     let built = depot::build_with_sumdb(&settings, options)?;
