@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use godepot_metrics::text::Type;
 use godepot_metrics::{Collect, Counter, Gauge, Text};
 use godepot_store::Kind;
 
@@ -102,24 +101,18 @@ impl Collect for DepotMetrics {
             "Requests waiting on a fetch another request started (single-flight).",
             self.waiters.get(),
         );
-        let name = "godepot_sumdb_checks_total";
-        out.family(
-            name,
-            Type::Counter,
+        out.counters(
+            "godepot_sumdb_checks_total",
             "Artifacts taken in checked against the checksum database, by result.",
+            "result",
+            CHECKS.into_iter().zip(self.checks.iter().map(Counter::get)),
         );
-        for (result, counter) in CHECKS.iter().zip(&self.checks) {
-            out.sample(name, &[("result", result)], counter.get());
-        }
-        let name = "godepot_store_kept_total";
-        out.family(
-            name,
-            Type::Counter,
+        out.counters(
+            "godepot_store_kept_total",
             "Artifacts this process fetched and put into the store, by kind.",
+            "kind",
+            KEPT.into_iter().zip(self.kept.iter().map(Counter::get)),
         );
-        for (kind, counter) in KEPT.iter().zip(&self.kept) {
-            out.sample(name, &[("kind", kind)], counter.get());
-        }
         out.counter(
             "godepot_store_kept_bytes_total",
             "Bytes of the artifacts this process put into the store.",

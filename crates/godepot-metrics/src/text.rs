@@ -97,6 +97,21 @@ impl Text {
             .sample(name, &[], value)
     }
 
+    /// A family of counters told apart by one label: `(label value, count)` pairs.
+    pub fn counters<'a>(
+        &mut self,
+        name: &str,
+        help: &str,
+        label: &str,
+        counts: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> &mut Text {
+        self.family(name, Type::Counter, help);
+        for (value, count) in counts {
+            self.sample(name, &[(label, value)], count);
+        }
+        self
+    }
+
     /// A family with one unlabelled gauge.
     pub fn gauge(&mut self, name: &str, help: &str, value: impl Into<Value>) -> &mut Text {
         self.family(name, Type::Gauge, help)

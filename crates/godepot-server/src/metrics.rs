@@ -215,11 +215,12 @@ impl Metrics {
                 }
             }
         }
-        let name = "godepot_http_response_bytes_total";
-        out.family(name, Type::Counter, "Response body bytes sent, by kind.");
-        for (kind, counter) in KINDS.iter().zip(&self.bytes) {
-            out.sample(name, &[("kind", kind)], counter.get());
-        }
+        out.counters(
+            "godepot_http_response_bytes_total",
+            "Response body bytes sent, by kind.",
+            "kind",
+            KINDS.into_iter().zip(self.bytes.iter().map(Counter::get)),
+        );
         let name = "godepot_http_request_duration_seconds";
         out.family(
             name,
@@ -239,14 +240,13 @@ impl Metrics {
             "Requests refused by the policy (403).",
             self.policy_blocks.get(),
         );
-        let name = "godepot_auth_failures_total";
-        out.family(
-            name,
-            Type::Counter,
+        out.counters(
+            "godepot_auth_failures_total",
             "Requests refused for their credentials (--require-auth), by reason.",
+            "reason",
+            REFUSALS
+                .into_iter()
+                .zip(self.auth_failures.iter().map(Counter::get)),
         );
-        for (reason, counter) in REFUSALS.iter().zip(&self.auth_failures) {
-            out.sample(name, &[("reason", reason)], counter.get());
-        }
     }
 }

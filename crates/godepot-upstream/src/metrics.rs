@@ -142,15 +142,12 @@ impl Collect for UpstreamMetrics {
         for p in &proxies {
             out.histogram(name, &[("upstream", p.label.as_str())], &p.latency);
         }
-        let name = "godepot_upstream_received_bytes_total";
-        out.family(
-            name,
-            Type::Counter,
+        out.counters(
+            "godepot_upstream_received_bytes_total",
             "Body bytes received from upstream proxies.",
+            "upstream",
+            proxies.iter().map(|p| (p.label.as_str(), p.bytes.get())),
         );
-        for p in &proxies {
-            out.sample(name, &[("upstream", p.label.as_str())], p.bytes.get());
-        }
     }
 }
 
