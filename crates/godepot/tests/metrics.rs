@@ -278,3 +278,41 @@ fn a_real_prometheus_scrapes_godepot_and_queries_its_series() {
     go.ok(&work, ["mod", "download", "example.com/f@v1.1.0"]);
     assert_eq!(prometheus.query_until(zips, |v| v >= 2.0, &log), 2.0);
 }
+
+#[test]
+fn checksum_database_checks_are_counted_verified_and_refused() {
+    let rig = Rig::small();
+    let db = godepot_testkit::TestSumdb::build(&rig.universe, "sum.godepot.test", 13);
+    let forged = godepot_testkit::universe::zip_bytes(&[
+        ("example.com/f@v1.1.0/go.mod", b"module example.com/f\n"),
+        ("example.com/f@v1.1.0/f.go", b"package f\n\nconst V = 666\n"),
+    ]);
+    rig.upstream.set_fault(
+        "example.com/f/@v/v1.1.0.zip",
+        godepot_testkit::Fault::ReplaceBody(forged),
+    );
+    let gd = rig.godepot(&["--sumdb", &db.gosumdb()]);
+
+    assert_eq!(get(&gd, "/example.com/f/@v/v1.0.0.zip").status, 200);
+    assert_eq!(get(&gd, "/example.com/f/@v/v1.1.0.zip").status, 502);
+
+    let (text, after) = scrape(&gd);
+    let checks = "godepot_sumdb_checks_total";
+    assert_eq!(
+        sum(&after, checks, &[("result", "verified")]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(sum(&after, checks, &[("result", "refused")]), 1.0);
+    assert_eq!(sum(&after, checks, &[("result", "unavailable")]), 0.0);
+    let failed = [("kind", "zip"), ("status", "5xx"), ("cache", "none")];
+    assert_eq!(sum(&after, "godepot_http_requests_total", &failed), 1.0);
+    assert_eq!(
+        sum(&after, "godepot_store_kept_total", &[("kind", "zip")]),
+        1.0
+    );
+    // The database's lookups went through the upstream proxy: counted there too.
+    let upstream = rig.upstream.addr().to_string();
+    let ok = [("upstream", upstream.as_str()), ("outcome", "ok")];
+    assert!(sum(&after, "godepot_upstream_requests_total", &ok) >= 3.0);
+}
