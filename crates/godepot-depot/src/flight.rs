@@ -10,6 +10,7 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use crate::DepotError;
+use crate::metrics::DepotMetrics;
 
 pub(crate) type Shared<T = Bytes> = Result<T, DepotError>;
 
@@ -21,17 +22,18 @@ type Waiting<T> = watch::Receiver<Option<Shared<T>>>;
 pub(crate) struct Flights<T = Bytes> {
     /// std's mutex: it is held only to look up or insert, never across an await.
     map: Arc<Mutex<HashMap<String, Waiting<T>>>>,
-}
-
-impl<T> Default for Flights<T> {
-    fn default() -> Self {
-        Flights {
-            map: Arc::default(),
-        }
-    }
+    /// Counts the fetches under way and the requests waiting on another's.
+    metrics: Arc<DepotMetrics>,
 }
 
 impl<T: Clone + Send + Sync + 'static> Flights<T> {
+    pub(crate) fn new(metrics: Arc<DepotMetrics>) -> Self {
+        Flights {
+            map: Arc::default(),
+            metrics,
+        }
+    }
+
     /// Runs `work` for `key` unless a run is already under way, and waits for the answer.
     /// The work runs as its own task, so a client that goes away does not cancel it for the
     /// others (or leave a half-done write behind).
@@ -52,15 +54,18 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                         key: key.to_string(),
                     };
                     let fut = work();
+                    let busy = self.metrics.fetching();
                     tokio::spawn(async move {
                         let answer = fut.await;
                         drop(guard);
+                        drop(busy);
                         let _ = tx.send(Some(answer));
                     });
                     (rx, true)
                 }
             }
         };
+        let waiting = (!leader).then(|| self.metrics.waiting());
         let answer = match rx.wait_for(Option::is_some).await {
             Ok(answer) => answer.clone().expect("waited for Some"),
             Err(e) => Err(DepotError::internal(
@@ -68,6 +73,7 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                 e,
             )),
         };
+        drop(waiting);
         (answer, leader)
     }
 }

@@ -27,6 +27,7 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
     let store = std::sync::Arc::clone(&inner.store);
     let health = inner.mutable.health_handle();
     let sumdb = inner.sumdb.clone();
+    let metrics = std::sync::Arc::clone(&inner.metrics);
     let (answer, _) = inner
         .small_flights
         .run(&flight_key, || async move {
@@ -48,11 +49,12 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
                     .check_artifact(&key.module, &key.version, true, &h1)
                     .await?;
             }
-            let stored = data.clone();
+            let (stored, kind) = (data.clone(), key.kind);
             tokio::task::spawn_blocking(move || store.put(&key, &stored))
                 .await
                 .map_err(|e| DepotError::internal("store task failed", e))?
                 .map_err(DepotError::store)?;
+            metrics.kept(kind, data.len() as u64);
             Ok(data)
         })
         .await;

@@ -24,6 +24,7 @@ mod git;
 mod hot;
 mod ingest;
 mod keep;
+mod metrics;
 mod mutable;
 mod offline;
 mod sumdb;
@@ -51,6 +52,7 @@ pub use git::{GitSource, git_error, netrc_credentials};
 /// The header by which a godepot recognises its own requests (a proxy loop).
 pub use godepot_upstream::VIA_HEADER;
 pub use keep::{Kept, Outcome};
+pub use metrics::DepotMetrics;
 pub use sumdb::{ProofTiles, SumdbDatabase, SumdbOptions};
 pub use sync::{
     Follow, NoProgress, SyncFailure, SyncOptions, SyncProgress, SyncReport, SyncedVersion,
@@ -109,6 +111,7 @@ struct Inner {
     mutable: MutableCache,
     sumdb: sumdb::SumdbProxy,
     gate: gate::Gate,
+    metrics: Arc<DepotMetrics>,
 }
 
 /// What the readiness probe reports.
@@ -142,27 +145,36 @@ impl Depot {
         } else {
             (fetchers, sumdb_upstream)
         };
+        let metrics = Arc::new(DepotMetrics::default());
         let sumdb = sumdb::SumdbProxy::new(
             options.sumdb.clone(),
             upstream,
             Arc::clone(&store),
             options.offline,
             options.list_ttl,
+            Arc::clone(&metrics),
         );
         Depot {
             inner: Arc::new(Inner {
                 store,
                 fetchers,
                 options,
-                small_flights: Flights::default(),
-                mutable_flights: Flights::default(),
+                small_flights: Flights::new(Arc::clone(&metrics)),
+                mutable_flights: Flights::new(Arc::clone(&metrics)),
                 zip_flights: ZipFlights::default(),
                 hot: HotCache::default(),
                 mutable: MutableCache::default(),
                 sumdb,
                 gate: gate::Gate::default(),
+                metrics,
             }),
         }
+    }
+
+    /// What this depot counts (fetches in flight, single-flight waiters, checksum-database
+    /// checks, artifacts kept), for `/metrics`.
+    pub fn metrics(&self) -> Arc<DepotMetrics> {
+        Arc::clone(&self.inner.metrics)
     }
 
     pub fn is_offline(&self) -> bool {

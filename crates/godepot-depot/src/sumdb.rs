@@ -37,6 +37,7 @@ use godepot_upstream::{FetchError, Upstream};
 use crate::DepotError;
 use crate::answer::{Answer, CacheStatus};
 use crate::flight::Flights;
+use crate::metrics::DepotMetrics;
 
 /// The largest answer accepted from a database: a full data tile is far smaller.
 const MAX_ANSWER: u64 = 4 << 20;
@@ -114,6 +115,7 @@ struct Shared {
     offline: bool,
     ttl: Duration,
     flights: Flights,
+    metrics: Arc<DepotMetrics>,
 }
 
 impl SumdbProxy {
@@ -123,6 +125,7 @@ impl SumdbProxy {
         store: Arc<dyn Store>,
         offline: bool,
         ttl: Duration,
+        metrics: Arc<DepotMetrics>,
     ) -> Self {
         let databases = options
             .databases
@@ -147,7 +150,8 @@ impl SumdbProxy {
                 store,
                 offline,
                 ttl,
-                flights: Flights::default(),
+                flights: Flights::new(Arc::clone(&metrics)),
+                metrics,
             }),
         }
     }
@@ -198,6 +202,20 @@ impl SumdbProxy {
             }
             return Ok(());
         };
+        let result = self.verify(db, module, version, go_mod, h1).await;
+        self.shared.metrics.checked(&result);
+        result
+    }
+
+    /// The check itself, against the keyed database `db`.
+    async fn verify(
+        &self,
+        db: &Arc<Database>,
+        module: &ModulePath,
+        version: &Version,
+        go_mod: bool,
+        h1: &str,
+    ) -> Result<(), DepotError> {
         let what = format!(
             "{module}@{version}{}",
             if go_mod { " (.mod)" } else { " (.zip)" }

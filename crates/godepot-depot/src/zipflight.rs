@@ -24,6 +24,7 @@ use crate::answer::{Answer, Body, CacheStatus};
 use crate::error::Reason;
 use crate::flight::Remove;
 use crate::ingest::{check_first_entry, check_go_mod, held};
+use crate::metrics::{Busy, DepotMetrics};
 use crate::mutable::Health;
 use crate::{DepotError, Inner};
 
@@ -70,11 +71,14 @@ pub(crate) async fn zip(inner: &Inner, key: ArtifactKey) -> Result<Answer, Depot
     let Some(fetcher) = inner.fetcher_for(&key.module) else {
         return Err(inner.not_fetchable(&key));
     };
-    let flight = join_or_start(inner, &key, fetcher)?;
+    let (flight, leader) = join_or_start(inner, &key, fetcher)?;
     let mut state = flight.state.clone();
     let ready = |s: &State| s.done.is_some() || (s.started && s.written > CHECK_BEFORE_SENDING);
-    let snapshot = match state.wait_for(ready).await {
-        Ok(s) => s.clone(),
+    let waiting = (!leader).then(|| inner.metrics.waiting());
+    let waited = state.wait_for(ready).await.map(|s| s.clone());
+    drop(waiting);
+    let snapshot = match waited {
+        Ok(s) => s,
         Err(_) => {
             return Err(DepotError::internal(
                 what,
@@ -113,18 +117,19 @@ async fn open_held(inner: &Inner, key: &ArtifactKey) -> Result<Option<Answer>, D
     }))
 }
 
+/// The flight under way for `key`, else a new one; and whether this request started it.
 fn join_or_start(
     inner: &Inner,
     key: &ArtifactKey,
     fetcher: Arc<dyn Fetcher>,
-) -> Result<Arc<Flight>, DepotError> {
+) -> Result<(Arc<Flight>, bool), DepotError> {
     let mut map = inner
         .zip_flights
         .map
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     if let Some(flight) = map.get(key) {
-        return Ok(Arc::clone(flight));
+        return Ok((Arc::clone(flight), false));
     }
     let spool = inner.store.spool().map_err(DepotError::store)?;
     let reader = spool.file.try_clone().map_err(spool_error)?;
@@ -141,6 +146,8 @@ fn join_or_start(
         max_zip: inner.options.max_zip,
         health: inner.mutable.health_handle(),
         sumdb: inner.sumdb.clone(),
+        metrics: Arc::clone(&inner.metrics),
+        _busy: inner.metrics.fetching(),
         tx,
         _remove: Remove {
             map: Arc::clone(&inner.zip_flights.map),
@@ -148,7 +155,7 @@ fn join_or_start(
         },
     };
     tokio::spawn(fetch.run(spool));
-    Ok(flight)
+    Ok((flight, true))
 }
 
 /// The leader's side of a flight.
@@ -160,6 +167,9 @@ struct Fetch {
     health: Health,
     /// Checks the zip's hash against the checksum database before it is kept.
     sumdb: crate::sumdb::SumdbProxy,
+    metrics: Arc<DepotMetrics>,
+    /// Counts this fetch as under way until it ends.
+    _busy: Busy,
     tx: watch::Sender<State>,
     /// Dropped when the fetch ends, however it ends.
     _remove: Remove<ArtifactKey, Arc<Flight>>,
@@ -284,11 +294,13 @@ impl Fetch {
             .check_artifact(&self.key.module, &self.key.version, false, &summary.h1)
             .await?;
         let (store, key) = (Arc::clone(&self.store), self.key.clone());
+        let len = spool.file.metadata().map_err(spool_error)?.len();
         blocking(move || {
             store.put_spool(&key, spool)?;
             store.put(&key.with_kind(Kind::ZipHash), summary.h1.as_bytes())
         })
         .await?;
+        self.metrics.kept(Kind::Zip, len);
         Ok(())
     }
 }

@@ -247,6 +247,54 @@ async fn concurrent_askers_share_one_fetch() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_count_one_fetch_its_waiters_and_what_was_kept() {
+    use godepot_metrics::Collect;
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    fake.add(MOD, "v1.0.0", MOD);
+    *fake.delay.lock().unwrap() = Duration::from_secs(5);
+    let depot = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
+    let metrics = depot.metrics();
+
+    let askers: Vec<_> = (0..5)
+        .map(|_| {
+            let depot = depot.clone();
+            tokio::spawn(async move { depot.go_mod(&m(MOD), &v("v1.0.0")).await.map(|_| ()) })
+        })
+        .collect();
+    // While the fetch is held up: one fetch, four waiting on it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    while (metrics.fetches_in_flight(), metrics.flight_waiters()) != (1, 4) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fetches {} waiters {}",
+            metrics.fetches_in_flight(),
+            metrics.flight_waiters()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for asker in askers {
+        asker.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        (metrics.fetches_in_flight(), metrics.flight_waiters()),
+        (0, 0)
+    );
+    let mut text = godepot_metrics::Text::new();
+    metrics.collect(&mut text);
+    let text = text.finish();
+    for line in [
+        "godepot_store_kept_total{kind=\"mod\"} 1\n",
+        "godepot_store_kept_total{kind=\"zip\"} 0\n",
+        "godepot_fetches_in_flight 0\n",
+        // No checksum database with a key: nothing checked.
+        "godepot_sumdb_checks_total{result=\"verified\"} 0\n",
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_fetcher_gets_the_last_good_answer_served() {
     let rig = Rig::new();
     let fake = Fake::new("fake");
@@ -568,7 +616,10 @@ async fn sync_over_a_fetcher_without_validators_compares_the_copy_kept() {
     assert!(rig.holds(MOD, "v1.0.1", Kind::Zip) && !rig.holds(MOD, "v1.1.0", Kind::Info));
 
     let second = sync(&depot, &options, &NoProgress).await.unwrap();
-    assert!(second.fetched.is_empty() && second.lists_changed.is_empty(), "{second:?}");
+    assert!(
+        second.fetched.is_empty() && second.lists_changed.is_empty(),
+        "{second:?}"
+    );
     assert_eq!(second.not_modified, 0);
     assert_eq!(fake.calls(&format!("{MOD} list")), 2);
 }

@@ -1,7 +1,9 @@
-//! One structured log line per request, with what was sent and where it came from.
-//! Streamed bodies are logged when they end, so the line tells how many bytes really went
-//! out and how long the whole transfer took.
+//! One structured log line per request, with what was sent and where it came from; the
+//! request's metrics are counted at the same moment. Streamed bodies are logged when they
+//! end, so the line tells how many bytes really went out and how long the whole transfer
+//! took.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use std::pin::Pin;
@@ -14,28 +16,38 @@ use futures_util::{Stream, StreamExt};
 use godepot_depot::CacheStatus;
 
 use crate::activity::InFlight;
+use crate::metrics::{Kind, Metrics};
 
 pub(crate) struct AccessLog {
     method: Method,
     path: String,
     start: Instant,
+    /// What was asked, once the path is understood (`Other` until then).
+    pub(crate) kind: Kind,
+    metrics: Arc<Metrics>,
     /// Held until the line is written, i.e. until the response has ended.
     _in_flight: InFlight,
 }
 
 impl AccessLog {
-    pub(crate) fn start(method: Method, path: String, start: Instant, in_flight: InFlight) -> Self {
+    pub(crate) fn start(
+        method: Method,
+        path: String,
+        in_flight: InFlight,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         AccessLog {
             method,
             path,
-            start,
+            start: Instant::now(),
+            kind: Kind::Other,
+            metrics,
             _in_flight: in_flight,
         }
     }
 
     pub(crate) fn finish(self, response: Response, cache: Option<CacheStatus>) -> Response {
         let status = response.status().as_u16();
-        let cache = cache.map_or("none", CacheStatus::as_str);
         if let Some(len) = response.body().size_hint().exact() {
             self.emit(status, cache, len, true);
             return response;
@@ -60,8 +72,11 @@ impl AccessLog {
         Response::from_parts(parts, Body::from_stream(stream))
     }
 
-    fn emit(&self, status: u16, cache: &str, bytes: u64, complete: bool) {
-        let ms = self.start.elapsed().as_secs_f64() * 1000.0;
+    fn emit(&self, status: u16, cache: Option<CacheStatus>, bytes: u64, complete: bool) {
+        let took = self.start.elapsed();
+        self.metrics.request(self.kind, status, cache, bytes, took);
+        let ms = took.as_secs_f64() * 1000.0;
+        let cache = cache.map_or("none", CacheStatus::as_str);
         tracing::info!(
             target: "godepot::access",
             method = %self.method,
@@ -80,7 +95,7 @@ impl AccessLog {
 struct Done {
     log: Option<AccessLog>,
     status: u16,
-    cache: &'static str,
+    cache: Option<CacheStatus>,
     sent: u64,
     complete: bool,
 }

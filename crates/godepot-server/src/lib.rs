@@ -5,6 +5,7 @@
 //!   single mapping from errors to status codes.
 //! - [`access_log`]: one structured line per request, written when its body is done.
 //! - [`activity`]: requests started and still in flight.
+//! - [`metrics`]: `/metrics`, the Prometheus exposition of every counter.
 //! - [`access`]: tokens (`--require-auth`) and the audit log of refusals.
 //! - [`info`]: `GET /api/server`, what a client needs to know to use this server.
 //! - [`tls`]: HTTPS (rustls, HTTP/2 by ALPN), its certificate reloadable.
@@ -16,13 +17,14 @@ mod activity;
 mod admin;
 mod info;
 mod listen;
+pub mod metrics;
 pub mod request;
 pub mod response;
 mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -38,6 +40,7 @@ pub use admin::Remover;
 pub use godepot_auth::AuditLog;
 pub use info::{About, SumdbAbout};
 pub use listen::{ConnectionLimits, serve};
+pub use metrics::{Metrics, StoreTotals};
 use request::{Refusal, Request};
 use response::Resource;
 pub use tls::Tls;
@@ -59,6 +62,8 @@ pub struct ServerOptions {
     pub remover: Option<Arc<dyn Remover>>,
     /// What `GET /api/server` reports of the configuration.
     pub about: About,
+    /// What `/metrics` shows; the server counts its requests into it.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The client's address, put on every request by the accept loop.
@@ -87,11 +92,11 @@ async fn handle(
     peer: Option<Extension<PeerAddr>>,
 ) -> Response {
     let client = peer.map(|Extension(PeerAddr(addr))| addr.ip());
-    let log = AccessLog::start(
+    let mut log = AccessLog::start(
         method.clone(),
         uri.path().to_string(),
-        Instant::now(),
         state.options.activity.begin(),
+        Arc::clone(&state.options.metrics),
     );
     if uri.path().starts_with("/admin/") {
         let response = admin(&state, &method, uri.path(), &headers, client).await;
@@ -116,10 +121,13 @@ async fn handle(
     let (response, cache) = match request::parse(uri.path()) {
         Err(Refusal::Invalid(why)) => (response::text(StatusCode::BAD_REQUEST, &why), None),
         Err(Refusal::NotFound(why)) => (response::text(StatusCode::NOT_FOUND, &why), None),
-        Ok(req) => match admit(&state, &req, &headers, client) {
-            Err(denied) => (access::refusal(&denied), None),
-            Ok(token) => dispatch(&state, req, &uri, &headers, client, token).await,
-        },
+        Ok(req) => {
+            log.kind = metrics::Kind::of(&req);
+            match admit(&state, &req, &headers, client) {
+                Err(denied) => (access::refusal(&denied), None),
+                Ok(token) => dispatch(&state, req, &uri, &headers, client, token).await,
+            }
+        }
     };
     log.finish(response, cache)
 }
@@ -153,6 +161,7 @@ fn checked(
 ) -> Result<String, godepot_auth::Denied> {
     let ip = client.unwrap_or(IpAddr::from([0, 0, 0, 0]));
     access.check(headers, ip, scope).inspect_err(|denied| {
+        state.options.metrics.auth_failed(denied.cause);
         access::audit(state.options.audit.as_deref(), &denied.audit_event(client));
     })
 }
@@ -187,6 +196,7 @@ async fn dispatch(
         Request::Healthz => return (response::text(StatusCode::OK, "ok"), None),
         Request::Readyz => return (readyz(depot).await, None),
         Request::ServerInfo => return (info::respond(state, uri, headers), None),
+        Request::Metrics => return (metrics(state).await, None),
         Request::Sumdb(name, path) => {
             let resource = match path {
                 godepot_sumdb::SumdbPath::Tile(_) => Resource::Binary,
@@ -201,6 +211,7 @@ async fn dispatch(
         Request::Zip(m, v) => (depot.zip(&m, &v).await, Resource::Zip),
     };
     if let Err(DepotError::Blocked(blocked)) = &result {
+        state.options.metrics.blocked();
         let event = access::blocked_event(blocked, client, token);
         access::audit(state.options.audit.as_deref(), &event);
     }
@@ -222,6 +233,22 @@ fn respond(
             )
         }
         Err(e) => (response::error(&e), None),
+    }
+}
+
+/// The exposition, written on the blocking pool (it reads `/proc`).
+async fn metrics(state: &AppState) -> Response {
+    let (depot, options) = (state.depot.clone(), Arc::clone(&state.options));
+    let rendered =
+        tokio::task::spawn_blocking(move || options.metrics.render(&depot, &options.activity))
+            .await;
+    match rendered {
+        Ok(body) => Response::builder()
+            .header(http::header::CONTENT_TYPE, godepot_metrics::CONTENT_TYPE)
+            .header(http::header::CACHE_CONTROL, "no-store")
+            .body(axum::body::Body::from(body))
+            .expect("valid response"),
+        Err(e) => response::text(StatusCode::INTERNAL_SERVER_ERROR, &format!("metrics: {e}")),
     }
 }
 

@@ -18,6 +18,8 @@ pub enum Request {
     Readyz,
     /// `/api/server`: this server's configuration, for clients (`godepot doctor`).
     ServerInfo,
+    /// `/metrics`: the Prometheus exposition.
+    Metrics,
     List(ModulePath),
     Latest(ModulePath),
     /// `.info` of a canonical version or of a query (branch, commit, shorthand).
@@ -63,6 +65,7 @@ pub fn parse(raw: &str) -> Result<Request, Refusal> {
         "healthz" => return Ok(Request::Healthz),
         "readyz" => return Ok(Request::Readyz),
         "api/server" => return Ok(Request::ServerInfo),
+        "metrics" => return Ok(Request::Metrics),
         _ => {}
     }
     if let Some(rest) = path.strip_prefix("sumdb/") {
@@ -141,6 +144,7 @@ mod tests {
     fn requests() {
         check("/healthz", "Healthz");
         check("/api/server", "ServerInfo");
+        check("/metrics", "Metrics");
         check(
             "/example.com/m/@v/list",
             r#"List(ModulePath("example.com/m"))"#,

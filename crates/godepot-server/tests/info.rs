@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use godepot_depot::{Depot, DepotOptions, Fetchers};
-use godepot_server::{About, Access, Activity, ServerOptions, SumdbAbout};
+use godepot_server::{About, Access, Activity, Metrics, ServerOptions, SumdbAbout};
 use godepot_store::LocalStore;
 use tower::ServiceExt;
 
@@ -18,6 +18,7 @@ fn options(access: Option<Arc<Access>>) -> ServerOptions {
         access,
         audit: None,
         remover: None,
+        metrics: Arc::new(Metrics::default()),
         about: About {
             version: "9.8.7".into(),
             tls: false,

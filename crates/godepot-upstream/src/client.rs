@@ -1,12 +1,14 @@
 //! Fetching one proxy path through the configured list.
 
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use tokio_util::io::ReaderStream;
 
+use crate::metrics::{Outcome, ProxyMetrics, UpstreamMetrics};
 use crate::netrc::Netrc;
 use crate::url::{Credentials, UpstreamUrl};
 use crate::{Endpoint, FetchError, ProxyEntry, ProxyList};
@@ -34,6 +36,8 @@ pub struct UpstreamOptions {
     pub backoff: Duration,
     /// This process's instance id, sent in [`VIA_HEADER`].
     pub instance_id: String,
+    /// Where requests are counted, per proxy (`/metrics`); none: not counted anywhere.
+    pub metrics: Option<Arc<UpstreamMetrics>>,
 }
 
 impl Default for UpstreamOptions {
@@ -44,6 +48,7 @@ impl Default for UpstreamOptions {
             retries: 2,
             backoff: Duration::from_millis(100),
             instance_id: String::new(),
+            metrics: None,
         }
     }
 }
@@ -139,6 +144,8 @@ impl std::fmt::Debug for Fetched {
 #[derive(Debug, Clone)]
 pub struct Upstream {
     entries: Vec<ProxyEntry>,
+    /// Each entry's counters, in the same order.
+    counted: Vec<Arc<ProxyMetrics>>,
     client: reqwest::Client,
     options: UpstreamOptions,
     /// Credentials for proxies whose URL carries none.
@@ -170,8 +177,17 @@ impl Upstream {
                 url: "(client)".into(),
                 reason: e.to_string(),
             })?;
+        let counted = list
+            .entries
+            .iter()
+            .map(|e| match &options.metrics {
+                Some(metrics) => metrics.proxy(&e.endpoint),
+                None => ProxyMetrics::unregistered(),
+            })
+            .collect();
         Ok(Upstream {
             entries: list.entries.clone(),
+            counted,
             client,
             options,
             netrc: std::sync::Arc::new(netrc),
@@ -205,8 +221,11 @@ impl Upstream {
     /// whether its answer changed since.
     async fn get_unless(&self, rel: &str, known: Option<&Validators>) -> Result<Reply, FetchError> {
         let mut last = FetchError::Off;
-        for entry in &self.entries {
-            match self.get_with_retries(&entry.endpoint, rel, known).await {
+        for (entry, counted) in self.entries.iter().zip(&self.counted) {
+            match self
+                .get_with_retries(&entry.endpoint, counted, rel, known)
+                .await
+            {
                 Ok(reply) => return Ok(reply),
                 Err(e @ FetchError::NotFound { .. }) => last = e,
                 Err(e) if entry.fall_through_on_error => last = e,
@@ -241,15 +260,20 @@ impl Upstream {
             Reply::Full(fetched) => read_whole(fetched, limit).await.map(Revalidated::Changed),
         }
     }
+
     async fn get_with_retries(
         &self,
         endpoint: &Endpoint,
+        counted: &Arc<ProxyMetrics>,
         rel: &str,
         known: Option<&Validators>,
     ) -> Result<Reply, FetchError> {
         let mut attempt = 0;
         loop {
-            match self.get_once(endpoint, rel, known).await {
+            let start = Instant::now();
+            let result = self.get_once(endpoint, counted, rel, known).await;
+            counted.record(Outcome::of(&result), start.elapsed());
+            match result {
                 Err(e) if e.is_transient() && attempt < self.options.retries => {
                     let wait = self.options.backoff * 4u32.pow(attempt);
                     tracing::debug!(%endpoint, rel, error = %e, ?wait, "retrying upstream fetch");
@@ -264,13 +288,24 @@ impl Upstream {
     async fn get_once(
         &self,
         endpoint: &Endpoint,
+        counted: &Arc<ProxyMetrics>,
         rel: &str,
         known: Option<&Validators>,
     ) -> Result<Reply, FetchError> {
-        match endpoint {
-            Endpoint::Http(base) => self.get_http(base, rel, known).await,
-            Endpoint::File(root) => get_file(root, rel).await.map(Reply::Full),
-        }
+        let mut fetched = match endpoint {
+            Endpoint::Http(base) => match self.get_http(base, rel, known).await? {
+                Reply::Full(fetched) => fetched,
+                Reply::Unchanged => return Ok(Reply::Unchanged),
+            },
+            Endpoint::File(root) => get_file(root, rel).await?,
+        };
+        let counted = Arc::clone(counted);
+        fetched.body = Box::pin(
+            fetched
+                .body
+                .inspect_ok(move |chunk| counted.received(chunk.len())),
+        );
+        Ok(Reply::Full(fetched))
     }
 
     async fn get_http(

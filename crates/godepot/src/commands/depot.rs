@@ -13,7 +13,7 @@ use godepot_depot::{
 use godepot_git::{GitFetcher, GitOptions, HttpConfig};
 use godepot_store::LocalStore;
 use godepot_store::access::AccessRecorder;
-use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamOptions};
+use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamMetrics, UpstreamOptions};
 
 use crate::config::ConfigFile;
 use crate::discover;
@@ -62,6 +62,10 @@ pub(crate) struct DepotSettings<'a> {
     pub(crate) reach: &'a Reach,
     /// Where the versions served are noted (`serve` only: prefetch is no client).
     pub(crate) access: Option<Arc<AccessRecorder>>,
+    /// Where the proxy and checksum-database clients count their requests (`serve`'s
+    /// `/metrics`). Not the git fetcher's: the proxies it asks are named by the modules'
+    /// go-import tags, so their hosts would be an unbounded label.
+    pub(crate) upstream_metrics: Option<Arc<UpstreamMetrics>>,
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
@@ -161,6 +165,7 @@ fn proxies(
     let options = UpstreamOptions {
         timeout: settings.upstream_timeout,
         instance_id: settings.instance_id.clone(),
+        metrics: settings.upstream_metrics.clone(),
         ..UpstreamOptions::default()
     };
     let upstream = Upstream::with_netrc(&resolved.list, options, settings.reach.netrc.clone())
@@ -183,6 +188,7 @@ pub(crate) fn sumdb_options(
     let options = UpstreamOptions {
         timeout: settings.upstream_timeout,
         instance_id: settings.instance_id.clone(),
+        metrics: settings.upstream_metrics.clone(),
         ..UpstreamOptions::default()
     };
     let mut databases = Vec::new();

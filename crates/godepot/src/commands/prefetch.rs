@@ -140,6 +140,7 @@ impl Settings {
             listen: SocketAddr::from(([0, 0, 0, 0], 0)),
             reach: &self.reach,
             access: None,
+            upstream_metrics: None,
         }
     }
 }

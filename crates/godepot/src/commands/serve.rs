@@ -67,6 +67,7 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
 
 async fn serve(config: Config) -> Result<(), Failure> {
     let instance_id = instance_id();
+    let upstream_metrics = Arc::new(godepot_upstream::UpstreamMetrics::default());
     let listen = config.server.listen();
     let settings = DepotSettings {
         data_dir: &config.data_dir,
@@ -78,6 +79,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         listen,
         reach: &config.reach,
         access: None,
+        upstream_metrics: Some(Arc::clone(&upstream_metrics)),
     };
     let sumdb = depot::sumdb_options(
         config.sumdb.sumdb.as_deref(),
@@ -162,6 +164,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
                 data_dir: config.data_dir.clone(),
             })),
             about,
+            // The store's totals come from the module index once it exists
+            // (`Metrics::with_store_totals`); until then the depot's counts of what it kept.
+            metrics: Arc::new(godepot_server::Metrics::default().with_source(upstream_metrics)),
         },
     );
     let scheme = if config.tls.is_some() {

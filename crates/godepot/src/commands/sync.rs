@@ -90,6 +90,9 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
         // No address is served: port 0 matches no upstream URL.
         listen: SocketAddr::from(([0, 0, 0, 0], 0)),
         reach: &reach,
+        // Sync is no client (nothing noted for gc), and has no /metrics.
+        access: None,
+        upstream_metrics: None,
     };
     depot::runtime()?.block_on(async {
         let sumdb = depot::sumdb_options(sumdb.sumdb.as_deref(), sumdb.nosumdb.as_deref(), &settings)?;

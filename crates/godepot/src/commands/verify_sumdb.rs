@@ -93,6 +93,7 @@ pub(crate) fn gather(
         listen: SocketAddr::from(([0, 0, 0, 0], 0)),
         reach: online.reach,
         access: None,
+        upstream_metrics: None,
     };
     let options = depot::sumdb_options(Some(online.list), online.nosumdb, &settings)?;
     let built = depot::build_with_sumdb(&settings, options)?;
