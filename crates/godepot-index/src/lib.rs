@@ -75,8 +75,21 @@ impl Index {
         std::fs::create_dir_all(&dir).map_err(IndexError::io(&dir))?;
         let (marker, crashed) = writers::claim(&dir)?;
         let db = dir.join(DB_FILE);
-        let mut writer = schema::connect(&db)?;
-        let fresh = schema::prepare(&mut writer)?;
+        let (writer, fresh) = match schema::connect(&db).and_then(|mut c| {
+            let fresh = schema::prepare(&mut c)?;
+            Ok((c, fresh))
+        }) {
+            Ok(opened) => opened,
+            // Derived data: a database SQLite cannot read is thrown away and rebuilt.
+            Err(IndexError::Sqlite(e)) if schema::is_damaged(&e) => {
+                tracing::warn!(index = %db.display(), error = %e, "the module index is damaged: starting it afresh");
+                schema::remove(&db)?;
+                let mut c = schema::connect(&db)?;
+                schema::prepare(&mut c)?;
+                (c, true)
+            }
+            Err(e) => return Err(e),
+        };
         if crashed && !fresh {
             tracing::warn!(
                 index = %dir.display(),

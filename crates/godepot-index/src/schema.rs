@@ -135,3 +135,24 @@ pub(crate) fn mark_dirty(conn: &Connection) -> Result<(), IndexError> {
 pub(crate) fn is_dirty(conn: &Connection) -> Result<bool, IndexError> {
     Ok(get(conn, "dirty")? != get(conn, "clean")?)
 }
+
+/// Whether SQLite says the file is not a database it can read (as opposed to busy or I/O).
+pub(crate) fn is_damaged(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+/// Removes the database with its WAL and shared-memory files.
+pub(crate) fn remove(db: &Path) -> Result<(), IndexError> {
+    for suffix in ["", "-wal", "-shm"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(IndexError::io(&path)(e)),
+        }
+    }
+    Ok(())
+}

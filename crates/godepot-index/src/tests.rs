@@ -272,3 +272,12 @@ fn search_over_100000_versions_is_fast() {
     println!("search over 100,000 versions: {each:?} a query");
     assert!(each < std::time::Duration::from_millis(500), "{each:?}");
 }
+
+#[test]
+fn a_damaged_database_is_started_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(INDEX_DIR)).unwrap();
+    std::fs::write(dir.path().join(INDEX_DIR).join(DB_FILE), vec![7u8; 8192]).unwrap();
+    let index = Index::open(dir.path()).unwrap();
+    assert!(index.needs_rebuild().unwrap());
+}

@@ -8,6 +8,8 @@
 //! - [`access`]: tokens (`--require-auth`) and the audit log of refusals.
 //! - [`tls`]: HTTPS (rustls, HTTP/2 by ALPN), its certificate reloadable.
 //! - [`listen`]: the accept loop, with a cap on connections and deadlines on slow clients.
+//! - [`ui`]: the web UI (`/`, `/search`, `/module/...`) and its JSON API (`/api/...`), over
+//!   the module index.
 
 mod access;
 mod access_log;
@@ -17,6 +19,7 @@ mod listen;
 pub mod request;
 pub mod response;
 mod tls;
+mod ui;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -54,6 +57,8 @@ pub struct ServerOptions {
     pub audit: Option<Arc<AuditLog>>,
     /// What `POST /admin/remove/...` uses to take a version out of the store.
     pub remover: Option<Arc<dyn Remover>>,
+    /// The module index the web UI and `/api/` read, and hits are counted in.
+    pub index: Option<Arc<godepot_index::Index>>,
 }
 
 /// The client's address, put on every request by the accept loop.
@@ -64,6 +69,8 @@ pub struct PeerAddr(pub SocketAddr);
 struct AppState {
     depot: Depot,
     options: Arc<ServerOptions>,
+    /// The last upstream failures, for the web UI.
+    failures: Arc<ui::Failures>,
 }
 
 /// The whole HTTP surface, without a socket: tests drive it with `oneshot`.
@@ -71,6 +78,7 @@ pub fn router(depot: Depot, options: ServerOptions) -> Router {
     Router::new().fallback(handle).with_state(AppState {
         depot,
         options: Arc::new(options),
+        failures: Arc::default(),
     })
 }
 
@@ -108,12 +116,19 @@ async fn handle(
         let message = "proxy loop: this godepot is its own upstream; check --upstream";
         return log.finish(response::text(StatusCode::LOOP_DETECTED, message), None);
     }
+    if let Some(route) = ui::route(uri.path(), &headers) {
+        let response = match admit_reader(&state, &headers, client) {
+            Err(denied) => access::refusal(&denied),
+            Ok(()) => ui::handle(&state, route, uri.query(), &headers).await,
+        };
+        return log.finish(response, None);
+    }
     let (response, cache) = match request::parse(uri.path()) {
         Err(Refusal::Invalid(why)) => (response::text(StatusCode::BAD_REQUEST, &why), None),
         Err(Refusal::NotFound(why)) => (response::text(StatusCode::NOT_FOUND, &why), None),
         Ok(req) => match admit(&state, &req, &headers, client) {
             Err(denied) => (access::refusal(&denied), None),
-            Ok(token) => dispatch(&state, req, &headers, client, token).await,
+            Ok(token) => dispatch(&state, req, uri.path(), &headers, client, token).await,
         },
     };
     log.finish(response, cache)
@@ -169,14 +184,35 @@ fn admit(
     checked(state, access, headers, client, godepot_auth::Scope::Read).map(Some)
 }
 
+/// With `--require-auth`, the web UI and `/api/` need a read token like the protocol does:
+/// they show what the store holds.
+fn admit_reader(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<(), godepot_auth::Denied> {
+    match &state.options.access {
+        None => Ok(()),
+        Some(access) => {
+            checked(state, access, headers, client, godepot_auth::Scope::Read).map(drop)
+        }
+    }
+}
+
 async fn dispatch(
     state: &AppState,
     req: Request,
+    path: &str,
     headers: &HeaderMap,
     client: Option<IpAddr>,
     token: Option<String>,
 ) -> (Response, Option<CacheStatus>) {
     let depot = &state.depot;
+    // A download counted in the index: a `.mod` or a `.zip` served.
+    let download = match &req {
+        Request::Mod(m, v) | Request::Zip(m, v) => Some((m.clone(), v.clone())),
+        _ => None,
+    };
     let (result, resource) = match req {
         Request::Healthz => return (response::text(StatusCode::OK, "ok"), None),
         Request::Readyz => return (readyz(depot).await, None),
@@ -196,6 +232,16 @@ async fn dispatch(
     if let Err(DepotError::Blocked(blocked)) = &result {
         let event = access::blocked_event(blocked, client, token);
         access::audit(state.options.audit.as_deref(), &event);
+    }
+    match (&result, download, &state.options.index) {
+        (Ok(_), Some((m, v)), Some(index)) => index.record_hit(&m, &v),
+        (Err(e), _, _) => {
+            let status = response::status_of(e);
+            if status == StatusCode::BAD_GATEWAY || status == StatusCode::GATEWAY_TIMEOUT {
+                state.failures.record(path, status.as_u16(), &e.to_string());
+            }
+        }
+        _ => {}
     }
     respond(result, resource, headers, state.options.list_ttl)
 }

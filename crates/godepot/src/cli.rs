@@ -52,6 +52,8 @@ pub(crate) enum Command {
     Ls(crate::commands::ls::LsArgs),
     #[command(about = "Remove a module version from the store (to the quarantine, never silently)")]
     Rm(crate::commands::rm::RmArgs),
+    #[command(about = "Rebuild the module index (.godepot/index/) from the store's files")]
+    Reindex(crate::commands::reindex::ReindexArgs),
     #[command(about = "Manage the API tokens of `serve --require-auth` (add, list, revoke)")]
     Token(crate::commands::token::TokenArgs),
 }

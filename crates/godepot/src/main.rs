@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             cli::Command::Ls(args) => commands::ls::run(file, args),
             cli::Command::Token(args) => commands::token::run(file, args),
             cli::Command::Rm(args) => commands::rm::run(file, args),
+            cli::Command::Reindex(args) => commands::reindex::run(file, args),
         }
     });
     match result {

@@ -5,6 +5,7 @@ pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod ls;
 pub(crate) mod prefetch;
+pub(crate) mod reindex;
 pub(crate) mod rm;
 pub(crate) mod serve;
 pub(crate) mod token;

@@ -90,6 +90,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .local_addr()
         .map_err(|e| Failure::runtime(format!("cannot read the listening address: {e}")))?;
     created.keep();
+    if let Some(index) = &built.index {
+        tokio::spawn(keep_index(Arc::clone(index)));
+    }
     let depot = built.depot;
     depot.set_policy(config.policy);
     #[cfg(unix)]
@@ -129,6 +132,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
             remover: Some(Arc::new(crate::commands::rm::StoreRemover {
                 data_dir: config.data_dir.clone(),
             })),
+            index: built.index,
         },
     );
     let scheme = if config.tls.is_some() {
@@ -155,6 +159,50 @@ async fn serve(config: Config) -> Result<(), Failure> {
     .map_err(|e| Failure::runtime(format!("server failed: {e}")))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often download counts are written to the index.
+const HITS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The module index's upkeep while serving: a rebuild in the background when it is not
+/// current (missing, older format, a crashed writer: the server answers meanwhile), then
+/// the download counts written every few seconds.
+async fn keep_index(index: Arc<godepot_index::Index>) {
+    let blocking = |f: fn(&godepot_index::Index) -> Result<(), godepot_index::IndexError>| {
+        let index = Arc::clone(&index);
+        async move {
+            tokio::task::spawn_blocking(move || f(&index))
+                .await
+                .unwrap_or(Ok(()))
+        }
+    };
+    let rebuild = |index: &godepot_index::Index| {
+        if !index.needs_rebuild()? {
+            tracing::info!("module index current");
+            return Ok(());
+        }
+        tracing::info!("module index not current: rebuilding it from the files, serving meanwhile");
+        let rebuilt = index.rebuild()?;
+        let t = rebuilt.totals;
+        tracing::info!(
+            modules = t.modules,
+            versions = t.versions,
+            bytes = t.bytes,
+            seconds = rebuilt.seconds,
+            "module index rebuilt"
+        );
+        Ok(())
+    };
+    if let Err(e) = blocking(rebuild).await {
+        tracing::warn!(error = %e, "module index rebuild failed; run godepot reindex");
+    }
+    let mut every = tokio::time::interval(HITS_EVERY);
+    loop {
+        every.tick().await;
+        if let Err(e) = blocking(godepot_index::Index::flush_hits).await {
+            tracing::warn!(error = %e, "download counts not written to the module index");
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.
