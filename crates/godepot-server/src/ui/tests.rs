@@ -141,7 +141,10 @@ async fn search_finds_a_module_and_links_its_page() {
     assert!(body.contains("1 found"));
     let json = f.api("/api/search?q=example&page=1").await;
     assert_eq!(json["total"], 2);
-    assert_eq!(json["modules"][0]["path"], "example.com/a", "a prefix match first");
+    assert_eq!(
+        json["modules"][0]["path"], "example.com/a",
+        "a prefix match first"
+    );
     assert_eq!(json["modules"][1]["path"], "corp.example/tools");
 }
 
