@@ -66,20 +66,6 @@ pub struct ModuleDetail {
     pub versions: Vec<VersionRow>,
 }
 
-/// The `LIKE` pattern for "contains `text`", with its wildcards taken literally.
-fn contains_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 fn summary(row: &Row<'_>) -> rusqlite::Result<ModuleSummary> {
     Ok(ModuleSummary {
         path: row.get(0)?,
@@ -90,38 +76,55 @@ fn summary(row: &Row<'_>) -> rusqlite::Result<ModuleSummary> {
 }
 
 impl Index {
-    /// Modules whose path contains `text` (ASCII case-insensitively), those starting with it
-    /// first, then by path; `page` counts from 1. A scan of the module paths, no more: see
-    /// `docs/index.md` for the figures at 100,000 versions.
+    /// Modules whose path contains `text` (ASCII case-insensitively; `%` and `_` are plain
+    /// characters), those starting with it first, then by path; `page` counts from 1. One
+    /// scan of the module paths, no more: see `docs/index.md` for the figures.
     pub fn search(&self, text: &str, page: u64, per_page: u64) -> Result<SearchPage, IndexError> {
         let page = page.max(1);
         let per_page = per_page.clamp(1, 500);
-        let contains = contains_pattern(text);
-        let prefix = format!("{}%", &contains[1..contains.len() - 1]);
-        let conn = self.read();
-        let total: i64 = conn.query_row(
-            "SELECT count(*) FROM modules WHERE path LIKE ?1 ESCAPE '\\'",
-            [&contains],
-            |row| row.get(0),
-        )?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT path, versions, bytes, updated FROM modules
-             WHERE path LIKE ?1 ESCAPE '\\'
-             ORDER BY path LIKE ?2 ESCAPE '\\' DESC, path
-             LIMIT ?3 OFFSET ?4",
-        )?;
+        let folded = text.to_ascii_lowercase();
         let offset = (page - 1).saturating_mul(per_page);
+        let conn = self.read();
+        // One scan: the window counts every match while LIMIT keeps one page.
+        // Three characters or more: the trigram index finds the candidates; shorter texts
+        // scan the module paths.
+        let sql = if folded.chars().count() >= 3 {
+            "SELECT path, versions, bytes, updated, count(*) OVER () FROM modules
+             WHERE rowid IN (SELECT rowid FROM module_trigrams WHERE module_trigrams MATCH ?4)
+               AND instr(folded, ?1) > 0
+             ORDER BY instr(folded, ?1) = 1 DESC, path
+             LIMIT ?2 OFFSET ?3"
+        } else {
+            "SELECT path, versions, bytes, updated, count(*) OVER () FROM modules
+             WHERE instr(folded, ?1) > 0 AND ?4 IS NOT NULL -- ?4 unused: same parameters
+             ORDER BY instr(folded, ?1) = 1 DESC, path
+             LIMIT ?2 OFFSET ?3"
+        };
+        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut total = 0;
         let modules = stmt
             .query_map(
-                params![contains, prefix, per_page as i64, offset as i64],
-                summary,
+                params![folded, per_page as i64, offset as i64, phrase],
+                |row| {
+                    total = row.get::<_, i64>(4)? as u64;
+                    summary(row)
+                },
             )?
             .collect::<Result<_, _>>()?;
+        if total == 0 && offset > 0 {
+            // A page past the end: count the matches on their own.
+            total = conn.query_row(
+                "SELECT count(*) FROM modules WHERE instr(folded, ?1) > 0",
+                [&folded],
+                |row| row.get::<_, i64>(0),
+            )? as u64;
+        }
         Ok(SearchPage {
             query: text.to_string(),
             page,
             per_page,
-            total: total as u64,
+            total,
             modules,
         })
     }
@@ -182,14 +185,4 @@ impl Index {
 
 fn newest_first(a: &str, b: &str) -> Ordering {
     godepot_module::semver::compare(b, a).then_with(|| b.cmp(a))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::contains_pattern;
-
-    #[test]
-    fn like_wildcards_are_taken_literally() {
-        assert_eq!(contains_pattern("a_b%c\\"), "%a\\_b\\%c\\\\%");
-    }
 }

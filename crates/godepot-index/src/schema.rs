@@ -2,7 +2,8 @@
 //!
 //! `versions` holds one row per version with any artifact held; `modules` one row per module
 //! with its count of versions and bytes, kept by triggers on `versions` so that search (a scan
-//! of `modules`) and totals never aggregate versions. `meta` holds the format version and two
+//! of `modules`) and totals never aggregate versions. `modules.folded` is the path in ASCII
+//! lower case, so search is `instr` over it (a byte search, several times faster than `LIKE`). `meta` holds the format version and two
 //! counters: `dirty` goes up whenever the index may have fallen behind the files, `clean` is
 //! set to the `dirty` a rebuild started from once it finished, so the index is current when
 //! they are equal.
@@ -32,14 +33,22 @@ CREATE TABLE versions (
     PRIMARY KEY (module, version)
 ) WITHOUT ROWID;
 CREATE TABLE modules (
-    path TEXT PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    folded TEXT NOT NULL,
     versions INTEGER NOT NULL,
     bytes INTEGER NOT NULL,
     updated INTEGER NOT NULL
-) WITHOUT ROWID;
+);
+CREATE VIRTUAL TABLE module_trigrams USING fts5(path, tokenize = 'trigram');
+CREATE TRIGGER module_added AFTER INSERT ON modules BEGIN
+    INSERT INTO module_trigrams (rowid, path) VALUES (NEW.rowid, NEW.path);
+END;
+CREATE TRIGGER module_removed AFTER DELETE ON modules BEGIN
+    DELETE FROM module_trigrams WHERE rowid = OLD.rowid;
+END;
 CREATE TRIGGER version_added AFTER INSERT ON versions BEGIN
-    INSERT INTO modules (path, versions, bytes, updated)
-    VALUES (NEW.module, 1,
+    INSERT INTO modules (path, folded, versions, bytes, updated)
+    VALUES (NEW.module, lower(NEW.module), 1,
             coalesce(NEW.info_size, 0) + coalesce(NEW.mod_size, 0) + coalesce(NEW.zip_size, 0),
             NEW.added)
     ON CONFLICT (path) DO UPDATE SET
@@ -99,7 +108,7 @@ pub(crate) fn prepare(conn: &mut Connection) -> Result<bool, IndexError> {
         );
     }
     tx.execute_batch(
-        "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS versions; DROP TABLE IF EXISTS modules;",
+        "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS versions; DROP TABLE IF EXISTS modules; DROP TABLE IF EXISTS module_trigrams;",
     )?;
     tx.execute_batch(TABLES)?;
     set(&tx, "format", FORMAT)?;

@@ -17,6 +17,7 @@ header form { margin-left: auto; }
 main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1.5rem; }
 section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; padding: 1rem 1.25rem; margin-bottom: 1.25rem; }
 h1 { font-size: 1.5rem; margin-top: 0; word-break: break-all; }
+h1 code { font-size: inherit; }
 h2 { font-size: 1.1rem; margin-top: 0; }
 code, pre { font-family: ui-monospace, monospace; font-size: 0.9rem; }
 pre { background: #f0f2f5; padding: 0.75rem; overflow-x: auto; border-radius: 4px; }
@@ -82,7 +83,7 @@ pub(crate) fn home(stats: &Stats, goproxy: &str) -> Markup {
                 dt { "Upstream" } dd { (stats.upstream) }
                 @if let Some(t) = &stats.store {
                     dt { "Store" }
-                    dd { (t.modules) " modules, " (t.versions) " versions, " (human_bytes(t.bytes)) }
+                    dd { (count(t.modules, "module")) ", " (count(t.versions, "version")) ", " (human_bytes(t.bytes)) }
                 }
                 dt { "Index" } dd { (stats.index) }
             }
@@ -182,7 +183,7 @@ pub(crate) fn module(view: &ModuleView) -> Markup {
     let body = html! {
         section {
             h1 { code { (m.path) } }
-            p { (m.versions) " versions held, " (human_bytes(m.bytes)) "." }
+            p { (count(m.versions, "version")) " held, " (human_bytes(m.bytes)) "." }
             pre { (view.go_get) }
         }
         section {
@@ -223,6 +224,10 @@ pub(crate) fn module(view: &ModuleView) -> Markup {
 /// A page saying what could not be shown.
 pub(crate) fn message(title: &str, text: &str) -> Markup {
     layout(title, "", html! { section { h1 { (title) } p { (text) } } })
+}
+
+fn count(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn size(bytes: Option<u64>) -> String {
