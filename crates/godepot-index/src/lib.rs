@@ -34,7 +34,7 @@ use rusqlite::Connection;
 
 pub use error::IndexError;
 pub use query::{ModuleDetail, ModuleSummary, SearchPage, Totals, VersionRow};
-pub use rebuild::Rebuilt;
+pub use rebuild::{Rebuilt, walk_versions};
 
 /// Where the index lives, under the data directory.
 pub const INDEX_DIR: &str = ".godepot/index";

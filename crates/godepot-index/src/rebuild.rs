@@ -8,9 +8,10 @@
 //! after the rebuild started.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{TreeFile, walk_tree};
+use godepot_store::{Kind, TreeFile, walk_tree};
 use serde::Serialize;
 
 use crate::{Index, IndexError, Totals, files, schema};
@@ -29,17 +30,26 @@ pub struct Rebuilt {
     pub seconds: f64,
 }
 
+/// Every version a walk of the files finds held (an `.info`, `.mod` or `.zip`; a lone
+/// `.ziphash` is not a version): what the index must hold, O(files).
+pub fn walk_versions(root: &Path) -> Result<BTreeSet<(ModulePath, Version)>, IndexError> {
+    let mut versions = BTreeSet::new();
+    for entry in walk_tree(root)? {
+        if let TreeFile::Artifact(key) = entry.file
+            && key.kind != Kind::ZipHash
+        {
+            versions.insert((key.module, key.version));
+        }
+    }
+    Ok(versions)
+}
+
 impl Index {
     /// Rebuilds the index from the files: O(files in the store). Serving may go on meanwhile.
     pub fn rebuild(&self) -> Result<Rebuilt, IndexError> {
         let started = std::time::Instant::now();
         let from = schema::get(&self.write(), "dirty")?.unwrap_or_default();
-        let mut candidates = BTreeSet::new();
-        for entry in walk_tree(&self.root)? {
-            if let TreeFile::Artifact(key) = entry.file {
-                candidates.insert((key.module, key.version));
-            }
-        }
+        let mut candidates = walk_versions(&self.root)?;
         for (module, version) in self.indexed_versions()? {
             match (ModulePath::parse(&module), Version::parse(&version)) {
                 (Ok(m), Ok(v)) => {

@@ -1,8 +1,7 @@
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{ArtifactKey, Kind, LocalStore, Store, TreeFile, walk_tree};
+use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
 
 use super::*;
 
@@ -32,20 +31,10 @@ fn put_version(store: &LocalStore, module: &str, version: &str) {
         .unwrap();
 }
 
-/// What a walk of the files says the store holds.
+/// What a walk of the files says the store holds, as the index lists it.
 fn walked(root: &Path) -> Vec<(String, String)> {
-    let set: BTreeSet<_> = walk_tree(root)
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| match e.file {
-            TreeFile::Artifact(k) if k.kind != Kind::ZipHash => Some((
-                k.module.as_str().to_string(),
-                k.version.as_str().to_string(),
-            )),
-            _ => None,
-        })
-        .collect();
-    set.into_iter().collect()
+    let found = walk_versions(root).unwrap().into_iter();
+    found.map(|(m, v)| (m.to_string(), v.to_string())).collect()
 }
 
 fn store() -> (tempfile::TempDir, LocalStore, Arc<Index>) {

@@ -4,29 +4,17 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
 use common::{Rig, get, godepot_cli, tail};
-use godepot_index::Index;
-use godepot_store::{Kind, TreeFile, walk_tree};
+use godepot_index::{Index, walk_versions};
 use godepot_testkit::GoEnv;
 
-/// `(module, version)` of every version a walk of the files finds.
-fn walked(data: &Path) -> Vec<(String, String)> {
-    let set: BTreeSet<_> = walk_tree(data)
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| match e.file {
-            TreeFile::Artifact(k) if k.kind != Kind::ZipHash => Some((
-                k.module.as_str().to_string(),
-                k.version.as_str().to_string(),
-            )),
-            _ => None,
-        })
-        .collect();
-    set.into_iter().collect()
+/// What a walk of the files says the store holds, as the index lists it.
+fn walked(root: &Path) -> Vec<(String, String)> {
+    let found = walk_versions(root).unwrap().into_iter();
+    found.map(|(m, v)| (m.to_string(), v.to_string())).collect()
 }
 
 /// What the index of `data` holds (opened as another process would).

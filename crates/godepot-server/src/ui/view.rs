@@ -48,7 +48,6 @@ pub(crate) struct VersionView {
 /// A module page.
 #[derive(Debug, Serialize)]
 pub(crate) struct ModuleView {
-    #[serde(flatten)]
     pub(crate) module: ModuleSummary,
     /// Newest first.
     pub(crate) versions: Vec<VersionView>,
