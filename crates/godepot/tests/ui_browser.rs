@@ -162,3 +162,36 @@ fn chromium_renders_the_home_page_a_search_and_a_module_page() {
     );
     assert_nothing_external(&module, "module");
 }
+
+#[test]
+fn recent_upstream_failures_are_shown_on_the_home_page_and_in_the_api() {
+    let rig = Rig::small();
+    rig.upstream.set_fault(
+        "example.com/f/@v/v1.1.0.info",
+        godepot_testkit::Fault::Status(500),
+    );
+    let gd = rig.godepot(&[]);
+    let r = get(&gd, "/example.com/f/@v/v1.1.0.info");
+    assert_eq!(r.status, 502, "{}", r.text());
+    let r = get(&gd, "/api/stats");
+    let stats: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let failure = &stats["recent_failures"][0];
+    assert_eq!(failure["status"], 502, "{stats}");
+    assert_eq!(failure["path"], "/example.com/f/@v/v1.1.0.info");
+    assert!(
+        failure["message"].as_str().unwrap().contains("500"),
+        "{stats}"
+    );
+    let page = godepot_testkit::http::try_http_request(
+        "GET",
+        &format!("{}/", gd.url()),
+        &[("Accept", "text/html")],
+    )
+    .unwrap();
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text().contains("/example.com/f/@v/v1.1.0.info"),
+        "{}",
+        page.text()
+    );
+}

@@ -19,6 +19,7 @@ const HOSTILE_GO_MOD: &str =
 
 struct Fixture {
     _dir: tempfile::TempDir,
+    depot: Depot,
     index: Arc<Index>,
     router: axum::Router,
 }
@@ -56,7 +57,7 @@ fn fixture() -> Fixture {
     };
     let depot = Depot::new(Arc::new(store), None, options);
     let router = router(
-        depot,
+        depot.clone(),
         ServerOptions {
             list_ttl: Duration::from_secs(60),
             instance_id: "test".into(),
@@ -69,6 +70,7 @@ fn fixture() -> Fixture {
     );
     Fixture {
         _dir: dir,
+        depot,
         index,
         router,
     }
@@ -154,7 +156,7 @@ async fn module_page_lists_versions_newest_first_marks_retracted_and_escapes_go_
     let body = f.page("/module/example.com/a").await;
     let (newer, older) = (body.find("v1.1.0").unwrap(), body.find(">v1.0.0<").unwrap());
     assert!(newer < older, "newest first");
-    assert!(body.contains("retracted"));
+    assert_eq!(body.matches("class=\"tag retracted\"").count(), 1, "{body}");
     assert!(
         body.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"),
         "{body}"
@@ -169,6 +171,20 @@ async fn module_page_lists_versions_newest_first_marks_retracted_and_escapes_go_
         json["go_mod"], HOSTILE_GO_MOD,
         "JSON carries the text as it is"
     );
+}
+
+#[tokio::test]
+async fn versions_the_policy_blocks_are_marked() {
+    let f = fixture();
+    let policy =
+        "[[deny]]\nmodule = \"example.com/a\"\nversions = \"< v1.1.0\"\nreason = \"test\"\n";
+    f.depot
+        .set_policy(godepot_policy::Policy::parse("policy.toml", policy).unwrap());
+    let json = f.api("/api/module/example.com/a").await;
+    assert_eq!(json["versions"][0]["blocked"], false);
+    assert_eq!(json["versions"][1]["blocked"], true);
+    let body = f.page("/module/example.com/a").await;
+    assert_eq!(body.matches("class=\"tag blocked\"").count(), 1, "{body}");
 }
 
 #[tokio::test]
