@@ -1,8 +1,8 @@
 //! Detecting a writer that died between a file write and the index update.
 //!
 //! Every process that opens the index (and so may write the store) creates
-//! `writers/<pid>-<nanos>.lock` and holds an exclusive lock on it for its life; a clean exit
-//! removes it. A marker found unlocked was left by a process that stopped without its clean
+//! `writers/<pid>-<nanos>.lock` (locked first under a `.new` name, then renamed) and holds an
+//! exclusive lock on it for its life; a clean exit removes it. A marker found unlocked was left by a process that stopped without its clean
 //! exit (`kill -9`, a power cut): its last store write may never have reached the index. The
 //! opener then removes the marker and marks the index dirty. No journal write is added to the
 //! hot path, and opening costs one look into a directory that holds one file per live or
@@ -37,9 +37,14 @@ pub(crate) fn claim(index_dir: &Path) -> Result<(Marker, bool), IndexError> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let path = dir.join(format!("{}-{nanos}.lock", std::process::id()));
-    let file = File::create(&path).map_err(IndexError::io(&path))?;
-    file.lock().map_err(IndexError::io(&path))?;
+    let name = format!("{}-{nanos}", std::process::id());
+    // Locked under a name no opener judges, then renamed (the lock stays with the open
+    // file): a marker is never seen unlocked while its process is alive.
+    let staging = dir.join(format!("{name}.new"));
+    let file = File::create(&staging).map_err(IndexError::io(&staging))?;
+    file.lock().map_err(IndexError::io(&staging))?;
+    let path = dir.join(format!("{name}.lock"));
+    fs::rename(&staging, &path).map_err(IndexError::io(&path))?;
     Ok((Marker { path, _file: file }, crashed))
 }
 
@@ -50,9 +55,11 @@ fn clear_dead(dir: &Path) -> Result<bool, IndexError> {
         let Ok(file) = File::open(&path) else {
             continue; // removed by its owner meanwhile
         };
-        // Locked: its process is alive. Unlocked: nobody holds it, so its process is gone.
+        // Locked: its process is alive. Unlocked: nobody holds it, so its process is gone;
+        // one that died before renaming its marker had not attached the index to a store
+        // yet, so wrote nothing.
         if file.try_lock().is_ok() {
-            crashed = true;
+            crashed |= path.extension().is_some_and(|e| e == "lock");
             let _ = fs::remove_file(&path);
         }
     }
@@ -79,5 +86,12 @@ mod tests {
         drop(live);
         let (_fourth, crashed) = claim(dir.path()).unwrap();
         assert!(!crashed, "a clean exit removes its marker");
+        fs::write(dir.path().join("writers/2-2.new"), b"").unwrap();
+        let (_fifth, crashed) = claim(dir.path()).unwrap();
+        assert!(
+            !crashed,
+            "a process that died before its marker was in place wrote nothing"
+        );
+        assert!(!dir.path().join("writers/2-2.new").exists());
     }
 }

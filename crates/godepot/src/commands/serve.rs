@@ -91,6 +91,13 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .map_err(|e| Failure::runtime(format!("cannot read the listening address: {e}")))?;
     created.keep();
     if let Some(index) = &built.index {
+        if index.needs_rebuild().unwrap_or(true) {
+            tracing::info!(
+                "module index not current: rebuilding it from the files in the background, serving meanwhile"
+            );
+        } else {
+            tracing::info!("module index current");
+        }
         tokio::spawn(keep_index(Arc::clone(index)));
     }
     let depot = built.depot;
@@ -165,8 +172,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
 const HITS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The module index's upkeep while serving: a rebuild in the background when it is not
-/// current (missing, older format, a crashed writer: the server answers meanwhile), then
-/// the download counts written every few seconds.
+/// current (missing, older format, a crashed writer, an update that failed: the server
+/// answers meanwhile), looked at again every few seconds, and the download counts written
+/// as often.
 async fn keep_index(index: Arc<godepot_index::Index>) {
     let blocking = |f: fn(&godepot_index::Index) -> Result<(), godepot_index::IndexError>| {
         let index = Arc::clone(&index);
@@ -178,10 +186,8 @@ async fn keep_index(index: Arc<godepot_index::Index>) {
     };
     let rebuild = |index: &godepot_index::Index| {
         if !index.needs_rebuild()? {
-            tracing::info!("module index current");
             return Ok(());
         }
-        tracing::info!("module index not current: rebuilding it from the files, serving meanwhile");
         let rebuilt = index.rebuild()?;
         let t = rebuilt.totals;
         tracing::info!(
@@ -193,11 +199,14 @@ async fn keep_index(index: Arc<godepot_index::Index>) {
         );
         Ok(())
     };
-    if let Err(e) = blocking(rebuild).await {
-        tracing::warn!(error = %e, "module index rebuild failed; run godepot reindex");
-    }
     let mut every = tokio::time::interval(HITS_EVERY);
+    let mut failed_rebuild = false;
     loop {
+        // A rebuild that failed is not tried again in a loop: `godepot reindex` says why.
+        if !failed_rebuild && let Err(e) = blocking(rebuild).await {
+            tracing::warn!(error = %e, "module index rebuild failed; run godepot reindex");
+            failed_rebuild = true;
+        }
         every.tick().await;
         if let Err(e) = blocking(godepot_index::Index::flush_hits).await {
             tracing::warn!(error = %e, "download counts not written to the module index");
