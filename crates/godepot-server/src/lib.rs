@@ -65,6 +65,11 @@ pub struct ServerOptions {
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// Put on every request that came over TLS by the accept loop (the web UI's `GOPROXY` line
+/// says `https://` then).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
 #[derive(Clone)]
 struct AppState {
     depot: Depot,
@@ -88,6 +93,7 @@ async fn handle(
     uri: Uri,
     headers: HeaderMap,
     peer: Option<Extension<PeerAddr>>,
+    tls: Option<Extension<OverTls>>,
 ) -> Response {
     let client = peer.map(|Extension(PeerAddr(addr))| addr.ip());
     let log = AccessLog::start(
@@ -119,7 +125,10 @@ async fn handle(
     if let Some(route) = ui::route(uri.path(), &headers) {
         let response = match admit_reader(&state, &headers, client) {
             Err(denied) => access::refusal(&denied),
-            Ok(()) => ui::handle(&state, route, uri.query(), &headers).await,
+            Ok(()) => {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                ui::handle(&state, route, uri.query(), &headers, scheme).await
+            }
         };
         return log.finish(response, None);
     }

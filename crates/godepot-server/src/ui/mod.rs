@@ -77,12 +77,16 @@ pub(crate) async fn handle(
     route: Route,
     query: Option<&str>,
     headers: &HeaderMap,
+    scheme: &str,
 ) -> Response {
     let index = state.options.index.as_deref();
     match route {
         Route::Home => {
             let stats = view::stats(&state.depot, index, &state.failures);
-            html(StatusCode::OK, pages::home(&stats, &goproxy_url(headers)))
+            html(
+                StatusCode::OK,
+                pages::home(&stats, &goproxy_url(headers, scheme)),
+            )
         }
         Route::ApiStats => json(
             StatusCode::OK,
@@ -163,14 +167,14 @@ fn search_params(query: Option<&str>) -> Result<(String, u64), String> {
     Ok((q, page))
 }
 
-/// The `GOPROXY` value for this server, as the browser reached it.
-fn goproxy_url(headers: &HeaderMap) -> String {
+/// The `GOPROXY` value for this server, as the browser reached it (`scheme`: `https` over TLS).
+fn goproxy_url(headers: &HeaderMap, scheme: &str) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
         .unwrap_or("this-server:port");
-    format!("http://{host}")
+    format!("{scheme}://{host}")
 }
 
 fn unanswered(api: bool, e: Unanswered) -> Response {

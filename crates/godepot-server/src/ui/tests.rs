@@ -230,3 +230,20 @@ async fn the_doctors_api_path_is_not_ours() {
     let (status, _, _) = f.get("/api/server", "*/*").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn over_tls_the_goproxy_line_says_https() {
+    let f = fixture();
+    let request = Request::get("/")
+        .header(header::ACCEPT, "text/html")
+        .header(header::HOST, "godepot.test")
+        .extension(crate::OverTls)
+        .body(Body::empty())
+        .unwrap();
+    let response = f.router.clone().call(request).await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(body.contains("GOPROXY=https://godepot.test"), "{body}");
+}
