@@ -53,7 +53,7 @@ pub use git::{GitSource, git_error, netrc_credentials};
 pub use godepot_upstream::VIA_HEADER;
 pub use keep::{Kept, Outcome};
 pub use metrics::DepotMetrics;
-pub use sumdb::{ProofTiles, SumdbDatabase, SumdbOptions};
+pub use sumdb::{ProofTiles, SumdbDatabase, SumdbOptions, SumdbState};
 pub use sync::{
     Follow, NoProgress, SyncFailure, SyncOptions, SyncProgress, SyncReport, SyncedVersion,
     new_versions, sync,
@@ -330,6 +330,40 @@ impl Depot {
         self.inner.sumdb.gather_proof_tiles().await
     }
 
+    /// The bytes of a small artifact the store holds, from the store alone: never fetched,
+    /// and not gated by the policy, for showing (the web UI's go.mod), never for serving.
+    /// `None` when not held or unreadable.
+    pub async fn held_bytes(&self, key: ArtifactKey) -> Option<Bytes> {
+        let store = Arc::clone(&self.inner.store);
+        match tokio::task::spawn_blocking(move || store.read(&key)).await {
+            Ok(Ok(data)) => data,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read a held artifact");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The checksum databases proxied and what has been verified of each (for the web UI).
+    pub fn checksum_databases(&self) -> Vec<SumdbState> {
+        self.inner.sumdb.states()
+    }
+
+    /// What is known of upstream without asking it: the fetchers and the last contact.
+    pub fn upstream_health(&self) -> String {
+        let fetchers = &self.inner.fetchers;
+        if fetchers.is_offline() {
+            "offline".to_string()
+        } else {
+            format!(
+                "{} ({})",
+                fetchers.describe(),
+                self.inner.mutable.upstream_health()
+            )
+        }
+    }
+
     /// Whether the store takes writes, and what is known of upstream. Never contacts
     /// upstream itself: probes must stay cheap.
     pub async fn readiness(&self) -> Readiness {
@@ -338,19 +372,9 @@ impl Depot {
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));
-        let fetchers = &self.inner.fetchers;
-        let upstream = if fetchers.is_offline() {
-            "offline".to_string()
-        } else {
-            format!(
-                "{} ({})",
-                fetchers.describe(),
-                self.inner.mutable.upstream_health()
-            )
-        };
         Readiness {
             store: writable,
-            upstream,
+            upstream: self.upstream_health(),
         }
     }
 }

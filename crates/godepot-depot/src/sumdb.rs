@@ -78,6 +78,16 @@ pub struct SumdbOptions {
     pub gather: bool,
 }
 
+/// What is known of one proxied checksum database, for people (the web UI, `/api/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SumdbState {
+    pub name: String,
+    /// Its key is configured: what is taken in is checked against it.
+    pub verifying: bool,
+    /// The size of the largest tree verified so far (`None`: none yet, or a check is running).
+    pub verified_tree: Option<u64>,
+}
+
 /// Which way requests to a database go, once found out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -119,6 +129,20 @@ struct Shared {
 }
 
 impl SumdbProxy {
+    /// The databases proxied, in configured order; never waits on a running check.
+    pub(crate) fn states(&self) -> Vec<SumdbState> {
+        let state = |db: &Arc<Database>| SumdbState {
+            name: db.config.spec.name.clone(),
+            verifying: db.config.spec.key.is_some(),
+            verified_tree: db
+                .verified
+                .try_lock()
+                .ok()
+                .and_then(|head| head.as_ref().and_then(|h| h.as_ref().map(|h| h.size))),
+        };
+        self.shared.databases.iter().map(state).collect()
+    }
+
     pub(crate) fn new(
         options: SumdbOptions,
         upstream: Option<Upstream>,

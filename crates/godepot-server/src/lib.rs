@@ -10,6 +10,8 @@
 //! - [`info`]: `GET /api/server`, what a client needs to know to use this server.
 //! - [`tls`]: HTTPS (rustls, HTTP/2 by ALPN), its certificate reloadable.
 //! - [`listen`]: the accept loop, with a cap on connections and deadlines on slow clients.
+//! - [`ui`]: the web UI (`/`, `/search`, `/module/...`) and its JSON API (`/api/...`), over
+//!   the module index.
 
 mod access;
 mod access_log;
@@ -21,6 +23,7 @@ pub mod metrics;
 pub mod request;
 pub mod response;
 mod tls;
+mod ui;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -64,16 +67,25 @@ pub struct ServerOptions {
     pub about: About,
     /// What `/metrics` shows; the server counts its requests into it.
     pub metrics: Arc<Metrics>,
+    /// The module index the web UI and `/api/` read, and hits are counted in.
+    pub index: Option<Arc<godepot_index::Index>>,
 }
 
 /// The client's address, put on every request by the accept loop.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// Put on every request that came over TLS by the accept loop (the web UI's `GOPROXY` line
+/// says `https://` then).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
 #[derive(Clone)]
 struct AppState {
     depot: Depot,
     options: Arc<ServerOptions>,
+    /// The last upstream failures, for the web UI.
+    failures: Arc<ui::Failures>,
 }
 
 /// The whole HTTP surface, without a socket: tests drive it with `oneshot`.
@@ -81,6 +93,7 @@ pub fn router(depot: Depot, options: ServerOptions) -> Router {
     Router::new().fallback(handle).with_state(AppState {
         depot,
         options: Arc::new(options),
+        failures: Arc::default(),
     })
 }
 
@@ -90,6 +103,7 @@ async fn handle(
     uri: Uri,
     headers: HeaderMap,
     peer: Option<Extension<PeerAddr>>,
+    tls: Option<Extension<OverTls>>,
 ) -> Response {
     let client = peer.map(|Extension(PeerAddr(addr))| addr.ip());
     let mut log = AccessLog::start(
@@ -117,6 +131,16 @@ async fn handle(
     if from_ourselves {
         let message = "proxy loop: this godepot is its own upstream; check --upstream";
         return log.finish(response::text(StatusCode::LOOP_DETECTED, message), None);
+    }
+    if let Some(route) = ui::route(uri.path(), &headers) {
+        let response = match admit_reader(&state, &headers, client) {
+            Err(denied) => access::refusal(&denied),
+            Ok(()) => {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                ui::handle(&state, route, uri.query(), &headers, scheme).await
+            }
+        };
+        return log.finish(response, None);
     }
     let (response, cache) = match request::parse(uri.path()) {
         Err(Refusal::Invalid(why)) => (response::text(StatusCode::BAD_REQUEST, &why), None),
@@ -183,6 +207,21 @@ fn admit(
     checked(state, access, headers, client, godepot_auth::Scope::Read).map(Some)
 }
 
+/// With `--require-auth`, the web UI and `/api/` need a read token like the protocol does:
+/// they show what the store holds.
+fn admit_reader(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<(), godepot_auth::Denied> {
+    match &state.options.access {
+        None => Ok(()),
+        Some(access) => {
+            checked(state, access, headers, client, godepot_auth::Scope::Read).map(drop)
+        }
+    }
+}
+
 async fn dispatch(
     state: &AppState,
     req: Request,
@@ -192,6 +231,11 @@ async fn dispatch(
     token: Option<String>,
 ) -> (Response, Option<CacheStatus>) {
     let depot = &state.depot;
+    // A download counted in the index: a `.mod` or a `.zip` served.
+    let download = match &req {
+        Request::Mod(m, v) | Request::Zip(m, v) => Some((m.clone(), v.clone())),
+        _ => None,
+    };
     let (result, resource) = match req {
         Request::Healthz => return (response::text(StatusCode::OK, "ok"), None),
         Request::Readyz => return (readyz(depot).await, None),
@@ -214,6 +258,16 @@ async fn dispatch(
         state.options.metrics.blocked();
         let event = access::blocked_event(blocked, client, token);
         access::audit(state.options.audit.as_deref(), &event);
+    }
+    match (&result, download, &state.options.index) {
+        (Ok(_), Some((m, v)), Some(index)) => index.record_hit(&m, &v),
+        (Err(e), _, _) => {
+            let status = response::status_of(e);
+            if status == StatusCode::BAD_GATEWAY || status == StatusCode::GATEWAY_TIMEOUT {
+                state.failures.record(uri.path(), status.as_u16(), &e.to_string());
+            }
+        }
+        _ => {}
     }
     respond(result, resource, headers, state.options.list_ttl)
 }

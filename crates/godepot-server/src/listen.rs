@@ -67,12 +67,16 @@ pub async fn serve(
         };
         let (stream, permit) = accepted;
         let peer = stream.peer_addr().ok().map(crate::PeerAddr);
+        let secure = tls.is_some();
         let connection = Connection::new(limits);
         let io = Watched::new(stream, connection.clone());
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             if let Some(peer) = peer {
                 request.extensions_mut().insert(peer);
+            }
+            if secure {
+                request.extensions_mut().insert(crate::OverTls);
             }
             let busy = connection.begin();
             let mut router = router.clone();

@@ -179,7 +179,12 @@ fn not_modified(builder: axum::http::response::Builder) -> Response {
 
 /// Maps every depot error to its status: the only place this happens.
 pub fn error(e: &DepotError) -> Response {
-    let status = match e {
+    text(status_of(e), &e.to_string())
+}
+
+/// The status a depot error is answered with.
+pub fn status_of(e: &DepotError) -> StatusCode {
+    match e {
         DepotError::NotFound(_) => StatusCode::NOT_FOUND,
         DepotError::Gone(_) => StatusCode::GONE,
         DepotError::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -187,8 +192,7 @@ pub fn error(e: &DepotError) -> Response {
         DepotError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         DepotError::Store { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         DepotError::Blocked(_) => StatusCode::FORBIDDEN,
-    };
-    text(status, &e.to_string())
+    }
 }
 
 /// A short plain-text answer; the go command shows the body to its user.

@@ -18,6 +18,7 @@ fn options(access: Option<Arc<Access>>) -> ServerOptions {
         access,
         audit: None,
         remover: None,
+        index: None,
         metrics: Arc::new(Metrics::default()),
         about: About {
             version: "9.8.7".into(),

@@ -32,4 +32,4 @@ mod store;
 pub use error::StoreError;
 pub use key::{ArtifactKey, Kind};
 pub use local::{HeldKinds, ListDrift, LocalStore, TreeEntry, TreeFile, classify, walk_tree};
-pub use store::{Artifact, ClosedSpool, PutOutcome, Spool, Store};
+pub use store::{Artifact, ClosedSpool, PutOutcome, Spool, Store, StoreObserver};

@@ -61,6 +61,8 @@ pub(crate) enum Command {
         about = "Remove the versions no client asked for in a while (a dry run without --yes)"
     )]
     Gc(crate::commands::gc::GcArgs),
+    #[command(about = "Rebuild the module index (.godepot/index/) from the store's files")]
+    Reindex(crate::commands::reindex::ReindexArgs),
     #[command(about = "Manage the API tokens of `serve --require-auth` (add, list, revoke)")]
     Token(crate::commands::token::TokenArgs),
     #[command(

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             cli::Command::Doctor(args) => commands::doctor::run(file, args),
             cli::Command::Gc(args) => commands::gc::run(file, args),
             cli::Command::Sync(args) => commands::sync::run(file, args),
+            cli::Command::Reindex(args) => commands::reindex::run(file, args),
         }
     });
     match result {

@@ -3,7 +3,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
@@ -13,7 +13,7 @@ pub use walk::{TreeEntry, TreeFile, classify, walk_tree};
 
 use crate::atomic;
 use crate::key::list_rel_path;
-use crate::store::{Artifact, PutOutcome, Spool, Store};
+use crate::store::{Artifact, PutOutcome, Spool, Store, StoreObserver};
 use crate::{ArtifactKey, Kind, StoreError};
 
 /// godepot's own metadata directory. No module path element may start with a dot, so no
@@ -21,7 +21,6 @@ use crate::{ArtifactKey, Kind, StoreError};
 pub const META_DIR: &str = ".godepot";
 
 /// A `GOPROXY=file://` tree on local disk.
-#[derive(Debug)]
 pub struct LocalStore {
     root: PathBuf,
     /// This process's scratch directory, under `.godepot/tmp/<id>/`.
@@ -32,6 +31,18 @@ pub struct LocalStore {
     /// Serializes read-modify-write of `@v/list` files within this process; the file lock
     /// on `.godepot/list.lock` does the same across processes (a server and a prefetch).
     list_lock: Mutex<()>,
+    /// Told of every version whose files changed (the module index), once set.
+    observer: OnceLock<Arc<dyn StoreObserver>>,
+}
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore")
+            .field("root", &self.root)
+            .field("tmp", &self.tmp)
+            .field("observed", &self.observer.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl LocalStore {
@@ -48,7 +59,20 @@ impl LocalStore {
             tmp,
             _tmp_lock: lock,
             list_lock: Mutex::new(()),
+            observer: OnceLock::new(),
         })
+    }
+
+    /// Sets the one observer told of every version stored or quarantined from now on
+    /// (see [`StoreObserver`]); a second call is refused, returning the observer given.
+    pub fn observe(&self, observer: Arc<dyn StoreObserver>) -> Result<(), Arc<dyn StoreObserver>> {
+        self.observer.set(observer)
+    }
+
+    fn changed(&self, module: &ModulePath, version: &Version) {
+        if let Some(observer) = self.observer.get() {
+            observer.version_changed(module, version);
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -88,6 +112,9 @@ impl LocalStore {
             .join(batch)
             .join(rel_path);
         atomic::move_new(&src, &dest).map_err(StoreError::io(&src))?;
+        if let TreeFile::Artifact(key) = classify(rel_path) {
+            self.changed(&key.module, &key.version);
+        }
         Ok(dest)
     }
 
@@ -141,6 +168,9 @@ impl LocalStore {
         // before updating it.
         if outcome == PutOutcome::Stored && key.kind != Kind::ZipHash {
             self.reconcile_list(&key.module)?;
+        }
+        if outcome == PutOutcome::Stored {
+            self.changed(&key.module, &key.version);
         }
         Ok(outcome)
     }

@@ -11,6 +11,7 @@ use godepot_depot::{
     Depot, DepotOptions, FallThrough, Fetcher, Fetchers, GitSource, SumdbDatabase, SumdbOptions,
 };
 use godepot_git::{GitFetcher, GitOptions, HttpConfig};
+use godepot_index::Index;
 use godepot_store::LocalStore;
 use godepot_store::access::AccessRecorder;
 use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamMetrics, UpstreamOptions};
@@ -71,6 +72,8 @@ pub(crate) struct DepotSettings<'a> {
 /// The depot over the store and the upstream (unless offline or `off`).
 pub(crate) struct Built {
     pub(crate) depot: Depot,
+    /// The module index the store keeps current, unless it could not be opened.
+    pub(crate) index: Option<Arc<Index>>,
 }
 
 /// The depot, proxying (and checking modules against) these checksum databases.
@@ -82,7 +85,8 @@ pub(crate) fn build_with_sumdb(
     settings: &DepotSettings<'_>,
     sumdb: SumdbOptions,
 ) -> Result<Built, Failure> {
-    let store = Arc::new(open_store(settings.data_dir)?);
+    let (store, index) = open_indexed_store(settings.data_dir)?;
+    let store = Arc::new(store);
     let options = DepotOptions {
         offline: settings.offline,
         list_ttl: settings.list_ttl,
@@ -92,7 +96,7 @@ pub(crate) fn build_with_sumdb(
     };
     if settings.offline {
         let depot = Depot::with_fetchers(store.clone(), Fetchers::offline(), None, options);
-        return Ok(Built { depot });
+        return Ok(Built { depot, index });
     }
     let resolved = discover::upstream(settings.upstream, settings.listen)?;
     let upstream = proxies(&resolved, settings)?;
@@ -116,7 +120,7 @@ pub(crate) fn build_with_sumdb(
         fetchers = fetchers.route(private, git);
     }
     let depot = Depot::with_fetchers(store.clone(), fetchers, upstream, options);
-    Ok(Built { depot })
+    Ok(Built { depot, index })
 }
 
 /// The git fetcher, its mirrors under `<data-dir>/.godepot/git/` (derived data), asking
@@ -213,14 +217,38 @@ pub(crate) fn sumdb_options(
     })
 }
 
+/// The store, its module index attached: every command that writes the store keeps the
+/// index current through it.
 pub(crate) fn open_store(data_dir: &Path) -> Result<LocalStore, Failure> {
-    LocalStore::open(data_dir).map_err(|e| {
+    Ok(open_indexed_store(data_dir)?.0)
+}
+
+/// The store, and its module index when that could be opened.
+pub(crate) fn open_indexed_store(
+    data_dir: &Path,
+) -> Result<(LocalStore, Option<Arc<Index>>), Failure> {
+    let store = LocalStore::open(data_dir).map_err(|e| {
         Failure::runtime(format!(
             "cannot open data directory {}: {e}",
             data_dir.display()
         ))
         .hint("pass --data-dir with a writable directory")
-    })
+    })?;
+    let index = attach_index(&store);
+    Ok((store, index))
+}
+
+/// Attaches the module index to `store`. The index is derived data: when it cannot be
+/// opened (an unwritable `.godepot/index/`), the command goes on without it, warned; what it
+/// writes reaches the index at the next `godepot reindex`.
+pub(crate) fn attach_index(store: &LocalStore) -> Option<Arc<Index>> {
+    match Index::attach(store) {
+        Ok(index) => Some(index),
+        Err(e) => {
+            tracing::warn!(error = %e, "the module index is not kept current by this command; run godepot reindex");
+            None
+        }
+    }
 }
 
 /// A random id for this process, sent upstream so that a request reaching ourselves is

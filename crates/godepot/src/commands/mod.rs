@@ -10,6 +10,7 @@ pub(crate) mod gc;
 pub(crate) mod import;
 pub(crate) mod ls;
 pub(crate) mod prefetch;
+pub(crate) mod reindex;
 pub(crate) mod rm;
 pub(crate) mod serve;
 pub(crate) mod sync;

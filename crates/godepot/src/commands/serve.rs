@@ -105,6 +105,16 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .local_addr()
         .map_err(|e| Failure::runtime(format!("cannot read the listening address: {e}")))?;
     created.keep();
+    if let Some(index) = &built.index {
+        if index.needs_rebuild().unwrap_or(true) {
+            tracing::info!(
+                "module index not current: rebuilding it from the files in the background, serving meanwhile"
+            );
+        } else {
+            tracing::info!("module index current");
+        }
+        tokio::spawn(keep_index(Arc::clone(index)));
+    }
     let depot = built.depot;
     depot.set_policy(config.policy);
     #[cfg(unix)]
@@ -152,6 +162,14 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let activity = Arc::new(Activity::default());
     tokio::spawn(memory::release_when_idle(Arc::clone(&activity)));
     tokio::spawn(Arc::clone(&recorder).flush_every(ACCESS_FLUSH));
+    let mut metrics = godepot_server::Metrics::default().with_source(upstream_metrics);
+    if let Some(index) = &built.index {
+        // The store's size for /metrics: one query over the index's module rows a scrape.
+        let index = Arc::clone(index);
+        metrics = metrics.with_store_totals(Arc::new(move || {
+            index.totals().ok().map(|t| (t.versions, t.bytes))
+        }));
+    }
     let router = godepot_server::router(
         depot,
         ServerOptions {
@@ -164,9 +182,8 @@ async fn serve(config: Config) -> Result<(), Failure> {
                 data_dir: config.data_dir.clone(),
             })),
             about,
-            // The store's totals come from the module index once it exists
-            // (`Metrics::with_store_totals`); until then the depot's counts of what it kept.
-            metrics: Arc::new(godepot_server::Metrics::default().with_source(upstream_metrics)),
+            metrics: Arc::new(metrics),
+            index: built.index,
         },
     );
     let scheme = if config.tls.is_some() {
@@ -230,6 +247,52 @@ fn access_recorder(data_dir: &std::path::Path) -> Result<Arc<AccessRecorder>, Fa
     AccessRecorder::open(data_dir, Arc::new(SystemClock))
         .map(Arc::new)
         .map_err(|e| Failure::runtime(format!("cannot start the access log: {e}")))
+}
+
+/// How often download counts are written to the index.
+const HITS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The module index's upkeep while serving: a rebuild in the background when it is not
+/// current (missing, older format, a crashed writer, an update that failed: the server
+/// answers meanwhile), looked at again every few seconds, and the download counts written
+/// as often.
+async fn keep_index(index: Arc<godepot_index::Index>) {
+    let blocking = |f: fn(&godepot_index::Index) -> Result<(), godepot_index::IndexError>| {
+        let index = Arc::clone(&index);
+        async move {
+            tokio::task::spawn_blocking(move || f(&index))
+                .await
+                .unwrap_or(Ok(()))
+        }
+    };
+    let rebuild = |index: &godepot_index::Index| {
+        if !index.needs_rebuild()? {
+            return Ok(());
+        }
+        let rebuilt = index.rebuild()?;
+        let t = rebuilt.totals;
+        tracing::info!(
+            modules = t.modules,
+            versions = t.versions,
+            bytes = t.bytes,
+            seconds = rebuilt.seconds,
+            "module index rebuilt"
+        );
+        Ok(())
+    };
+    let mut every = tokio::time::interval(HITS_EVERY);
+    let mut failed_rebuild = false;
+    loop {
+        // A rebuild that failed is not tried again in a loop: `godepot reindex` says why.
+        if !failed_rebuild && let Err(e) = blocking(rebuild).await {
+            tracing::warn!(error = %e, "module index rebuild failed; run godepot reindex");
+            failed_rebuild = true;
+        }
+        every.tick().await;
+        if let Err(e) = blocking(godepot_index::Index::flush_hits).await {
+            tracing::warn!(error = %e, "download counts not written to the module index");
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

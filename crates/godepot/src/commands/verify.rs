@@ -68,6 +68,8 @@ pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
             root.display()
         ))
     })?;
+    // --repair quarantines: the module index hears of it.
+    let _index = crate::commands::depot::attach_index(&store);
     let mut sumdb = sumdb_check(&sumdb_settings)?;
     // Private modules are in no checksum database: never asked about, never "unverified".
     sumdb.skip = format!("{},{}", sumdb.skip, reach.private);

@@ -59,6 +59,11 @@ impl Rig {
         Rig::finish(tmp, universe)
     }
 
+    /// A universe the test built (in `tmp`).
+    pub(crate) fn from_universe(tmp: tempfile::TempDir, universe: Universe) -> Rig {
+        Rig::finish(tmp, universe)
+    }
+
     fn finish(tmp: tempfile::TempDir, universe: Universe) -> Rig {
         let upstream = FixtureUpstream::start(&universe.root);
         let data = tmp.path().join("data");

@@ -1,0 +1,104 @@
+//! One version's row, read from its files: the sizes of `.info`, `.mod` and `.zip` (each
+//! absent when not held), the `h1:` of the zip (its `.ziphash`), and when it was added (the
+//! oldest modification time among them, which a rebuild finds again).
+
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use godepot_module::{ModulePath, Version};
+use godepot_store::{ArtifactKey, Kind};
+use rusqlite::{Connection, params};
+
+use crate::IndexError;
+
+/// What the files of one version say.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Held {
+    info: Option<u64>,
+    go_mod: Option<u64>,
+    zip: Option<u64>,
+    h1: Option<String>,
+    /// Seconds since the epoch.
+    added: Option<i64>,
+}
+
+fn read_held(root: &Path, module: &ModulePath, version: &Version) -> Result<Held, IndexError> {
+    let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Info);
+    let mut held = Held::default();
+    for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::ZipHash] {
+        let path = root.join(key.with_kind(kind).rel_path());
+        let meta = match fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(IndexError::io(&path)(e)),
+        };
+        let size = Some(meta.len());
+        match kind {
+            Kind::Info => held.info = size,
+            Kind::Mod => held.go_mod = size,
+            Kind::Zip => held.zip = size,
+            Kind::ZipHash => {
+                held.h1 = fs::read_to_string(&path)
+                    .ok()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| s.starts_with("h1:"));
+                continue;
+            }
+        }
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64);
+        held.added = match (held.added, modified) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(held)
+}
+
+/// Brings the row of `module@version` in step with its files; the caller holds the write
+/// lock (a `BEGIN IMMEDIATE` transaction), so no other writer changes the row between the
+/// look at the files and the write. Hits and last access survive an update.
+pub(crate) fn sync(
+    conn: &Connection,
+    root: &Path,
+    module: &ModulePath,
+    version: &Version,
+) -> Result<(), IndexError> {
+    let held = read_held(root, module, version)?;
+    let (module, version) = (module.as_str(), version.as_str());
+    let Some(added) = held.added else {
+        // No .info, .mod or .zip: the version is not held (a lone .ziphash is not one).
+        conn.execute(
+            "DELETE FROM versions WHERE module = ?1 AND version = ?2",
+            params![module, version],
+        )?;
+        return Ok(());
+    };
+    let size = |s: Option<u64>| s.map(|s| s as i64);
+    conn.execute(
+        "INSERT INTO versions (module, version, info_size, mod_size, zip_size, h1, added)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (module, version) DO UPDATE SET
+             info_size = excluded.info_size,
+             mod_size = excluded.mod_size,
+             zip_size = excluded.zip_size,
+             h1 = excluded.h1,
+             added = excluded.added",
+        params![
+            module,
+            version,
+            size(held.info),
+            size(held.go_mod),
+            size(held.zip),
+            held.h1,
+            added
+        ],
+    )?;
+    Ok(())
+}

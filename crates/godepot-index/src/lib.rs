@@ -1,0 +1,183 @@
+//! The module index: what the store holds, as derived data that answers listing, search and
+//! totals without walking the store.
+//!
+//! The index lives under `<data-dir>/.godepot/index/` in one SQLite database (through
+//! `rusqlite` with the bundled library; see `docs/index.md` for why). Files stay the truth:
+//! every row is computed from a version's files ([`files`]), so deleting the directory loses
+//! nothing but hit counts, and [`Index::rebuild`] brings it back.
+//!
+//! - [`schema`]: the tables, the triggers that keep per-module sums, the format version.
+//! - [`files`]: one version's row, read from its files.
+//! - [`writers`]: the marker by which a crashed writer is detected at the next open.
+//! - [`query`]: search, module detail, totals.
+//! - [`hits`]: downloads counted in memory, written in batches.
+//!
+//! It is kept current by [`StoreObserver`]: the store tells it of every version stored or
+//! quarantined, after the files changed, and the index re-reads that version's files. A crash
+//! between the two is caught by [`writers`]: the next process to open the index finds the dead
+//! writer's marker and marks the index for a rebuild.
+
+mod error;
+mod files;
+mod hits;
+mod query;
+mod rebuild;
+mod schema;
+mod writers;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use godepot_module::{ModulePath, Version};
+use godepot_store::{LocalStore, StoreObserver};
+use rusqlite::Connection;
+
+pub use error::IndexError;
+pub use query::{ModuleDetail, ModuleSummary, SearchPage, Totals, VersionRow};
+pub use rebuild::{Rebuilt, walk_versions};
+
+/// Where the index lives, under the data directory.
+pub const INDEX_DIR: &str = ".godepot/index";
+const DB_FILE: &str = "index.sqlite3";
+
+/// An open module index. Cheap to share (`Arc`); all methods are synchronous and short but
+/// for [`Index::rebuild`]; async callers run them on the blocking pool.
+pub struct Index {
+    root: PathBuf,
+    /// Every write goes through this connection, in `BEGIN IMMEDIATE` transactions that read
+    /// the files while holding SQLite's write lock, so the last writer always saw the files
+    /// as they are (see [`files`]).
+    writer: Mutex<Connection>,
+    /// Reads (search, detail, totals) on their own connection: WAL lets them run beside a
+    /// rebuild's batches.
+    reader: Mutex<Connection>,
+    hits: hits::Hits,
+    _marker: writers::Marker,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Index {
+    /// Opens (creating if needed) the index of the store at `root`. O(1) when the index is
+    /// current: it reads a few rows of metadata and looks into the markers directory, whose
+    /// size is the number of processes that crashed since. An index that is missing, of
+    /// another format, or was left behind by a crashed writer is marked for a rebuild
+    /// ([`Index::needs_rebuild`]), which the caller starts (the server does so in the
+    /// background).
+    pub fn open(root: &Path) -> Result<Index, IndexError> {
+        let dir = root.join(INDEX_DIR);
+        std::fs::create_dir_all(&dir).map_err(IndexError::io(&dir))?;
+        let (marker, crashed) = writers::claim(&dir)?;
+        let db = dir.join(DB_FILE);
+        let (writer, fresh) = match schema::connect(&db).and_then(|mut c| {
+            let fresh = schema::prepare(&mut c)?;
+            Ok((c, fresh))
+        }) {
+            Ok(opened) => opened,
+            // Derived data: a database SQLite cannot read is thrown away and rebuilt.
+            Err(IndexError::Sqlite(e)) if schema::is_damaged(&e) => {
+                tracing::warn!(index = %db.display(), error = %e, "the module index is damaged: starting it afresh");
+                schema::remove(&db)?;
+                let mut c = schema::connect(&db)?;
+                schema::prepare(&mut c)?;
+                (c, true)
+            }
+            Err(e) => return Err(e),
+        };
+        if crashed && !fresh {
+            tracing::warn!(
+                index = %dir.display(),
+                "a process writing this store stopped without finishing: the index will be rebuilt"
+            );
+            schema::mark_dirty(&writer)?;
+        }
+        let reader = schema::connect(&db)?;
+        Ok(Index {
+            root: root.to_path_buf(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            hits: hits::Hits::default(),
+            _marker: marker,
+        })
+    }
+
+    /// Opens the index of `store` and has the store tell it of every change from now on.
+    pub fn attach(store: &LocalStore) -> Result<Arc<Index>, IndexError> {
+        let index = Arc::new(Index::open(store.root())?);
+        let observer: Arc<dyn StoreObserver> = index.clone();
+        if store.observe(observer).is_err() {
+            return Err(IndexError::AlreadyAttached);
+        }
+        Ok(index)
+    }
+
+    /// Whether the index may not match the files (missing, older format, a crashed writer,
+    /// a rebuild that did not finish): until a rebuild completes, answers may miss versions.
+    pub fn needs_rebuild(&self) -> Result<bool, IndexError> {
+        schema::is_dirty(&self.read())
+    }
+
+    /// Brings the row of `module@version` in step with its files (inserted, updated, or
+    /// removed when none is held any more).
+    pub fn sync_version(&self, module: &ModulePath, version: &Version) -> Result<(), IndexError> {
+        let mut conn = self.write();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        files::sync(&tx, &self.root, module, version)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Counts a download of `module@version` (a `.zip`, `.mod` or `.info` served). Kept in
+    /// memory; [`Index::flush_hits`] writes the counts.
+    pub fn record_hit(&self, module: &ModulePath, version: &Version) {
+        self.hits.record(module.as_str(), version.as_str());
+    }
+
+    /// Writes the hits counted since the last flush, in one transaction.
+    pub fn flush_hits(&self) -> Result<(), IndexError> {
+        let pending = self.hits.take();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.write();
+        hits::write(&mut conn, &pending)
+    }
+
+    fn write(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl StoreObserver for Index {
+    fn version_changed(&self, module: &ModulePath, version: &Version) {
+        // The file change already happened; a failed index update must not fail it. The
+        // index is marked dirty instead, so the next start rebuilds it.
+        if let Err(e) = self.sync_version(module, version) {
+            tracing::warn!(module = %module, version = %version, error = %e, "the module index could not be updated; it will be rebuilt");
+            if let Err(e) = schema::mark_dirty(&self.write()) {
+                tracing::warn!(error = %e, "the module index could not be marked for a rebuild");
+            }
+        }
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_hits() {
+            tracing::warn!(error = %e, "download counts not written to the module index");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
