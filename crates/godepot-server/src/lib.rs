@@ -264,7 +264,9 @@ async fn dispatch(
         (Err(e), _, _) => {
             let status = response::status_of(e);
             if status == StatusCode::BAD_GATEWAY || status == StatusCode::GATEWAY_TIMEOUT {
-                state.failures.record(uri.path(), status.as_u16(), &e.to_string());
+                state
+                    .failures
+                    .record(uri.path(), status.as_u16(), &e.to_string());
             }
         }
         _ => {}
