@@ -8,12 +8,14 @@
 //! - [`access`]: tokens (`--require-auth`) and the audit log of refusals.
 //! - [`tls`]: HTTPS (rustls, HTTP/2 by ALPN), its certificate reloadable.
 //! - [`listen`]: the accept loop, with a cap on connections and deadlines on slow clients.
+//! - [`probe`]: the client side of `/healthz` (`godepot health`, a container's healthcheck).
 
 mod access;
 mod access_log;
 mod activity;
 mod admin;
 mod listen;
+pub mod probe;
 pub mod request;
 pub mod response;
 mod tls;
@@ -54,6 +56,9 @@ pub struct ServerOptions {
     pub audit: Option<Arc<AuditLog>>,
     /// What `POST /admin/remove/...` uses to take a version out of the store.
     pub remover: Option<Arc<dyn Remover>>,
+    /// The build, as `godepot --version` prints it (`godepot 0.1.0 (commit …, built …)`):
+    /// `/healthz` answers `ok ` and this, so a probe also tells which build is running.
+    pub version: String,
 }
 
 /// The client's address, put on every request by the accept loop.
@@ -178,7 +183,10 @@ async fn dispatch(
 ) -> (Response, Option<CacheStatus>) {
     let depot = &state.depot;
     let (result, resource) = match req {
-        Request::Healthz => return (response::text(StatusCode::OK, "ok"), None),
+        Request::Healthz => {
+            let body = format!("ok {}", state.options.version);
+            return (response::text(StatusCode::OK, &body), None);
+        }
         Request::Readyz => return (readyz(depot).await, None),
         Request::Sumdb(name, path) => {
             let resource = match path {

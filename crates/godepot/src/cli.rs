@@ -14,7 +14,7 @@ use crate::settings::{
 /// Point the go command at it with GOPROXY=http://HOST:PORT. Every module version it serves
 /// is kept on disk for good, so builds keep working when upstream is slow, down, or gone.
 #[derive(Debug, Parser)]
-#[command(name = "godepot", version, about, long_about)]
+#[command(name = "godepot", version = crate::version::LINE, about, long_about)]
 pub(crate) struct Cli {
     /// A TOML configuration file. Precedence: flag > GODEPOT_* variable > file > default.
     #[arg(long, global = true, env = "GODEPOT_CONFIG", value_name = "FILE")]
@@ -54,6 +54,13 @@ pub(crate) enum Command {
     Rm(crate::commands::rm::RmArgs),
     #[command(about = "Manage the API tokens of `serve --require-auth` (add, list, revoke)")]
     Token(crate::commands::token::TokenArgs),
+    #[command(about = "Check that a running server answers /healthz (for probes and containers)")]
+    Health(crate::commands::health::HealthArgs),
+    #[command(about = "Print shell completions (bash, zsh, fish, elvish, powershell)")]
+    Completions(crate::commands::completions::CompletionsArgs),
+    /// Write the manual pages (for `cargo run -p xtask -- man` and packagers).
+    #[command(hide = true)]
+    Man(crate::commands::man::ManArgs),
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,8 @@ mod commands;
 mod config;
 mod datadir;
 mod discover;
+#[cfg(test)]
+mod docs_tests;
 mod duration;
 mod failure;
 mod hangup;
@@ -14,6 +16,7 @@ mod memory;
 mod policy;
 mod progress;
 mod settings;
+mod version;
 
 use std::process::ExitCode;
 
@@ -33,6 +36,9 @@ fn main() -> ExitCode {
             cli::Command::Ls(args) => commands::ls::run(file, args),
             cli::Command::Token(args) => commands::token::run(file, args),
             cli::Command::Rm(args) => commands::rm::run(file, args),
+            cli::Command::Health(args) => commands::health::run(file, args),
+            cli::Command::Completions(args) => commands::completions::run(args),
+            cli::Command::Man(args) => commands::man::run(args),
         }
     });
     match result {

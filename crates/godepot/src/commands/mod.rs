@@ -1,9 +1,12 @@
 //! One module per subcommand: its arguments and its `run`.
 
+pub(crate) mod completions;
 pub(crate) mod depot;
 pub(crate) mod export;
+pub(crate) mod health;
 pub(crate) mod import;
 pub(crate) mod ls;
+pub(crate) mod man;
 pub(crate) mod prefetch;
 pub(crate) mod rm;
 pub(crate) mod serve;
