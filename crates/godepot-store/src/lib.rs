@@ -18,11 +18,13 @@
 //! - [`local`]: the local-disk implementation.
 //! - [`atomic`]: the one helper every local write goes through.
 //! - [`walk_tree`]: what a tree holds, found by walking it (export, import, verify, ls).
+//! - [`format`]: the data directory's format version (`.godepot/format`), checked on open.
 //!
 //! The store never touches the network and knows nothing of HTTP.
 
 pub mod atomic;
 mod error;
+pub mod format;
 pub mod key;
 pub mod local;
 mod store;

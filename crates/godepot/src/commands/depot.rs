@@ -204,13 +204,7 @@ pub(crate) fn sumdb_options(
 }
 
 pub(crate) fn open_store(data_dir: &Path) -> Result<LocalStore, Failure> {
-    LocalStore::open(data_dir).map_err(|e| {
-        Failure::runtime(format!(
-            "cannot open data directory {}: {e}",
-            data_dir.display()
-        ))
-        .hint("pass --data-dir with a writable directory")
-    })
+    LocalStore::open(data_dir).map_err(|e| crate::datadir::store_failure(data_dir, &e))
 }
 
 /// A random id for this process, sent upstream so that a request reaching ourselves is

@@ -8,7 +8,7 @@ use godepot_bundle::export::{ExportOptions, ExportSummary, export};
 use godepot_bundle::manifest::{SelectionRecord, read_manifest};
 use godepot_bundle::{BundleError, Selection};
 use godepot_resolve::{Input, ResolveOptions, StoreSource, resolve};
-use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
+use godepot_store::{ArtifactKey, Kind, Store};
 
 use crate::config::ConfigFile;
 use crate::datadir;
@@ -99,8 +99,7 @@ fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
         .iter()
         .map(|arg| Input::parse_arg(arg).map_err(|e| Failure::config(format!("{arg}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let store = LocalStore::open(root)
-        .map_err(|e| Failure::runtime(format!("cannot open data directory: {e}")))?;
+    let store = crate::commands::depot::open_store(root)?;
     let store: Arc<dyn Store> = Arc::new(store);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
