@@ -17,7 +17,9 @@ install -d -m 0700 "$context/data"
 if command -v podman >/dev/null 2>&1; then
     podman build --format docker -f "$here/Containerfile" -t "$tag" "$context"
 elif command -v buildah >/dev/null 2>&1; then
-    buildah build --format docker -f "$here/Containerfile" -t "$tag" "$context"
+    # vfs storage: no fuse-overlayfs or kernel overlay needed (CI runs in a container).
+    buildah --storage-driver "${STORAGE_DRIVER:-vfs}" build --format docker \
+        -f "$here/Containerfile" -t "$tag" "$context"
 elif command -v docker >/dev/null 2>&1; then
     docker build -f "$here/Containerfile" -t "$tag" "$context"
 else
