@@ -8,12 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "build/date.rs"]
-mod date;
-
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-changed=build/date.rs");
     println!("cargo::rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo::rerun-if-env-changed=GODEPOT_COMMIT");
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -36,9 +32,10 @@ fn main() {
                 .and_then(|r| r.git(&["log", "-1", "--format=%ct", "HEAD"]))
         })
         .and_then(|s| s.trim().parse::<u64>().ok());
-    let built = epoch.map_or_else(|| "unknown".to_string(), date::iso_date);
+    // Seconds since the epoch, or empty; the binary writes the date (src/version.rs).
+    let epoch = epoch.map(|e| e.to_string()).unwrap_or_default();
     println!("cargo::rustc-env=GODEPOT_COMMIT={commit}");
-    println!("cargo::rustc-env=GODEPOT_BUILD_DATE={built}");
+    println!("cargo::rustc-env=GODEPOT_BUILD_EPOCH={epoch}");
 }
 
 /// The git checkout this crate is built from, if it is one.

@@ -14,7 +14,7 @@ use crate::settings::{
 /// Point the go command at it with GOPROXY=http://HOST:PORT. Every module version it serves
 /// is kept on disk for good, so builds keep working when upstream is slow, down, or gone.
 #[derive(Debug, Parser)]
-#[command(name = "godepot", version = crate::version::LINE, about, long_about)]
+#[command(name = "godepot", version = crate::version::LINE.as_str(), about, long_about)]
 pub(crate) struct Cli {
     /// A TOML configuration file. Precedence: flag > GODEPOT_* variable > file > default.
     #[arg(long, global = true, env = "GODEPOT_CONFIG", value_name = "FILE")]

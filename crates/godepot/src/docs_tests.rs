@@ -144,12 +144,12 @@ fn every_command_has_a_man_page_that_man_renders() {
 
 #[test]
 fn the_version_line_names_version_commit_and_date() {
-    let line = crate::version::LINE;
+    let line = crate::version::LINE.as_str();
     assert!(
         line.starts_with(concat!(env!("CARGO_PKG_VERSION"), " (commit ")),
         "{line}"
     );
-    let built = crate::version::BUILD_DATE;
+    let built = crate::version::BUILD_DATE.as_str();
     assert!(
         built == "unknown" || (built.len() == 10 && built.as_bytes()[4] == b'-'),
         "{built}"

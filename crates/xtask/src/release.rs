@@ -4,9 +4,10 @@
 //! binary, symbols stripped; `--check-reproducible` builds everything a second time from
 //! scratch and compares the bytes.
 //!
-//! Static binaries: musl targets with `+crt-static`. ring and zstd compile C, so a target
-//! other than this machine's needs a C cross compiler (`aarch64-linux-gnu-gcc`, Debian's
-//! `gcc-aarch64-linux-gnu`); without one the target is reported as skipped, not attempted.
+//! Static binaries: musl targets with `+crt-static`. ring and zstd compile C: for this
+//! machine's architecture with a musl compiler if there is one, else the system's `cc`; a
+//! target of another architecture needs a C cross compiler (`aarch64-linux-gnu-gcc`, Debian's
+//! `gcc-aarch64-linux-gnu`), and without one it is reported as skipped, not attempted.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -125,10 +126,11 @@ fn build_target(root: &Path, target: &str, epoch: &str) -> Result<PathBuf, Strin
         ("RUSTFLAGS".into(), rustflags(root, &cargo_home()).into()),
     ];
     let (linker_var, cc_var) = toolchain_vars(target);
+    let cc = c_compiler(target).ok_or_else(|| {
+        format!("skipped: no C compiler for {target} on PATH (ring and zstd compile C; e.g. Debian's gcc-aarch64-linux-gnu)")
+    })?;
+    envs.push((cc_var, cc.clone().into()));
     if !is_host(target) {
-        let cc = cross_compiler(target)
-            .ok_or_else(|| format!("skipped: no C cross compiler for {target} on PATH (ring and zstd compile C; e.g. Debian's gcc-aarch64-linux-gnu)"))?;
-        envs.push((cc_var, cc.clone().into()));
         envs.push((linker_var, cc.into()));
     }
     build_godepot(
@@ -170,15 +172,23 @@ fn toolchain_vars(target: &str) -> (String, String) {
     )
 }
 
-/// The first C compiler for `target`'s architecture found on PATH.
-fn cross_compiler(target: &str) -> Option<String> {
+/// The first C compiler for `target` found on PATH: a musl one, else, for this machine's
+/// architecture, the system's `cc` (ring's and zstd's C needs little of the C library's
+/// headers, and musl's own is linked), else a cross compiler for the architecture.
+fn c_compiler(target: &str) -> Option<String> {
     let arch = target.split('-').next()?;
-    [
-        format!("{arch}-linux-musl-gcc"),
-        format!("{arch}-linux-gnu-gcc"),
-    ]
-    .into_iter()
-    .find(|cc| {
+    let candidates = match is_host(target) {
+        true => vec![
+            format!("{arch}-linux-musl-gcc"),
+            "musl-gcc".into(),
+            "cc".into(),
+        ],
+        false => vec![
+            format!("{arch}-linux-musl-gcc"),
+            format!("{arch}-linux-gnu-gcc"),
+        ],
+    };
+    candidates.into_iter().find(|cc| {
         Command::new(cc)
             .arg("--version")
             .output()

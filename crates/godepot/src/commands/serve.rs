@@ -129,7 +129,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
             remover: Some(Arc::new(crate::commands::rm::StoreRemover {
                 data_dir: config.data_dir.clone(),
             })),
-            version: format!("godepot {}", crate::version::LINE),
+            version: format!("godepot {}", *crate::version::LINE),
         },
     );
     let scheme = if config.tls.is_some() {
@@ -140,7 +140,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     tracing::info!(
         version = crate::version::VERSION,
         commit = crate::version::COMMIT,
-        built = crate::version::BUILD_DATE,
+        built = crate::version::BUILD_DATE.as_str(),
         data_dir = %config.data_dir.display(),
         mode,
         "godepot {} listening on {scheme}://{addr}",
