@@ -12,6 +12,7 @@
 //! - [`listen`]: the accept loop, with a cap on connections and deadlines on slow clients.
 //! - [`ui`]: the web UI (`/`, `/search`, `/module/...`) and its JSON API (`/api/...`), over
 //!   the module index.
+//! - [`probe`]: the client side of `/healthz` (`godepot health`, a container's healthcheck).
 
 mod access;
 mod access_log;
@@ -20,6 +21,7 @@ mod admin;
 mod info;
 mod listen;
 pub mod metrics;
+pub mod probe;
 pub mod request;
 pub mod response;
 mod tls;
@@ -69,6 +71,9 @@ pub struct ServerOptions {
     pub metrics: Arc<Metrics>,
     /// The module index the web UI and `/api/` read, and hits are counted in.
     pub index: Option<Arc<godepot_index::Index>>,
+    /// The build, as `godepot --version` prints it (`godepot 0.1.0 (commit …, built …)`):
+    /// `/healthz` answers `ok ` and this, so a probe also tells which build is running.
+    pub version: String,
 }
 
 /// The client's address, put on every request by the accept loop.
@@ -237,7 +242,10 @@ async fn dispatch(
         _ => None,
     };
     let (result, resource) = match req {
-        Request::Healthz => return (response::text(StatusCode::OK, "ok"), None),
+        Request::Healthz => {
+            let body = format!("ok {}", state.options.version);
+            return (response::text(StatusCode::OK, &body), None);
+        }
         Request::Readyz => return (readyz(depot).await, None),
         Request::ServerInfo => return (info::respond(state, uri, headers), None),
         Request::Metrics => return (metrics(state).await, None),

@@ -18,6 +18,7 @@ fn options(access: Option<Arc<Access>>) -> ServerOptions {
         access,
         audit: None,
         remover: None,
+        version: "godepot test".into(),
         index: None,
         metrics: Arc::new(Metrics::default()),
         about: About {

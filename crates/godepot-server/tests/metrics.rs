@@ -50,6 +50,7 @@ fn options(metrics: Metrics, access: Option<Arc<Access>>) -> ServerOptions {
         access,
         audit: None,
         remover: None,
+        version: "godepot test".into(),
         index: None,
         metrics: Arc::new(metrics),
         about: godepot_server::About::default(),

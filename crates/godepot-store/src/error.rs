@@ -11,6 +11,17 @@ pub enum StoreError {
     },
     #[error("invalid metadata name {0:?}")]
     InvalidMetaName(String),
+    /// The data directory was written by a newer godepot (see [`crate::format`]).
+    #[error(
+        "the data directory has format {found} ({path}), newer than the format {supported} this godepot knows; it was left as it is"
+    )]
+    NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("{path} should hold the data directory's format number, but holds {content:?}")]
+    BadFormat { path: PathBuf, content: String },
 }
 
 impl StoreError {

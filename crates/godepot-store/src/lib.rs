@@ -19,12 +19,14 @@
 //! - [`atomic`]: the one helper every local write goes through.
 //! - [`walk_tree`]: what a tree holds, found by walking it (export, import, verify, ls).
 //! - [`access`]: when each version was last asked for (derived data, for `gc`).
+//! - [`format`]: the data directory's format version (`.godepot/format`), checked on open.
 //!
 //! The store never touches the network and knows nothing of HTTP.
 
 pub mod access;
 pub mod atomic;
 mod error;
+pub mod format;
 pub mod key;
 pub mod local;
 mod store;

@@ -15,7 +15,7 @@ use crate::settings::{
 /// Point the go command at it with GOPROXY=http://HOST:PORT. Every module version it serves
 /// is kept on disk for good, so builds keep working when upstream is slow, down, or gone.
 #[derive(Debug, Parser)]
-#[command(name = "godepot", version, about, long_about)]
+#[command(name = "godepot", version = crate::version::LINE.as_str(), about, long_about)]
 pub(crate) struct Cli {
     /// A TOML configuration file. Precedence: flag > GODEPOT_* variable > file > default.
     #[arg(long, global = true, env = "GODEPOT_CONFIG", value_name = "FILE")]
@@ -73,6 +73,13 @@ pub(crate) enum Command {
         about = "Follow upstream for the modules held: revalidate lists and @latest, fetch new versions"
     )]
     Sync(crate::commands::sync::SyncArgs),
+    #[command(about = "Check that a running server answers /healthz (for probes and containers)")]
+    Health(crate::commands::health::HealthArgs),
+    #[command(about = "Print shell completions (bash, zsh, fish, elvish, powershell)")]
+    Completions(crate::commands::completions::CompletionsArgs),
+    /// Write the manual pages (for `cargo run -p xtask -- man` and packagers).
+    #[command(hide = true)]
+    Man(crate::commands::man::ManArgs),
 }
 
 #[derive(Debug, Args)]

@@ -4,18 +4,42 @@
 
 use std::path::{Path, PathBuf};
 
+use godepot_store::StoreError;
 use godepot_store::local::META_DIR;
 
 use crate::failure::Failure;
 use crate::settings::StoreSettings;
 
-/// A data directory that must already exist (reading commands never create one).
+/// A data directory that must already exist (reading commands never create one), of a
+/// format this godepot reads.
 pub(crate) fn existing(store: &StoreSettings) -> Result<PathBuf, Failure> {
     let dir = store.data_dir()?;
     if !dir.is_dir() {
         return Err(missing(&dir));
     }
+    check_format(&dir)?;
     Ok(dir)
+}
+
+/// Refuses a data directory written by a newer godepot (one small file read; nothing written).
+pub(crate) fn check_format(dir: &Path) -> Result<(), Failure> {
+    godepot_store::format::check(dir)
+        .map(drop)
+        .map_err(|e| store_failure(dir, &e))
+}
+
+/// The failure for a store that cannot be opened, with the hint that fits the cause.
+pub(crate) fn store_failure(dir: &Path, e: &StoreError) -> Failure {
+    let failure = Failure::runtime(format!("cannot open data directory {}: {e}", dir.display()));
+    match e {
+        StoreError::NewerFormat { .. } => failure.hint(
+            "run the godepot release that wrote it, or a newer one; godepot never rewrites a newer data directory (docs/upgrading.md)",
+        ),
+        StoreError::BadFormat { .. } => failure.hint(
+            "restore .godepot/format from a backup, or write the number of the format the directory holds (docs/upgrading.md)",
+        ),
+        _ => failure.hint("pass --data-dir with a writable directory"),
+    }
 }
 
 /// The failure for a data directory that is not there.

@@ -6,6 +6,8 @@ mod commands;
 mod config;
 mod datadir;
 mod discover;
+#[cfg(test)]
+mod docs_tests;
 mod duration;
 mod failure;
 mod hangup;
@@ -14,6 +16,7 @@ mod memory;
 mod policy;
 mod progress;
 mod settings;
+mod version;
 
 use std::process::ExitCode;
 
@@ -39,6 +42,9 @@ fn main() -> ExitCode {
             cli::Command::Gc(args) => commands::gc::run(file, args),
             cli::Command::Sync(args) => commands::sync::run(file, args),
             cli::Command::Reindex(args) => commands::reindex::run(file, args),
+            cli::Command::Health(args) => commands::health::run(file, args),
+            cli::Command::Completions(args) => commands::completions::run(args),
+            cli::Command::Man(args) => commands::man::run(args),
         }
     });
     match result {

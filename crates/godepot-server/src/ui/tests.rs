@@ -65,6 +65,7 @@ fn fixture() -> Fixture {
             access: None,
             audit: None,
             remover: None,
+            version: "godepot test".into(),
             about: crate::About::default(),
             metrics: Arc::new(crate::Metrics::default()),
             index: Some(Arc::clone(&index)),

@@ -48,12 +48,17 @@ impl std::fmt::Debug for LocalStore {
 impl LocalStore {
     /// Opens (creating if needed) a store rooted at `root`. Start-up work is proportional to
     /// the leftovers of crashed processes, never to the number of modules held.
+    ///
+    /// A data directory of a newer format is refused before anything in it is touched; an
+    /// unmarked one is marked with the current format ([`crate::format`]).
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
+        crate::format::check(&root)?;
         let tmp_root = root.join(META_DIR).join("tmp");
         fs::create_dir_all(&tmp_root).map_err(StoreError::io(&tmp_root))?;
         clean_abandoned_scratch(&tmp_root);
         let (tmp, lock) = claim_scratch(&tmp_root).map_err(StoreError::io(&tmp_root))?;
+        crate::format::ensure(&root, &tmp)?;
         Ok(LocalStore {
             root,
             tmp,

@@ -227,13 +227,8 @@ pub(crate) fn open_store(data_dir: &Path) -> Result<LocalStore, Failure> {
 pub(crate) fn open_indexed_store(
     data_dir: &Path,
 ) -> Result<(LocalStore, Option<Arc<Index>>), Failure> {
-    let store = LocalStore::open(data_dir).map_err(|e| {
-        Failure::runtime(format!(
-            "cannot open data directory {}: {e}",
-            data_dir.display()
-        ))
-        .hint("pass --data-dir with a writable directory")
-    })?;
+    let store =
+        LocalStore::open(data_dir).map_err(|e| crate::datadir::store_failure(data_dir, &e))?;
     let index = attach_index(&store);
     Ok((store, index))
 }

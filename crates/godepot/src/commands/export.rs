@@ -8,7 +8,7 @@ use godepot_bundle::export::{ExportOptions, ExportSummary, export};
 use godepot_bundle::manifest::{SelectionRecord, read_manifest};
 use godepot_bundle::{BundleError, Selection};
 use godepot_resolve::{Needs, ResolveOptions, StoreSource, resolve};
-use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
+use godepot_store::{ArtifactKey, Kind, Store};
 
 use crate::config::ConfigFile;
 use crate::datadir;
@@ -114,8 +114,7 @@ fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
 /// fails the command.
 pub(crate) fn resolve_from_store(root: &Path, inputs: &[String]) -> Result<Needs, Failure> {
     let inputs = crate::commands::gather::parse_inputs(inputs)?;
-    let store = LocalStore::open(root)
-        .map_err(|e| Failure::runtime(format!("cannot open data directory: {e}")))?;
+    let store = crate::commands::depot::open_store(root)?;
     let store: Arc<dyn Store> = Arc::new(store);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

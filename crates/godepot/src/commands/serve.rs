@@ -184,6 +184,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
             about,
             metrics: Arc::new(metrics),
             index: built.index,
+            version: format!("godepot {}", *crate::version::LINE),
         },
     );
     let scheme = if config.tls.is_some() {
@@ -191,7 +192,15 @@ async fn serve(config: Config) -> Result<(), Failure> {
     } else {
         "http"
     };
-    tracing::info!(data_dir = %config.data_dir.display(), mode, "listening on {scheme}://{addr}");
+    tracing::info!(
+        version = crate::version::VERSION,
+        commit = crate::version::COMMIT,
+        built = crate::version::BUILD_DATE.as_str(),
+        data_dir = %config.data_dir.display(),
+        mode,
+        "godepot {} listening on {scheme}://{addr}",
+        crate::version::VERSION,
+    );
     let limits = ConnectionLimits {
         header_timeout: config.server.header_timeout(),
         idle_timeout: config.server.idle_timeout(),

@@ -70,6 +70,7 @@ impl TokenAction {
 pub(crate) fn run(file: &ConfigFile, mut args: TokenArgs) -> Result<(), Failure> {
     let common = args.action.common();
     let data_dir = file.merge(common.store)?.data_dir()?;
+    crate::datadir::check_format(&data_dir)?;
     let audit = file.merge(common.audit)?.open()?;
     let store = TokenStore::new(data_dir.join(".godepot"));
     let now = SystemTime::now();

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use godepot_bundle::GoSums;
 use godepot_bundle::verify::{VerifyOptions, VerifyReport, verify};
-use godepot_store::LocalStore;
 
 use crate::commands::depot::Reach;
 use crate::commands::import::sumdb_check;
@@ -62,14 +61,9 @@ pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
     let sumdb_settings = file.merge(args.sumdb)?;
     let upstream = file.merge(args.upstream)?;
     let reach = Reach::new(file, &upstream)?;
-    let store = LocalStore::open(&root).map_err(|e| {
-        Failure::io(format!(
-            "cannot open data directory {}: {e}",
-            root.display()
-        ))
-    })?;
     // --repair quarantines: the module index hears of it.
-    let _index = crate::commands::depot::attach_index(&store);
+    let (store, _index) =
+        crate::commands::depot::open_indexed_store(&root).map_err(Failure::into_io)?;
     let mut sumdb = sumdb_check(&sumdb_settings)?;
     // Private modules are in no checksum database: never asked about, never "unverified".
     sumdb.skip = format!("{},{}", sumdb.skip, reach.private);

@@ -91,42 +91,11 @@ pub(crate) fn pinning() -> Pinning {
     }
 }
 
-/// The workspace root (two levels above this crate's manifest).
-pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/xtask has a workspace root")
-        .to_path_buf()
-}
+pub(crate) use crate::cargo::workspace_root;
 
 /// `cargo build --release -p godepot`; returns the binary cargo reports.
 pub(crate) fn build_godepot(root: &Path) -> Result<PathBuf, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "godepot",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo build --release -p godepot failed ({})",
-            out.status
-        ));
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "godepot")
-        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| "cargo reported no godepot executable".to_owned())
+    crate::cargo::build_godepot(root, &["--release"], &[])
 }
 
 /// What the run ran on and alongside.
