@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::settings::{
-    AuditSettings, AuthSettings, CacheSettings, FollowSettings, LogSettings, OfflineSettings,
-    PolicySettings, ServerSettings, StoreSettings, SumdbSettings, SyncIntervalSettings,
-    TlsSettings, UpstreamSettings,
+    AuditSettings, AuthSettings, CacheSettings, FollowSettings, ListenSettings, LogSettings,
+    OfflineSettings, PolicySettings, ServerSettings, StoreSettings, SumdbSettings,
+    SyncIntervalSettings, TlsSettings, UpstreamSettings,
 };
 
 /// godepot: an offline-first Go module repository.
@@ -84,6 +84,8 @@ pub(crate) enum Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) listen: ListenSettings,
     #[command(flatten)]
     pub(crate) server: ServerSettings,
     #[command(flatten)]

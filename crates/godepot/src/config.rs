@@ -177,7 +177,7 @@ impl ConfigFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{ServerSettings, StoreSettings};
+    use crate::settings::{ListenSettings, ServerSettings, StoreSettings};
 
     fn file(text: &str) -> (tempfile::TempDir, Result<ConfigFile, Failure>) {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -198,8 +198,8 @@ mod tests {
         };
         let store = config.merge(flags).expect("merge");
         assert_eq!(store.data_dir.as_deref(), Some(Path::new("/from/flag")));
-        let server = config.merge(ServerSettings::default()).expect("merge");
-        assert_eq!(server.listen().to_string(), "0.0.0.0:3001");
+        let listen = config.merge(ListenSettings::default()).expect("merge");
+        assert_eq!(listen.listen().to_string(), "0.0.0.0:3001");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::config::ConfigFile;
 use crate::failure::Failure;
-use crate::settings::ServerSettings;
+use crate::settings::ListenSettings;
 
 /// How long the probe waits for the server, connecting and answering.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -21,17 +21,10 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 ///   HEALTHCHECK CMD ["godepot", "health"]   # in a Containerfile, with GODEPOT_LISTEN set
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
-// The server group comes whole (one declaration of --listen, read from the same places as
-// `serve` does), but only --listen means anything to a probe: the others are hidden.
-#[command(
-    mut_arg("shutdown_timeout", |a| a.hide(true)),
-    mut_arg("header_timeout", |a| a.hide(true)),
-    mut_arg("idle_timeout", |a| a.hide(true)),
-    mut_arg("max_connections", |a| a.hide(true))
-)]
 pub(crate) struct HealthArgs {
+    /// --listen, declared once for `serve` and this, read from the same places.
     #[command(flatten)]
-    pub(crate) server: ServerSettings,
+    pub(crate) listen: ListenSettings,
 
     /// Print the result as JSON on stdout.
     #[arg(long)]
@@ -39,7 +32,7 @@ pub(crate) struct HealthArgs {
 }
 
 pub(crate) fn run(file: &ConfigFile, args: HealthArgs) -> Result<(), Failure> {
-    let listen = file.merge(args.server)?.listen();
+    let listen = file.merge(args.listen)?.listen();
     let addr = godepot_server::probe::loopback_if_unspecified(listen);
     let result = godepot_server::probe::healthz(addr, TIMEOUT);
     if args.json {

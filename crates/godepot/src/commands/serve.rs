@@ -15,6 +15,7 @@ use crate::{datadir, logging, memory};
 
 /// `serve`'s settings, merged.
 struct Config {
+    listen: std::net::SocketAddr,
     server: ServerSettings,
     data_dir: PathBuf,
     upstream: UpstreamSettings,
@@ -38,6 +39,7 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
     let policy = file.merge(args.policy)?;
     let upstream = file.merge(args.upstream)?;
     let config = Config {
+        listen: file.merge(args.listen)?.listen(),
         server: file.merge(args.server)?,
         data_dir: file.merge(args.store)?.data_dir()?,
         reach: Reach::new(file, &upstream)?,
@@ -68,7 +70,7 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
 async fn serve(config: Config) -> Result<(), Failure> {
     let instance_id = instance_id();
     let upstream_metrics = Arc::new(godepot_upstream::UpstreamMetrics::default());
-    let listen = config.server.listen();
+    let listen = config.listen;
     let settings = DepotSettings {
         data_dir: &config.data_dir,
         upstream: config.upstream.upstream.as_deref(),

@@ -168,12 +168,24 @@ impl LogSettings {
 }
 
 settings_group! {
-    /// The HTTP listener and its connections.
-    pub(crate) struct ServerSettings {
+    /// Where the server listens (`serve`), and so where `health` asks.
+    pub(crate) struct ListenSettings {
         /// Address to listen on; ':PORT' for every interface [default: 127.0.0.1:3000].
         #[arg(long, env = "GODEPOT_LISTEN", value_name = "ADDR")]
         pub(crate) listen: Option<Listen>,
+    }
+}
 
+impl ListenSettings {
+    pub(crate) fn listen(&self) -> std::net::SocketAddr {
+        self.listen
+            .map_or_else(|| ([127, 0, 0, 1], 3000).into(), |l| l.0)
+    }
+}
+
+settings_group! {
+    /// The HTTP listener and its connections.
+    pub(crate) struct ServerSettings {
         /// How long in-flight responses may run after SIGINT/SIGTERM [default: 30s].
         #[arg(long, env = "GODEPOT_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
         pub(crate) shutdown_timeout: Option<Span>,
@@ -196,11 +208,6 @@ settings_group! {
 }
 
 impl ServerSettings {
-    pub(crate) fn listen(&self) -> std::net::SocketAddr {
-        self.listen
-            .map_or_else(|| ([127, 0, 0, 1], 3000).into(), |l| l.0)
-    }
-
     pub(crate) fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
             .map_or(Duration::from_secs(30), |s| s.0)
@@ -406,6 +413,7 @@ pub(crate) fn all_keys() -> Vec<String> {
         SumdbSettings::fields(),
         OfflineSettings::fields(),
         LogSettings::fields(),
+        ListenSettings::fields(),
         ServerSettings::fields(),
         PolicySettings::fields(),
         AuditSettings::fields(),
@@ -454,6 +462,7 @@ mod tests {
         same::<SumdbSettings>();
         same::<OfflineSettings>();
         same::<LogSettings>();
+        same::<ListenSettings>();
         same::<ServerSettings>();
         same::<PolicySettings>();
         same::<AuditSettings>();
