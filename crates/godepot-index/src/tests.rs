@@ -226,10 +226,10 @@ fn hits_are_counted_and_written_in_batches() {
     );
 }
 
-/// The figure `docs/index.md` quotes: a search over 100,000 versions (10,000 modules of ten
-/// versions). The bound asserted is generous; the time is printed for the docs.
+/// Search over 100,000 versions (10,000 modules of ten versions) finds exactly the matches.
+/// How fast it is is measured by the benchmark harness (`bench`, scale section), not here.
 #[test]
-fn search_over_100000_versions_is_fast() {
+fn search_over_100000_versions_finds_every_match() {
     let dir = tempfile::tempdir().unwrap();
     let index = Index::open(dir.path()).unwrap();
     {
@@ -251,15 +251,8 @@ fn search_over_100000_versions_is_fast() {
         tx.commit().unwrap();
     }
     assert_eq!(index.totals().unwrap().versions, 100_000);
-    let started = std::time::Instant::now();
-    let runs = 20;
-    for _ in 0..runs {
-        let page = index.search("module12", 1, 50).unwrap();
-        assert_eq!(page.total, 111);
-    }
-    let each = started.elapsed() / runs;
-    println!("search over 100,000 versions: {each:?} a query");
-    assert!(each < std::time::Duration::from_millis(500), "{each:?}");
+    let page = index.search("module12", 1, 50).unwrap();
+    assert_eq!(page.total, 111);
 }
 
 #[test]

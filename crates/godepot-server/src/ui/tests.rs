@@ -229,9 +229,11 @@ async fn bad_input_is_a_4xx_with_a_reason() {
 
 #[tokio::test]
 async fn the_doctors_api_path_is_not_ours() {
+    // `/api/server` is what `godepot doctor` reads (`info`), not a UI page.
     let f = fixture();
-    let (status, _, _) = f.get("/api/server", "*/*").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = f.get("/api/server", "*/*").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("\"require_auth\""), "{body}");
 }
 
 #[tokio::test]

@@ -255,6 +255,9 @@ const ACCESS_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Notes the versions served, for `godepot gc` (see `godepot_store::access`).
 fn access_recorder(data_dir: &std::path::Path) -> Result<Arc<AccessRecorder>, Failure> {
+    // Nothing is written into a data directory before its format is known to be ours.
+    godepot_store::format::check(data_dir)
+        .map_err(|e| crate::datadir::store_failure(data_dir, &e))?;
     AccessRecorder::open(data_dir, Arc::new(SystemClock))
         .map(Arc::new)
         .map_err(|e| Failure::runtime(format!("cannot start the access log: {e}")))

@@ -85,3 +85,22 @@ pub(crate) fn get_ok(addr: SocketAddr, path: &str, timeout: Duration) -> Result<
     }
     Ok(t)
 }
+
+/// The whole response (head and body) of a `GET`, as text: for small JSON answers the harness
+/// reads (not timed).
+pub(crate) fn get_text(addr: SocketAddr, path: &str, timeout: Duration) -> Result<String, String> {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| format!("socket options: {e}"))?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("send GET {path}: {e}"))?;
+    let mut text = String::new();
+    stream
+        .read_to_string(&mut text)
+        .map_err(|e| format!("read GET {path}: {e}"))?;
+    Ok(text)
+}

@@ -45,6 +45,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
     // of several alternating runs.
     let cpus = ctx.pinning.server.as_deref();
     let (large, _) = start(ctx, &dir, "scale.log", cpus)?;
+    search(&large, total, report)?;
     let (small, _) = start(ctx, &ctx.fixture.universe.root, "scale-small.log", cpus)?;
     let mut servers = [large, small];
     let kinds = [
@@ -92,6 +93,38 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
             }
         }
     }
+    Ok(())
+}
+
+/// Searches through the web UI's JSON API (`/api/search`), over the module index the server
+/// builds in the background on a store that has none: once the index is current, the median
+/// time of one whole search request (connect to last byte), a substring matching ten modules.
+fn search(server: &Server, total: usize, report: &mut Report) -> Result<(), String> {
+    const REPS: usize = 50;
+    let timeout = Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let stats = super::httpc::get_text(server.addr, "/api/stats", timeout)?;
+        if stats.contains("\"index\":\"current\"") {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("the module index was not current 300 s after start-up".into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut times = Vec::with_capacity(REPS);
+    for _ in 0..REPS {
+        let t = super::httpc::get_ok(server.addr, "/api/search?q=scale/s012", timeout)?;
+        times.push(t.last_byte.as_secs_f64() * 1000.0);
+    }
+    report.add(
+        &format!("search (/api/search, 10 modules match), {total} versions"),
+        "ms",
+        median(&times),
+        None,
+        Some(Target::AtMost { x: 20.0 }),
+    );
     Ok(())
 }
 
