@@ -184,6 +184,19 @@ fn gc_keeps_the_newest_what_projects_need_and_what_was_used() {
     assert_eq!(listed(&data, "example.com/g"), ["v1.0.0", "v1.1.0"]);
     assert!(!data.join("example.com/f/@v/v0.9.0.zip").exists());
     assert!(!data.join("example.com/f/@v/v0.9.0.mod").exists());
+    // The module index heard of every removal: it holds what a walk of the files finds.
+    let walked: Vec<(String, String)> = godepot_index::walk_versions(&data)
+        .unwrap()
+        .into_iter()
+        .map(|(m, v)| (m.to_string(), v.to_string()))
+        .collect();
+    let indexed = godepot_index::Index::open(&data)
+        .unwrap()
+        .indexed_versions()
+        .unwrap();
+    assert_eq!(indexed, walked);
+    let gone = ("example.com/f".to_string(), "v0.9.0".to_string());
+    assert!(!indexed.contains(&gone), "{indexed:?}");
 
     // What was kept builds the project offline, from a clean module cache; the server
     // records what the build asked for.
