@@ -105,7 +105,9 @@ fn search(server: &Server, total: usize, report: &mut Report) -> Result<(), Stri
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let stats = super::httpc::get_text(server.addr, "/api/stats", timeout)?;
-        if stats.contains("\"index\":\"current\"") {
+        let body = stats.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        let state = serde_json::from_str::<serde_json::Value>(body).ok();
+        if state.is_some_and(|s| s["index"] == "current") {
             break;
         }
         if Instant::now() > deadline {
