@@ -55,6 +55,11 @@ pub struct ExportSummary {
     pub skipped_non_artifacts: usize,
     /// Checksum-database answers carried (lookups, tiles, `latest`), under `sumdb/`.
     pub sumdb_files: usize,
+    /// The vulnerability database carried (under `vulndb/`): its `index/db.json` time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulndb_modified: Option<String>,
+    /// Its files.
+    pub vulndb_files: usize,
 }
 
 /// A file to write, in manifest order: an artifact on disk, a cached checksum-database
@@ -140,6 +145,21 @@ pub fn export(
         };
         files.push((made(path, &data), source));
     }
+    // The vulnerability database held, whole and checked, whatever the selection: it is
+    // small, and a part of it would not be a database. Its bytes are taken now.
+    let mut vulndb_modified = None;
+    let mut vulndb_files = 0;
+    if let Some(copy) = crate::vulndb::held_at(root)? {
+        let checked = godepot_vulndb::validate(&copy).map_err(|e| BundleError::BadStoreFile {
+            file: ".godepot/vulndb".into(),
+            reason: format!("{e} (mirror it again with godepot sync or godepot prefetch --vulndb)"),
+        })?;
+        vulndb_modified = Some(checked.modified().to_string());
+        for (path, data) in crate::vulndb::bundle_files(&copy) {
+            files.push((made(path, &data), Source::Made(data)));
+            vulndb_files += 1;
+        }
+    }
     files.sort_by(|a, b| a.0.path.as_bytes().cmp(b.0.path.as_bytes()));
 
     let manifest = Manifest {
@@ -174,6 +194,8 @@ pub fn export(
             .filter(|e| !matches!(e.file, godepot_store::TreeFile::List(_)))
             .count(),
         sumdb_files: answers.len(),
+        vulndb_modified,
+        vulndb_files,
     })
 }
 

@@ -27,6 +27,7 @@ mod select;
 pub mod sumdb;
 pub mod time;
 pub mod verify;
+pub mod vulndb;
 
 pub use error::BundleError;
 pub use gosum::GoSums;

@@ -44,6 +44,17 @@ pub struct VerifyReport {
     pub quarantine: Option<String>,
     /// Files moved to the quarantine (relative paths in the store).
     pub quarantined: Vec<String>,
+    /// The vulnerability database held, when it checks out: its `index/db.json` time and
+    /// entries. (Its problems are findings.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulndb: Option<VulnDbHeld>,
+}
+
+/// The vulnerability database a store holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VulnDbHeld {
+    pub modified: String,
+    pub entries: usize,
 }
 
 impl VerifyReport {
@@ -135,6 +146,25 @@ pub fn verify(
     }));
     for module in &modules {
         check_list(store, module, &mut report)?;
+    }
+    if let Some(copy) = crate::vulndb::held(store)? {
+        match godepot_vulndb::validate(&copy) {
+            Ok(db) => {
+                report.vulndb = Some(VulnDbHeld {
+                    modified: db.modified().to_string(),
+                    entries: db.entries().len(),
+                });
+            }
+            // Not repaired: a mirror (sync, prefetch --vulndb) or an import replaces it.
+            Err(invalid) => report
+                .findings
+                .extend(invalid.problems.iter().map(|p| Finding {
+                    path: ".godepot/vulndb".into(),
+                    problem: FindingKind::Invalid,
+                    detail: format!("vulnerability database: {p}"),
+                    involves: Vec::new(),
+                })),
+        }
     }
     report.findings.sort_by(|a, b| a.path.cmp(&b.path));
     if options.repair && !report.findings.is_empty() {

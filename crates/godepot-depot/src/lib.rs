@@ -29,6 +29,7 @@ mod mutable;
 mod offline;
 mod sumdb;
 mod sync;
+mod vulndb;
 mod zipflight;
 
 use std::sync::Arc;
@@ -58,6 +59,7 @@ pub use sync::{
     Follow, NoProgress, SyncFailure, SyncOptions, SyncProgress, SyncReport, SyncedVersion,
     new_versions, sync,
 };
+pub use vulndb::{MirrorReport, VulnDbOptions, held_vulndb};
 
 use flight::Flights;
 use hot::HotCache;
@@ -79,6 +81,8 @@ pub struct DepotOptions {
     pub sumdb: SumdbOptions,
     /// Where versions served to clients (`.info`, `.mod`, `.zip`) are noted, for `gc`.
     pub access: Option<Arc<AccessRecorder>>,
+    /// Where the vulnerability database served under `/vulndb/` comes from.
+    pub vulndb: VulnDbOptions,
 }
 
 impl Default for DepotOptions {
@@ -89,6 +93,7 @@ impl Default for DepotOptions {
             max_zip: godepot_module::MAX_ZIP_FILE,
             sumdb: SumdbOptions::default(),
             access: None,
+            vulndb: VulnDbOptions::default(),
         }
     }
 }
@@ -110,6 +115,7 @@ struct Inner {
     hot: HotCache,
     mutable: MutableCache,
     sumdb: sumdb::SumdbProxy,
+    vulndb: vulndb::VulnMirror,
     gate: gate::Gate,
     metrics: Arc<DepotMetrics>,
 }
@@ -154,6 +160,13 @@ impl Depot {
             options.list_ttl,
             Arc::clone(&metrics),
         );
+        let vulndb = vulndb::VulnMirror::new(
+            options.vulndb.clone(),
+            Arc::clone(&store),
+            options.offline,
+            options.list_ttl,
+            Arc::clone(&metrics),
+        );
         Depot {
             inner: Arc::new(Inner {
                 store,
@@ -165,6 +178,7 @@ impl Depot {
                 hot: HotCache::default(),
                 mutable: MutableCache::default(),
                 sumdb,
+                vulndb,
                 gate: gate::Gate::default(),
                 metrics,
             }),
@@ -313,6 +327,23 @@ impl Depot {
     pub async fn keep(&self, key: ArtifactKey) -> Result<Kept, DepotError> {
         self.inner.gate.check(&key.module, &key.version)?;
         keep::keep(&self.inner, key).await
+    }
+
+    /// `GET /vulndb/<file>`: the vulnerability database, mirrored from its source (uncompressed;
+    /// the body's time is the file's own `modified`).
+    pub async fn vulndb(&self, file: &godepot_vulndb::DbFile) -> Result<Answer, DepotError> {
+        self.inner.vulndb.serve(file).await
+    }
+
+    /// Fetches the whole vulnerability database from its source, checks it and keeps it
+    /// (prefetch `--vulndb`, `sync`).
+    pub async fn mirror_vulndb(&self) -> Result<MirrorReport, DepotError> {
+        self.inner.vulndb.mirror().await
+    }
+
+    /// Whether a vulnerability database source is configured (and the depot is online).
+    pub fn has_vulndb_source(&self) -> bool {
+        self.inner.vulndb.has_source()
     }
 
     /// `GET /sumdb/<name>/<path>`: a configured checksum database, proxied and cached.

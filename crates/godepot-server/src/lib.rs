@@ -256,6 +256,14 @@ async fn dispatch(
             };
             (depot.sumdb(&name, &path).await, resource)
         }
+        Request::VulnDb(path) => {
+            let answer = depot.vulndb(&path.file).await;
+            if path.gzip {
+                (answer.map(response::gzipped), Resource::Gzip)
+            } else {
+                (answer, Resource::Json)
+            }
+        }
         Request::List(m) => (depot.list(&m).await, Resource::Text),
         Request::Latest(m) => (depot.latest(&m).await, Resource::Json),
         Request::Info(m, query) => (depot.info(&m, &query).await, Resource::Json),

@@ -41,11 +41,15 @@ pub(crate) enum Kind {
     List,
     Latest,
     Sumdb,
+    /// The vulnerability database (`/vulndb/`).
+    VulnDb,
     /// Probes, `/metrics`, admin, and whatever was refused before it was understood.
     Other,
 }
 
-const KINDS: [&str; 7] = ["info", "mod", "zip", "list", "latest", "sumdb", "other"];
+const KINDS: [&str; 8] = [
+    "info", "mod", "zip", "list", "latest", "sumdb", "vulndb", "other",
+];
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 const CACHES: [&str; 5] = ["none", "hit", "miss", "stale", "offline"];
 const REFUSALS: [&str; 5] = [
@@ -65,6 +69,7 @@ impl Kind {
             Request::List(_) => Kind::List,
             Request::Latest(_) => Kind::Latest,
             Request::Sumdb(..) => Kind::Sumdb,
+            Request::VulnDb(..) => Kind::VulnDb,
             Request::Healthz | Request::Readyz | Request::Metrics | Request::ServerInfo => {
                 Kind::Other
             }

@@ -29,6 +29,8 @@ pub enum Request {
     /// `/sumdb/<name>/…`: a checksum database endpoint (whether `name` is proxied is the
     /// depot's call).
     Sumdb(String, SumdbPath),
+    /// `/vulndb/…`: a file of the vulnerability database, plain or `.json.gz`.
+    VulnDb(godepot_vulndb::DbPath),
 }
 
 /// Why a path was refused. `NotFound` is for well-formed paths that name no endpoint, so a
@@ -74,6 +76,18 @@ pub fn parse(raw: &str) -> Result<Request, Refusal> {
             Err(SumdbError::NoSuchEndpoint(why)) => Err(Refusal::NotFound(why)),
             Err(e) => Err(Refusal::Invalid(e.to_string())),
         };
+    }
+    if let Some(rest) = path.strip_prefix("vulndb/") {
+        return match godepot_vulndb::DbPath::parse(rest) {
+            Ok(file) => Ok(Request::VulnDb(file)),
+            Err(e @ godepot_vulndb::PathError::BadId(_)) => Err(Refusal::Invalid(e.to_string())),
+            Err(e) => Err(Refusal::NotFound(format!("not found: {e}"))),
+        };
+    }
+    if path == "vulndb" {
+        return Err(Refusal::NotFound(
+            "not found: the vulnerability database is served under /vulndb/ (index/db.json, index/modules.json, ID/<id>.json)".into(),
+        ));
     }
     if let Some(module) = path.strip_suffix("/@latest") {
         return Ok(Request::Latest(module_path(module)?));
@@ -174,6 +188,14 @@ mod tests {
             r#"Sumdb("sum.example", Supported)"#,
         );
         check(
+            "/vulndb/index/modules.json.gz",
+            "VulnDb(DbPath { file: ModulesIndex, gzip: true })",
+        );
+        check(
+            "/vulndb/ID/GO-2024-0001.json",
+            r#"VulnDb(DbPath { file: Entry("GO-2024-0001"), gzip: false })"#,
+        );
+        check(
             "/sumdb/sum.example/tile/8/0/x001/002.p/3",
             r#"Sumdb("sum.example", Tile(Tile { height: 8, level: Some(0), index: 1002, width: 3 }))"#,
         );
@@ -206,6 +228,11 @@ mod tests {
             "/sumdb/sum.example/lookup/../../etc@v1.0.0",
             "/sumdb/sum.example/tile/8/0/1",
             "/sumdb/sum.example",
+            "/vulndb/ID/..json",
+            "/vulndb/ID/%2e%2e.json",
+            "/vulndb/ID/a%2Fb.json",
+            "/vulndb/ID/-x.json",
+            "/vulndb/ID/a/b.json",
         ] {
             check(raw, "invalid");
         }
@@ -216,6 +243,9 @@ mod tests {
         check("/example.com/m/@v/v1.0.0.tar", "not found");
         check("/example.com/m", "not found");
         check("/sumdb/sum.example/other", "not found");
+        check("/vulndb/index/other.json", "not found");
+        check("/vulndb", "not found");
+        check("/vulndb/", "not found");
         check("/", "not found");
     }
 }

@@ -22,6 +22,8 @@ pub enum Resource {
     Zip,
     /// Checksum database tiles.
     Binary,
+    /// The vulnerability database's `.json.gz` files.
+    Gzip,
 }
 
 impl Resource {
@@ -31,6 +33,7 @@ impl Resource {
             Resource::Text => "text/plain; charset=utf-8",
             Resource::Zip => "application/zip",
             Resource::Binary => "application/octet-stream",
+            Resource::Gzip => "application/gzip",
         }
     }
 }
@@ -78,6 +81,29 @@ pub fn answer(answer: Answer, resource: Resource, req: &HeaderMap, ttl: Duration
                 .expect("valid response")
         }
     }
+}
+
+/// The `.json.gz` form of a vulnerability-database answer: the same bytes, gzip-compressed
+/// (what govulncheck asks for over HTTP), with the same time, so their validators differ only
+/// by the length.
+pub fn gzipped(mut answer: Answer) -> Answer {
+    use std::io::Write;
+    let compress = |data: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(data)
+            .and_then(|()| gz.finish())
+            .map(Bytes::from)
+            .expect("compressing into memory cannot fail")
+    };
+    answer.body = match answer.body {
+        godepot_depot::Body::Bytes(data) => godepot_depot::Body::Bytes(compress(&data)),
+        godepot_depot::Body::Small { data, modified } => godepot_depot::Body::Small {
+            data: compress(&data),
+            modified,
+        },
+        other => other,
+    };
+    answer
 }
 
 /// The bytes of a stored artifact: held in memory (small ones), or an open file.

@@ -12,6 +12,7 @@
 //! - [`tamper`] rewrites a bundle's entries, as an attacker or a bad disk would;
 //! - [`toolchain`] adds a fake Go toolchain module (`bin/go` a script) to a universe;
 //! - [`git`] makes git repositories and serves them, behind an HTTP proxy, as a made-up host;
+//! - [`vulndb`] writes a fixture Go vulnerability database (served at `/vulndb/` by the upstream) and runs `govulncheck`;
 //! - [`fsutil`] holds file-tree helpers (snapshots, copies) the tests use to prove "nothing stored".
 
 pub mod fsutil;
@@ -27,6 +28,7 @@ pub mod tamper;
 pub mod toolchain;
 pub mod universe;
 pub mod upstream;
+pub mod vulndb;
 
 pub use gocmd::GoEnv;
 pub use http::{HttpResponse, http_get, http_request};

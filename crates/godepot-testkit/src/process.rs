@@ -71,6 +71,8 @@ impl GodepotProcess {
             .env("GOFLAGS", "")
             .env("GOENV", "off")
             .env("NETRC", "/dev/null")
+            // Nor the machine's vulnerability database (the default of --vulndb).
+            .env_remove("GOVULNDB")
             .envs(env.iter().copied());
         let mut child = cmd
             .spawn()

@@ -492,6 +492,15 @@ fn resolve(root: &Path, path: &str) -> Target {
             None => Target::Missing(format!("not found: {module}@latest: no versions")),
         };
     }
+    // A vulnerability database written beside the modules (see [`crate::vulndb`]).
+    if rel.starts_with("vulndb/") {
+        let full = root.join(rel);
+        return if full.is_file() {
+            Target::File(full, "application/json")
+        } else {
+            Target::Missing(format!("not found: {path}"))
+        };
+    }
     // A checksum database written beside the modules (see [`crate::sumdb`]).
     if rel.starts_with("sumdb/") {
         let full = root.join(rel);

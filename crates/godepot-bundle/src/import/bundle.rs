@@ -50,6 +50,7 @@ pub(super) fn import_bundle(
     let mut staged: Vec<Staged> = Vec::new();
     let mut skipped_blocked = 0;
     let mut answers = Incoming::default();
+    let mut vulndb = crate::vulndb::Incoming::default();
     for record in &manifest.files {
         progress.file(&record.path);
         let mut entry = match entries.next() {
@@ -87,6 +88,18 @@ pub(super) fn import_bundle(
                     record.size
                 ),
             ));
+        }
+        if record.path.starts_with(crate::vulndb::BUNDLE_PREFIX) {
+            let sha256 = match vulndb.add(&record.path, record.size, &mut entry) {
+                Ok(Ok(sha256)) => sha256,
+                Ok(Err(reason)) => return Err(bad(&record.path, reason)),
+                Err(e) => return Err(bad(&record.path, unreadable(&e))),
+            };
+            progress.advance(record.size);
+            if sha256 != record.sha256 {
+                return Err(bad(&record.path, "does not match the manifest".into()));
+            }
+            continue;
         }
         if record.path.starts_with(BUNDLE_PREFIX) {
             let sha256 = match answers.add(store, &record.path, record.size, &mut entry, progress) {
@@ -178,6 +191,7 @@ pub(super) fn import_bundle(
     answers
         .verify(store, &options.sumdb, &staged)
         .map_err(|(file, r)| bad(&file, r))?;
+    let checked_vulndb = vulndb.check().map_err(|(file, r)| bad(&file, r))?;
 
     staged.sort_by(|a, b| {
         (
@@ -194,7 +208,11 @@ pub(super) fn import_bundle(
     let mut summary = ImportSummary {
         source: path.display().to_string(),
         source_kind: "bundle".into(),
-        skipped: manifest.files.len() - staged.len() - answers.len() - skipped_blocked,
+        skipped: manifest.files.len()
+            - staged.len()
+            - answers.len()
+            - vulndb.len()
+            - skipped_blocked,
         blocked,
         ..ImportSummary::default()
     };
@@ -205,6 +223,9 @@ pub(super) fn import_bundle(
     }
     // Versions already held are not published again; their lists are repaired here.
     repair_lists(store, modules.iter(), &mut summary)?;
+    if let Some(checked) = checked_vulndb {
+        summary.vulndb = Some(vulndb.publish(store, &checked)?);
+    }
     Ok(summary)
 }
 

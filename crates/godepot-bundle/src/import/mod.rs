@@ -65,6 +65,10 @@ pub struct ImportSummary {
     /// Versions the policy blocks, left out (`skip_blocked`): `path` is module@version,
     /// `reason` the refusal (rule and reason).
     pub blocked: Vec<Problem>,
+    /// The vulnerability database the bundle carried, checked, and whether it replaced the
+    /// copy held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulndb: Option<crate::vulndb::VulnDbImport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
