@@ -224,27 +224,16 @@ impl VulnMirror {
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e),
         };
-        let wanted = id_times(&modules);
-        let mut ids: Vec<&String> = wanted.keys().collect();
-        ids.sort();
+        let mut wanted: Vec<(String, Timestamp)> = id_times(&modules).into_iter().collect();
+        wanted.sort_by(|a, b| a.0.cmp(&b.0));
         // Each entry's bytes, and whether they were fetched (not held already).
         type Got = Result<(Bytes, bool), DepotError>;
-        let results: Vec<(String, Got)> = futures_util::stream::iter(ids)
-            .map(|id| {
-                let (source, this, want) = (source.clone(), self.clone(), wanted[id].clone());
+        let results: Vec<(String, Got)> = futures_util::stream::iter(wanted)
+            .map(|(id, want)| {
+                let (source, this) = (source.clone(), self.clone());
                 async move {
-                    let file = DbFile::Entry(id.clone());
-                    let result = async {
-                        if let Some(held) = this.get_meta(&file.meta_name()).await?
-                            && model::parse_entry(&file.rel(), &held)
-                                .is_ok_and(|e| e.modified == want)
-                        {
-                            return Ok((held, false));
-                        }
-                        fetch(&source, &file).await.map(|d| (d, true))
-                    }
-                    .await;
-                    (id.clone(), result)
+                    let result = this.held_or_fetched(&source, &id, &want).await;
+                    (id, result)
                 }
             })
             .buffer_unordered(ENTRY_FETCHES)
@@ -284,6 +273,23 @@ impl VulnMirror {
             fetched,
             previous,
         })
+    }
+
+    /// An entry for a mirror: the copy held when it has the time the new index gives, else
+    /// fetched; and whether it was fetched.
+    async fn held_or_fetched(
+        &self,
+        source: &Upstream,
+        id: &str,
+        want: &Timestamp,
+    ) -> Result<(Bytes, bool), DepotError> {
+        let file = DbFile::Entry(id.to_owned());
+        if let Some(held) = self.get_meta(&file.meta_name()).await?
+            && model::parse_entry(&file.rel(), &held).is_ok_and(|e| e.modified == *want)
+        {
+            return Ok((held, false));
+        }
+        fetch(source, &file).await.map(|d| (d, true))
     }
 
     async fn get_meta(&self, name: &str) -> Result<Option<Bytes>, DepotError> {

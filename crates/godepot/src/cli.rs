@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::settings::{
     AuditSettings, AuthSettings, CacheSettings, FollowSettings, ListenSettings, LogSettings,
     OfflineSettings, PolicySettings, ServerSettings, StoreSettings, SumdbSettings,
-    SyncIntervalSettings, TlsSettings, UpstreamSettings,
+    SyncIntervalSettings, TlsSettings, UpstreamSettings, VulnDbSettings,
 };
 
 /// godepot: an offline-first Go module repository.
@@ -98,6 +98,8 @@ pub(crate) struct ServeArgs {
     pub(crate) cache: CacheSettings,
     #[command(flatten)]
     pub(crate) sumdb: SumdbSettings,
+    #[command(flatten)]
+    pub(crate) vulndb: VulnDbSettings,
     #[command(flatten)]
     pub(crate) log: LogSettings,
     #[command(flatten)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use godepot_depot::{
     Depot, DepotOptions, FallThrough, Fetcher, Fetchers, GitSource, SumdbDatabase, SumdbOptions,
+    VulnDbOptions,
 };
 use godepot_git::{GitFetcher, GitOptions, HttpConfig};
 use godepot_index::Index;
@@ -67,6 +68,8 @@ pub(crate) struct DepotSettings<'a> {
     /// `/metrics`). Not the git fetcher's: the proxies it asks are named by the modules'
     /// go-import tags, so their hosts would be an unbounded label.
     pub(crate) upstream_metrics: Option<Arc<UpstreamMetrics>>,
+    /// The vulnerability database's source (`--vulndb`, else `$GOVULNDB`), if any.
+    pub(crate) vulndb: Option<String>,
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
@@ -92,6 +95,7 @@ pub(crate) fn build_with_sumdb(
         list_ttl: settings.list_ttl,
         sumdb,
         access: settings.access.clone(),
+        vulndb: vulndb_options(settings)?,
         ..DepotOptions::default()
     };
     if settings.offline {
@@ -176,6 +180,35 @@ fn proxies(
         .map_err(|e| Failure::runtime(format!("cannot set up the upstream client: {e}")))?;
     tracing::info!(upstream = %resolved.list, from = resolved.source, "upstream");
     Ok(Some(upstream))
+}
+
+/// The vulnerability database's source, reached with the proxies' client settings and
+/// credentials (none offline).
+fn vulndb_options(settings: &DepotSettings<'_>) -> Result<VulnDbOptions, Failure> {
+    let Some(url) = settings.vulndb.as_deref().filter(|_| !settings.offline) else {
+        return Ok(VulnDbOptions::default());
+    };
+    let list = ProxyList::parse(url).map_err(|e| Failure::config(format!("--vulndb: {e}")))?;
+    if list.entries.len() != 1 {
+        return Err(Failure::config("--vulndb: not one URL")
+            .hint("give the database's http(s):// or file:// URL, or off"));
+    }
+    let options = UpstreamOptions {
+        timeout: settings.upstream_timeout,
+        instance_id: settings.instance_id.clone(),
+        metrics: settings.upstream_metrics.clone(),
+        ..UpstreamOptions::default()
+    };
+    let source =
+        Upstream::with_netrc(&list, options, settings.reach.netrc.clone()).map_err(|e| {
+            Failure::runtime(format!(
+                "cannot set up the vulnerability database client: {e}"
+            ))
+        })?;
+    tracing::info!(source = %source.describe(), "mirroring the vulnerability database");
+    Ok(VulnDbOptions {
+        source: Some(source),
+    })
 }
 
 /// The checksum databases to proxy: configured, else `$GOSUMDB` / `go env GOSUMDB`. Each gets

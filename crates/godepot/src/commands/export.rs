@@ -166,6 +166,12 @@ fn report(summary: &ExportSummary, json: bool) {
         summary.bundle.display(),
         human_bytes(summary.bundle_bytes)
     );
+    if let Some(modified) = &summary.vulndb_modified {
+        eprintln!(
+            "carried the vulnerability database (modified {modified}, {})",
+            count(summary.vulndb_files as u64, "file")
+        );
+    }
     if summary.skipped_non_artifacts > 0 {
         eprintln!(
             "left out {} that are not artifacts (see `godepot verify`)",

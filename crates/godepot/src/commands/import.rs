@@ -158,4 +158,20 @@ fn report(summary: &ImportSummary, json: bool) {
             summary.relisted
         );
     }
+    if let Some(v) = &summary.vulndb {
+        match (&v.previous, v.replaced) {
+            (None, _) => eprintln!(
+                "vulnerability database: kept the copy carried (modified {}, {} entries)",
+                v.modified, v.entries
+            ),
+            (Some(previous), true) => eprintln!(
+                "vulnerability database: replaced the copy held (modified {previous}) with the newer one carried (modified {}, {} entries)",
+                v.modified, v.entries
+            ),
+            (Some(previous), false) => eprintln!(
+                "vulnerability database: kept the copy held (modified {previous}): the one carried (modified {}) is not newer",
+                v.modified
+            ),
+        }
+    }
 }

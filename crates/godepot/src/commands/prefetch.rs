@@ -19,7 +19,7 @@ use crate::datadir;
 use crate::failure::Failure;
 use crate::logging;
 use crate::settings::{
-    CacheSettings, PolicySettings, StoreSettings, SumdbSettings, UpstreamSettings,
+    CacheSettings, PolicySettings, StoreSettings, SumdbSettings, UpstreamSettings, VulnDbSettings,
 };
 
 use report::Progress;
@@ -67,6 +67,13 @@ pub(crate) struct PrefetchArgs {
     // Blocked versions are not gathered: each is a failure naming its rule and reason.
     #[command(flatten)]
     pub(crate) policy: PolicySettings,
+
+    /// Also mirror the whole Go vulnerability database (for govulncheck inside the air gap):
+    /// `--vulndb=URL` from URL, `--vulndb` from the configured source (GODEPOT_VULNDB, the
+    /// config file's vulndb, $GOVULNDB).
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "",
+          require_equals = true, conflicts_with = "dry_run")]
+    pub(crate) vulndb: Option<String>,
 }
 
 /// The arguments, merged with the config file and checked.
@@ -83,6 +90,8 @@ struct Settings {
     json: bool,
     dry_run: bool,
     policy: godepot_policy::Policy,
+    /// `--vulndb`: the source to mirror the vulnerability database from.
+    vulndb: Option<String>,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: PrefetchArgs) -> Result<(), Failure> {
@@ -123,7 +132,30 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
         json: args.json,
         dry_run: args.dry_run,
         policy: file.merge(args.policy)?.load()?,
+        vulndb: vulndb_source(file, args.vulndb)?,
     })
+}
+
+/// `--vulndb [URL]`: the URL given, else the configured source; given without either, a
+/// usage error.
+fn vulndb_source(file: &ConfigFile, flag: Option<String>) -> Result<Option<String>, Failure> {
+    let Some(given) = flag else {
+        return Ok(None);
+    };
+    let configured = VulnDbSettings {
+        vulndb: Some(given).filter(|g| !g.trim().is_empty()).or_else(|| {
+            std::env::var("GODEPOT_VULNDB")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        }),
+    };
+    match file.merge(configured)?.source() {
+        Some(source) => Ok(Some(source)),
+        None => Err(
+            Failure::config("--vulndb: no vulnerability database source to mirror")
+                .hint("pass --vulndb URL, or set GOVULNDB (or vulndb in the config file)"),
+        ),
+    }
 }
 
 impl Settings {
@@ -141,6 +173,7 @@ impl Settings {
             reach: &self.reach,
             access: None,
             upstream_metrics: None,
+            vulndb: self.vulndb.clone(),
         }
     }
 }
@@ -166,11 +199,28 @@ async fn prefetch(settings: Settings) -> Result<(), Failure> {
     )
     .await;
     progress.finish();
+    let mirrored = match settings.vulndb {
+        Some(_) => Some(built.depot.mirror_vulndb().await),
+        None => None,
+    };
     if settings.json {
-        println!("{}", report::json(&done));
+        let mut value = report::json(&done);
+        if let (Some(object), Some(m)) = (value.as_object_mut(), &mirrored) {
+            object.insert("vulndb".into(), crate::commands::sync::mirror_json(m));
+        }
+        println!("{value}");
     }
     report::print_text(&done);
-    match done.failures.len() {
+    let mut failures = done.failures.len();
+    match &mirrored {
+        Some(Ok(r)) => eprintln!("{}", crate::commands::sync::mirror_summary(r)),
+        Some(Err(e)) => {
+            eprintln!("failed: vulnerability database: {e}");
+            failures += 1;
+        }
+        None => {}
+    }
+    match failures {
         0 => Ok(()),
         n => Err(Failure::runtime(format!(
             "prefetch incomplete: {n} failure(s), listed above"

@@ -22,6 +22,8 @@ struct Config {
     offline: bool,
     cache: CacheSettings,
     sumdb: SumdbSettings,
+    /// The vulnerability database's source, if any.
+    vulndb: Option<String>,
     /// The policy file (reloaded on SIGHUP) and the policy read from it at start-up.
     policy_file: Option<PathBuf>,
     policy: godepot_policy::Policy,
@@ -47,6 +49,7 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
         offline: file.merge(args.offline)?.offline(),
         cache: file.merge(args.cache)?,
         sumdb: file.merge(args.sumdb)?,
+        vulndb: file.merge(args.vulndb)?.source(),
         policy: policy.load()?,
         policy_file: policy.policy,
         require_auth: file.merge(args.auth)?.require_auth(),
@@ -82,6 +85,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         reach: &config.reach,
         access: None,
         upstream_metrics: Some(Arc::clone(&upstream_metrics)),
+        vulndb: config.vulndb.clone(),
     };
     let sumdb = depot::sumdb_options(
         config.sumdb.sumdb.as_deref(),

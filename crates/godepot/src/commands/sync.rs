@@ -18,7 +18,7 @@ use crate::failure::Failure;
 use crate::logging;
 use crate::progress::count;
 use crate::settings::{
-    FollowSettings, PolicySettings, StoreSettings, SumdbSettings, UpstreamSettings,
+    FollowSettings, PolicySettings, StoreSettings, SumdbSettings, UpstreamSettings, VulnDbSettings,
 };
 
 /// For every module held (or those --modules names), ask upstream again for its list and
@@ -55,6 +55,10 @@ pub(crate) struct SyncArgs {
     #[command(flatten)]
     pub(crate) policy: PolicySettings,
 
+    // With a source, the whole vulnerability database is mirrored too.
+    #[command(flatten)]
+    pub(crate) vulndb: VulnDbSettings,
+
     /// How many modules are worked on at once.
     #[arg(long, short = 'j', default_value_t = 8, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..))]
@@ -71,6 +75,7 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
     let sumdb = file.merge(args.sumdb)?;
     let reach = Reach::new(file, &upstream)?;
     let policy = file.merge(args.policy)?.load()?;
+    let vulndb = file.merge(args.vulndb)?.source();
     let options = SyncOptions {
         modules: args.modules,
         follow: file.merge(args.follow)?.follow(),
@@ -93,6 +98,7 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
         // Sync is no client (nothing noted for gc), and has no /metrics.
         access: None,
         upstream_metrics: None,
+        vulndb,
     };
     depot::runtime()?.block_on(async {
         let sumdb = depot::sumdb_options(sumdb.sumdb.as_deref(), sumdb.nosumdb.as_deref(), &settings)?;
@@ -107,8 +113,14 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::io(format!("cannot list the modules held: {e}")))?;
         progress.finish();
-        print(&report, args.json);
-        match report.failures.len() {
+        let mirrored = if built.depot.has_vulndb_source() {
+            Some(built.depot.mirror_vulndb().await)
+        } else {
+            None
+        };
+        print(&report, mirrored.as_ref(), args.json);
+        let failures = report.failures.len() + usize::from(matches!(mirrored, Some(Err(_))));
+        match failures {
             0 => Ok(()),
             n => Err(Failure::runtime(format!(
                 "sync incomplete: {}, listed above",
@@ -119,11 +131,17 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
     })
 }
 
-fn print(report: &SyncReport, json: bool) {
+type Mirrored = Result<godepot_depot::MirrorReport, godepot_depot::DepotError>;
+
+fn print(report: &SyncReport, mirrored: Option<&Mirrored>, json: bool) {
     if json {
+        let mut value = serde_json::to_value(report).unwrap_or_default();
+        if let (Some(object), Some(m)) = (value.as_object_mut(), mirrored) {
+            object.insert("vulndb".into(), mirror_json(m));
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
+            serde_json::to_string_pretty(&value).unwrap_or_default()
         );
     } else {
         for f in &report.fetched {
@@ -140,7 +158,45 @@ fn print(report: &SyncReport, json: bool) {
             }
         }
     }
+    if let Some(m) = mirrored {
+        match m {
+            Ok(r) => eprintln!("{}", mirror_summary(r)),
+            Err(e) => println!("failed\tvulnerability database\t{e}"),
+        }
+    }
     eprintln!("{}", summary(report));
+}
+
+/// The vulnerability database's part of the JSON report.
+pub(crate) fn mirror_json(m: &Mirrored) -> serde_json::Value {
+    match m {
+        Ok(r) => serde_json::json!({
+            "modified": r.modified,
+            "previous": r.previous,
+            "entries": r.entries,
+            "fetched": r.fetched,
+        }),
+        Err(e) => serde_json::json!({ "error": e.to_string() }),
+    }
+}
+
+/// One line on what a mirror of the vulnerability database did.
+pub(crate) fn mirror_summary(r: &godepot_depot::MirrorReport) -> String {
+    let was = match &r.previous {
+        Some(p) if *p == r.modified => "unchanged".to_string(),
+        Some(p) => format!("was {p}"),
+        None => "new".to_string(),
+    };
+    format!(
+        "vulnerability database: modified {} ({was}), {}, {} fetched",
+        r.modified,
+        if r.entries == 1 {
+            "1 entry".to_string()
+        } else {
+            format!("{} entries", r.entries)
+        },
+        r.fetched
+    )
 }
 
 /// The one-line summary, for the terminal and the server's log.
@@ -171,6 +227,14 @@ pub(crate) async fn every(depot: Depot, interval: Duration, options: SyncOptions
         match godepot_depot::sync(&depot, &options, &NoProgress).await {
             Ok(report) => log(&report),
             Err(e) => tracing::warn!(error = %e, "sync failed: cannot list the modules held"),
+        }
+        if depot.has_vulndb_source() {
+            match depot.mirror_vulndb().await {
+                Ok(r) => tracing::info!("{}", mirror_summary(&r)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "sync could not mirror the vulnerability database")
+                }
+            }
         }
     }
 }

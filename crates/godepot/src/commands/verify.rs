@@ -88,6 +88,12 @@ pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
     let report = verify(&store, &options, &Bar::new())
         .map_err(|e| Failure::io(format!("verify failed: {e}")))?;
     print(&report, args.json);
+    if let Some(v) = &report.vulndb {
+        eprintln!(
+            "vulnerability database: consistent (modified {}, {} entries)",
+            v.modified, v.entries
+        );
+    }
     if let Some(sources) = &sources {
         eprintln!(
             "{}; {} match it",

@@ -129,6 +129,28 @@ settings_group! {
 }
 
 settings_group! {
+    /// The Go vulnerability database.
+    pub(crate) struct VulnDbSettings {
+        /// Where the Go vulnerability database is mirrored from (served under /vulndb/ for
+        /// govulncheck -db): an http(s) or file:// URL in its documented layout, or 'off'
+        /// (a copy already held, imported, is still served) [default: $GOVULNDB, else off].
+        #[arg(long, env = "GODEPOT_VULNDB", value_name = "URL")]
+        pub(crate) vulndb: Option<String>,
+    }
+}
+
+impl VulnDbSettings {
+    /// The source: configured, else `$GOVULNDB`; `None` for `off` (or nothing set).
+    pub(crate) fn source(&self) -> Option<String> {
+        self.vulndb
+            .clone()
+            .or_else(|| env_value("GOVULNDB"))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty() && s != "off")
+    }
+}
+
+settings_group! {
     /// Whether upstream may be contacted at all.
     pub(crate) struct OfflineSettings {
         /// Never contact upstream or a checksum database; use only what the store holds.
@@ -411,6 +433,7 @@ pub(crate) fn all_keys() -> Vec<String> {
         UpstreamSettings::fields(),
         CacheSettings::fields(),
         SumdbSettings::fields(),
+        VulnDbSettings::fields(),
         OfflineSettings::fields(),
         LogSettings::fields(),
         ListenSettings::fields(),
@@ -472,6 +495,6 @@ mod tests {
         same::<RetentionSettings>();
         same::<FollowSettings>();
         same::<SyncIntervalSettings>();
-        assert_eq!(all_keys().len(), 26);
+        assert_eq!(all_keys().len(), 27);
     }
 }

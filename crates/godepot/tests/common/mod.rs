@@ -176,7 +176,8 @@ pub(crate) fn godepot_command<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command 
         .env("GOPROXY", "off")
         .env("GOSUMDB", "off")
         .env("GOENV", "off")
-        .env("NETRC", "/dev/null");
+        .env("NETRC", "/dev/null")
+        .env_remove("GOVULNDB");
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("GODEPOT_") {
             cmd.env_remove(&k);
