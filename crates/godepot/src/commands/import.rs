@@ -89,6 +89,7 @@ pub(crate) fn run(file: &ConfigFile, args: ImportArgs) -> Result<(), Failure> {
         sumdb,
         policy: file.merge(args.policy)?.load()?,
         skip_blocked: args.skip_blocked,
+        advisories: None,
     };
     let summary = import(&store, &args.source, &options, &Bar::new()).map_err(|e| match e {
         BundleError::BadBundle { .. } => {
