@@ -45,6 +45,7 @@ use godepot_upstream::Upstream;
 
 pub use answer::{Answer, Body, CacheStatus, ZipStream};
 pub use error::{Cause, DepotError, Reason};
+pub use facts::HeldVulnDb;
 pub use fetcher::{
     FallThrough, Fetched, FetchedZip, Fetcher, Fetchers, MAX_INFO, MAX_MUTABLE, Mutable,
     Revalidated,
@@ -208,6 +209,24 @@ impl Depot {
         let mut facts = gate.advisory_facts(&policy, module, version);
         facts.license = license;
         policy.decide_with(module, version, &facts)
+    }
+
+    /// Reads the vulnerability database the store holds and puts it in force for
+    /// `vulnerable` rules (start-up, SIGHUP, after a newer copy is kept); says its
+    /// `index/db.json` time, `None` when none is held (then nothing is affected). A copy
+    /// that fails its checks is an error and leaves the one in force. Blocking.
+    pub fn load_advisories(&self) -> Result<Option<String>, String> {
+        match HeldVulnDb::load(self.inner.store.as_ref())? {
+            Some(db) => {
+                let modified = db.modified();
+                self.set_advisories(Some(Arc::new(db)));
+                Ok(Some(modified))
+            }
+            None => {
+                self.set_advisories(None);
+                Ok(None)
+            }
+        }
     }
 
     /// Puts the held vulnerability database in force for `vulnerable` rules (start-up, and
