@@ -285,7 +285,7 @@ impl Depot {
         match policy.latest_with(module, &versions, facts) {
             Ok(Some(version)) => self.info(module, version.as_str()).await,
             Ok(None) => Err(refusal),
-            Err(blocked) => Err(DepotError::Blocked(Box::new(blocked))),
+            Err(blocked) => Err(DepotError::Blocked(blocked)),
         }
     }
 

@@ -722,10 +722,11 @@ async fn a_zip_refused_for_its_licence_is_fetched_checked_kept_and_never_served(
         ),
     ]);
     let go_mod = Bytes::from_static(b"module example.com/a\n\ngo 1.21\n");
-    let mut files = fake.files.lock().unwrap();
-    files.insert("example.com/a@v1.0.0.zip".into(), zip.into());
-    files.insert("example.com/a@v1.0.0.mod".into(), go_mod);
-    drop(files);
+    {
+        let mut files = fake.files.lock().unwrap();
+        files.insert("example.com/a@v1.0.0.zip".into(), zip.into());
+        files.insert("example.com/a@v1.0.0.mod".into(), go_mod);
+    }
     let depot = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
     let text =
         "default-license = \"deny\"\n[[deny]]\nlicenses = [\"MIT\"]\nreason = \"not ours\"\n";

@@ -289,12 +289,12 @@ fn the_licence_of_a_held_zip_is_a_column_and_a_rebuild_finds_it_again() {
         let row = detail.versions.into_iter().find(|r| r.version == version);
         row.map(|r| (r.license, r.license_confidence))
     };
-    let (license, confidence) = row(&*index, "v1.0.0").unwrap();
+    let (license, confidence) = row(&index, "v1.0.0").unwrap();
     assert_eq!(license.as_deref(), Some("MIT"));
     assert!(confidence.unwrap() >= 90, "{confidence:?}");
     // Only a .mod: nothing known; a zip that is not one: nothing known either.
-    assert_eq!(row(&*index, "v1.1.0"), Some((None, None)));
-    assert_eq!(row(&*index, "v1.2.0"), Some((None, None)));
+    assert_eq!(row(&index, "v1.1.0"), Some((None, None)));
+    assert_eq!(row(&index, "v1.2.0"), Some((None, None)));
 
     drop(index);
     drop(store);

@@ -233,7 +233,7 @@ impl Policy {
         &self,
         module: &ModulePath,
         versions: &'v [Version],
-    ) -> Result<Option<&'v Version>, Blocked> {
+    ) -> Result<Option<&'v Version>, Box<Blocked>> {
         self.latest_with(module, versions, |_| Facts::default())
     }
 
@@ -243,13 +243,13 @@ impl Policy {
         module: &ModulePath,
         versions: &'v [Version],
         facts: impl Fn(&Version) -> Facts,
-    ) -> Result<Option<&'v Version>, Blocked> {
+    ) -> Result<Option<&'v Version>, Box<Blocked>> {
         let allowed = self.filter_versions_with(module, versions, &facts);
         if let Some(latest) = pick_latest(allowed) {
             return Ok(Some(latest));
         }
         match pick_latest(versions).map(|v| self.decide_with(module, v, &facts(v))) {
-            Some(Decision::Deny(blocked)) => Err(blocked),
+            Some(Decision::Deny(blocked)) => Err(Box::new(blocked)),
             _ => Ok(None),
         }
     }
