@@ -54,6 +54,10 @@ pub struct VersionListing {
     /// When the version's newest file was stored (its modification time).
     #[serde(serialize_with = "crate::time::serialize_rfc3339")]
     pub stored: SystemTime,
+    /// The zip's licence as the module index holds it (`MIT`, `unknown`; see
+    /// `godepot_license`): filled by the caller from the index, `None` when the zip is not
+    /// held or the index does not know.
+    pub license: Option<String>,
 }
 
 impl VersionListing {
@@ -123,6 +127,7 @@ pub fn list(root: &Path, pattern: Option<&str>) -> Result<Listing, BundleError> 
                 files: Vec::new(),
                 bytes: 0,
                 stored: UNIX_EPOCH,
+                license: None,
             });
         version.files.push(key.kind.extension());
         version.bytes += entry.size;
@@ -176,6 +181,7 @@ mod tests {
                 files: vec!["info", "mod", "zip"],
                 bytes: *bytes,
                 stored: UNIX_EPOCH + Duration::from_secs(*at),
+                license: None,
             })
             .collect();
         ModuleListing {

@@ -9,20 +9,24 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
-use godepot_policy::{Decision, Policy};
+use godepot_policy::{Decision, Facts, License, Policy};
 
 use crate::DepotError;
+use crate::facts::FactSource;
 use crate::ingest::info_version;
 
-/// The policy in force, swappable while requests run (SIGHUP).
+/// The policy in force, swappable while requests run (SIGHUP), and the facts it decides
+/// on (see [`crate::facts`]).
 pub(crate) struct Gate {
     policy: RwLock<Arc<Policy>>,
+    pub(crate) facts: FactSource,
 }
 
 impl Default for Gate {
     fn default() -> Self {
         Gate {
             policy: RwLock::new(Arc::new(Policy::allow_all())),
+            facts: FactSource::default(),
         }
     }
 }
@@ -36,21 +40,67 @@ impl Gate {
         *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
     }
 
-    /// `Err(Blocked)` when the policy refuses `module@version`.
+    /// `Err(Blocked)` when the policy refuses `module@version` on its path and number
+    /// alone (the `.mod`: see [`crate::facts`]).
     pub(crate) fn check(&self, module: &ModulePath, version: &Version) -> Result<(), DepotError> {
-        match self.current().decide(module, version) {
-            Decision::Allow(_) => Ok(()),
-            Decision::Deny(blocked) => Err(DepotError::Blocked(Box::new(blocked))),
+        self.check_with(module, version, &Facts::default())
+    }
+
+    /// `Err(Blocked)` when the policy refuses `module@version` with the advisories that
+    /// affect it, and its licence when the zip's licence is known already.
+    pub(crate) fn check_advisories(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<(), DepotError> {
+        let policy = self.current();
+        let mut facts = self.facts.advisory_facts(&policy, module, version);
+        if policy.uses_license() {
+            facts.license = (self.facts.known_license(module, version)).unwrap_or_default();
         }
+        decide(&policy, module, version, &facts)
+    }
+
+    /// `Err(Blocked)` when the policy refuses `module@version` with the advisories and the
+    /// licence `license` (its zip's).
+    pub(crate) fn check_license(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        license: License,
+    ) -> Result<(), DepotError> {
+        let policy = self.current();
+        let mut facts = self.facts.advisory_facts(&policy, module, version);
+        facts.license = license;
+        decide(&policy, module, version, &facts)
+    }
+
+    fn check_with(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        facts: &Facts,
+    ) -> Result<(), DepotError> {
+        decide(&self.current(), module, version, facts)
     }
 
     /// The version an `.info` answer names, refused when the policy blocks it: a query
-    /// (`v1.2`, a branch) must not resolve to a blocked version.
+    /// (`v1.2`, a branch) must not resolve to a blocked (or affected) version.
     pub(crate) fn check_info(&self, module: &ModulePath, data: &[u8]) -> Result<(), DepotError> {
         match info_version(data).and_then(|v| Version::for_module(module, &v).ok()) {
-            Some(version) => self.check(module, &version),
+            Some(version) => self.check_advisories(module, &version),
             None => Ok(()),
         }
+    }
+
+    /// The advisory facts of each version, for `Policy::latest_with`.
+    pub(crate) fn advisory_facts(
+        &self,
+        policy: &Policy,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Facts {
+        self.facts.advisory_facts(policy, module, version)
     }
 
     /// A `list` answer without its blocked versions, other lines kept byte for byte.
@@ -65,7 +115,10 @@ impl Gate {
             .filter(|line| {
                 let first = line.split_whitespace().next().unwrap_or("");
                 match Version::for_module(module, first) {
-                    Ok(v) => policy.decide(module, &v).is_allowed(),
+                    Ok(v) => {
+                        let facts = self.facts.advisory_facts(&policy, module, &v);
+                        policy.decide_with(module, &v, &facts).is_allowed()
+                    }
                     Err(_) => true,
                 }
             })
@@ -75,9 +128,21 @@ impl Gate {
     }
 }
 
+fn decide(
+    policy: &Policy,
+    module: &ModulePath,
+    version: &Version,
+    facts: &Facts,
+) -> Result<(), DepotError> {
+    match policy.decide_with(module, version, facts) {
+        Decision::Allow(_) => Ok(()),
+        Decision::Deny(blocked) => Err(DepotError::Blocked(Box::new(blocked))),
+    }
+}
+
 /// Nothing to filter: skips parsing every list when no policy is set.
 fn is_allow_all(policy: &Policy) -> bool {
-    policy.rules().is_empty() && policy.default_action() == godepot_policy::Action::Allow
+    policy.is_allow_all()
 }
 
 /// The versions a `list` answer names.

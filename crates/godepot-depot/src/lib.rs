@@ -17,6 +17,7 @@
 
 mod answer;
 mod error;
+mod facts;
 mod fetcher;
 mod flight;
 mod gate;
@@ -38,18 +39,20 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use godepot_module::{ModulePath, Version};
-use godepot_policy::Policy;
+use godepot_policy::{License, Policy};
 use godepot_store::access::AccessRecorder;
 use godepot_store::{ArtifactKey, Kind, Store};
 use godepot_upstream::Upstream;
 
 pub use answer::{Answer, Body, CacheStatus, ZipStream};
 pub use error::{Cause, DepotError, Reason};
+pub use facts::HeldVulnDb;
 pub use fetcher::{
     FallThrough, Fetched, FetchedZip, Fetcher, Fetchers, MAX_INFO, MAX_MUTABLE, Mutable,
     Revalidated,
 };
 pub use git::{GitSource, git_error, netrc_credentials};
+pub use godepot_policy::Advisories;
 /// The header by which a godepot recognises its own requests (a proxy loop).
 pub use godepot_upstream::VIA_HEADER;
 pub use keep::{Kept, Outcome};
@@ -206,6 +209,46 @@ impl Depot {
         self.inner.gate.current()
     }
 
+    /// What the policy decides for `module@version` with the advisories that affect it and
+    /// the licence `license` (for showing, e.g. the web UI's "blocked"; requests are gated
+    /// by the depot itself).
+    pub fn decide(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+        license: License,
+    ) -> godepot_policy::Decision {
+        let gate = &self.inner.gate;
+        let policy = gate.current();
+        let mut facts = gate.advisory_facts(&policy, module, version);
+        facts.license = license;
+        policy.decide_with(module, version, &facts)
+    }
+
+    /// Reads the vulnerability database the store holds and puts it in force for
+    /// `vulnerable` rules (start-up, SIGHUP, after a newer copy is kept); says its
+    /// `index/db.json` time, `None` when none is held (then nothing is affected). A copy
+    /// that fails its checks is an error and leaves the one in force. Blocking.
+    pub fn load_advisories(&self) -> Result<Option<String>, String> {
+        match HeldVulnDb::load(self.inner.store.as_ref())? {
+            Some(db) => {
+                let modified = db.modified();
+                self.set_advisories(Some(Arc::new(db)));
+                Ok(Some(modified))
+            }
+            None => {
+                self.set_advisories(None);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Puts the held vulnerability database in force for `vulnerable` rules (start-up, and
+    /// whenever a newer copy is held); `None`: no database, so no version is affected.
+    pub fn set_advisories(&self, advisories: Option<Arc<dyn Advisories>>) {
+        self.inner.gate.facts.set_advisories(advisories);
+    }
+
     /// Admin "refresh": forgets the cached `list` and `@latest` of `module` and asks upstream
     /// again now; the fresh list (policy-filtered) is the answer.
     pub async fn refresh_list(&self, module: &ModulePath) -> Result<Answer, DepotError> {
@@ -225,6 +268,7 @@ impl Depot {
         let cache = &self.inner.mutable;
         cache.forget(&format!("{}/@v/list", module.escaped()));
         cache.forget(&format!("{}/@latest", module.escaped()));
+        self.inner.gate.facts.forget(module, version);
     }
 
     /// `GET <module>/@v/list`, without the versions the policy blocks.
@@ -249,10 +293,13 @@ impl Depot {
         let versions = bytes_of(&list)
             .map(|data| gate::listed_versions(module, data))
             .unwrap_or_default();
-        match self.inner.gate.current().latest(module, &versions) {
+        let gate = &self.inner.gate;
+        let policy = gate.current();
+        let facts = |v: &Version| gate.advisory_facts(&policy, module, v);
+        match policy.latest_with(module, &versions, facts) {
             Ok(Some(version)) => self.info(module, version.as_str()).await,
             Ok(None) => Err(refusal),
-            Err(blocked) => Err(DepotError::Blocked(Box::new(blocked))),
+            Err(blocked) => Err(DepotError::Blocked(blocked)),
         }
     }
 
@@ -262,7 +309,7 @@ impl Depot {
     pub async fn info(&self, module: &ModulePath, query: &str) -> Result<Answer, DepotError> {
         match Version::for_module(module, query) {
             Ok(version) => {
-                self.inner.gate.check(module, &version)?;
+                self.inner.gate.check_advisories(module, &version)?;
                 let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Info);
                 self.served(
                     module,
@@ -284,7 +331,8 @@ impl Depot {
         }
     }
 
-    /// `GET <module>/@v/<version>.mod`.
+    /// `GET <module>/@v/<version>.mod`: decided on the module and version rules alone
+    /// (see [`facts`]: the module graph reads go.mod files of versions it never builds).
     pub async fn go_mod(
         &self,
         module: &ModulePath,
@@ -299,11 +347,54 @@ impl Depot {
         )
     }
 
-    /// `GET <module>/@v/<version>.zip`.
+    /// `GET <module>/@v/<version>.zip`: refused for its advisories before any fetch, and
+    /// for its licence once held (a zip not held is fetched, checked and kept first, when
+    /// the policy has licence rules; see [`facts`]).
     pub async fn zip(&self, module: &ModulePath, version: &Version) -> Result<Answer, DepotError> {
-        self.inner.gate.check(module, version)?;
+        self.inner.gate.check_advisories(module, version)?;
+        self.check_license(module, version).await?;
         let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Zip);
         self.served(module, version, zipflight::zip(&self.inner, key).await)
+    }
+
+    /// The licence rules of the policy, for `module@version`'s zip, which is fetched and
+    /// kept first when not held. Nothing to do when the policy has no licence rules.
+    async fn check_license(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<(), DepotError> {
+        let gate = &self.inner.gate;
+        if !gate.current().uses_license() {
+            return Ok(());
+        }
+        let license = match gate.facts.known_license(module, version) {
+            Some(license) => license,
+            None => {
+                let mut license = self.detect_held(module, version).await?;
+                if license == License::Pending {
+                    let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Zip);
+                    keep::keep(&self.inner, key).await?;
+                    license = self.detect_held(module, version).await?;
+                }
+                if license != License::Pending {
+                    gate.facts.remember_license(module, version, &license);
+                }
+                license
+            }
+        };
+        gate.check_license(module, version, license)
+    }
+
+    async fn detect_held(
+        &self,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<License, DepotError> {
+        let (m, v) = (module.clone(), version.clone());
+        (self.inner)
+            .blocking(move |store| facts::detect_held(store, &m, &v))
+            .await
     }
 
     /// Notes a version a client is being given (in memory; see `godepot_store::access`).
@@ -324,9 +415,20 @@ impl Depot {
     /// or held already; an error is the reason it was refused (a blocked version is
     /// [`DepotError::Blocked`], and is not fetched). For filling a store (prefetch), where
     /// that outcome is the point.
+    /// The same facts decide as for a client's request of that kind: a zip refused for its
+    /// licence is kept (it had to be fetched to be known) but reported refused.
     pub async fn keep(&self, key: ArtifactKey) -> Result<Kept, DepotError> {
-        self.inner.gate.check(&key.module, &key.version)?;
-        keep::keep(&self.inner, key).await
+        let (module, version) = (key.module.clone(), key.version.clone());
+        match key.kind {
+            Kind::Mod => self.inner.gate.check(&module, &version)?,
+            _ => self.inner.gate.check_advisories(&module, &version)?,
+        }
+        let zip = key.kind == Kind::Zip;
+        let kept = keep::keep(&self.inner, key).await?;
+        if zip {
+            self.check_license(&module, &version).await?;
+        }
+        Ok(kept)
     }
 
     /// `GET /vulndb/<file>`: the vulnerability database, mirrored from its source (uncompressed;

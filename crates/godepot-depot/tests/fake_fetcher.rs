@@ -623,3 +623,139 @@ async fn sync_over_a_fetcher_without_validators_compares_the_copy_kept() {
     assert_eq!(second.not_modified, 0);
     assert_eq!(fake.calls(&format!("{MOD} list")), 2);
 }
+
+/// The fixture database of the facts tests: `example.com/a` below v1.2.0 is affected by
+/// GO-2099-0001, fixed in v1.2.0.
+#[derive(Debug)]
+struct FixtureAdvisories;
+
+impl godepot_depot::Advisories for FixtureAdvisories {
+    fn affecting(&self, module: &ModulePath, version: &Version) -> Vec<godepot_policy::Advisory> {
+        let below = godepot_module::semver::compare(version.as_str(), "v1.2.0").is_lt();
+        if module.as_str() != MOD || !below {
+            return Vec::new();
+        }
+        vec![godepot_policy::Advisory {
+            id: "GO-2099-0001".into(),
+            aliases: vec!["CVE-2099-0001".into()],
+            summary: None,
+            fixed: Some("v1.2.0".into()),
+        }]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vulnerable_versions_are_refused_skipped_by_lists_and_latest_but_their_go_mod_served() {
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    for version in ["v1.0.0", "v1.1.0", "v1.2.0"] {
+        fake.add(MOD, version, MOD);
+    }
+    // Upstream's @latest names an affected version.
+    let v11 = fake.files.lock().unwrap()["example.com/a@v1.1.0.info"].clone();
+    fake.files
+        .lock()
+        .unwrap()
+        .insert("example.com/a@latest".into(), v11.clone());
+    fake.files
+        .lock()
+        .unwrap()
+        .insert("example.com/a@v1.1.info".into(), v11);
+    let depot = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
+    let text = "[[deny]]\nvulnerable = true\nreason = \"upgrade\"\n";
+    depot.set_policy(godepot_policy::Policy::parse("p.toml", text).unwrap());
+
+    // No database held: nothing is affected.
+    assert!(depot.info(&m(MOD), "v1.0.0").await.is_ok());
+    depot.set_advisories(Some(Arc::new(FixtureAdvisories)));
+    for refused in [
+        depot.info(&m(MOD), "v1.1.0").await.err(),
+        depot.zip(&m(MOD), &v("v1.1.0")).await.err(),
+        depot.keep(key(MOD, "v1.1.0", Kind::Zip)).await.err(),
+        depot.info(&m(MOD), "v1.1").await.err(),
+    ] {
+        let e = refused.expect("refused");
+        assert!(matches!(e, DepotError::Blocked(_)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "example.com/a@v1.1.0 is blocked by policy (deny rule 1, line 1): affected by \
+             GO-2099-0001 (fixed in v1.2.0); upgrade"
+        );
+    }
+    assert_eq!(fake.calls("example.com/a@v1.1.0.zip"), 0, "never fetched");
+    // The module graph may need the go.mod of a version it does not build.
+    assert!(depot.go_mod(&m(MOD), &v("v1.1.0")).await.is_ok());
+
+    let list = body(depot.list(&m(MOD)).await.unwrap()).await;
+    assert_eq!(list, b"v1.2.0\n");
+    let latest = body(depot.latest(&m(MOD)).await.unwrap()).await;
+    assert!(
+        latest.starts_with(b"{\"Version\":\"v1.2.0\""),
+        "{}",
+        String::from_utf8_lossy(&latest)
+    );
+
+    // An exception for the id, written first, lets the affected versions in again.
+    let text =
+        "[[allow]]\nvulnerable = true\nids = [\"GO-2099-0001\"]\n[[deny]]\nvulnerable = true\n";
+    depot.set_policy(godepot_policy::Policy::parse("p.toml", text).unwrap());
+    assert!(depot.zip(&m(MOD), &v("v1.1.0")).await.is_ok());
+    let list = body(depot.list(&m(MOD)).await.unwrap()).await;
+    assert_eq!(list, b"v1.0.0\nv1.1.0\nv1.2.0\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_refused_for_its_licence_is_fetched_checked_kept_and_never_served() {
+    let rig = Rig::new();
+    let fake = Fake::new("fake");
+    fake.add(MOD, "v1.0.0", MOD);
+    fake.add("example.com/b", "v1.0.0", "example.com/b");
+    let prefix = "example.com/a@v1.0.0/";
+    let zip = godepot_testkit::universe::zip_bytes(&[
+        (
+            &format!("{prefix}go.mod"),
+            b"module example.com/a\n\ngo 1.21\n",
+        ),
+        (
+            &format!("{prefix}LICENSE"),
+            godepot_testkit::licenses::MIT.as_bytes(),
+        ),
+    ]);
+    let go_mod = Bytes::from_static(b"module example.com/a\n\ngo 1.21\n");
+    {
+        let mut files = fake.files.lock().unwrap();
+        files.insert("example.com/a@v1.0.0.zip".into(), zip.into());
+        files.insert("example.com/a@v1.0.0.mod".into(), go_mod);
+    }
+    let depot = rig.depot(Fetchers::single(fake.clone()), DepotOptions::default());
+    let text =
+        "default-license = \"deny\"\n[[deny]]\nlicenses = [\"MIT\"]\nreason = \"not ours\"\n";
+    depot.set_policy(godepot_policy::Policy::parse("p.toml", text).unwrap());
+
+    // The licence is not known until the zip is: .info and .mod are served.
+    assert!(depot.info(&m(MOD), "v1.0.0").await.is_ok());
+    assert!(depot.go_mod(&m(MOD), &v("v1.0.0")).await.is_ok());
+    let e = depot
+        .zip(&m(MOD), &v("v1.0.0"))
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(
+        e.to_string(),
+        "example.com/a@v1.0.0 is blocked by policy (deny rule 1, line 2): licence MIT; not ours"
+    );
+    assert_eq!(fake.calls("example.com/a@v1.0.0.zip"), 1);
+    assert!(rig.holds(MOD, "v1.0.0", Kind::Zip), "kept, as checked");
+    // Known now: the .info is refused too, and the zip is not fetched again.
+    assert!(depot.info(&m(MOD), "v1.0.0").await.is_err());
+    assert!(depot.zip(&m(MOD), &v("v1.0.0")).await.is_err());
+    assert_eq!(fake.calls("example.com/a@v1.0.0.zip"), 1);
+
+    // No licence file: unknown, and default-license decides.
+    let e = depot.zip(&m("example.com/b"), &v("v1.0.0")).await.err();
+    let e = e.expect("refused");
+    assert!(e.to_string().contains("default-license = \"deny\""), "{e}");
+    // Without licence rules nothing is looked at.
+    depot.set_policy(godepot_policy::Policy::allow_all());
+    assert!(depot.zip(&m("example.com/b"), &v("v1.0.0")).await.is_ok());
+}

@@ -1,6 +1,7 @@
 //! One version's row, read from its files: the sizes of `.info`, `.mod` and `.zip` (each
 //! absent when not held), the `h1:` of the zip (its `.ziphash`), and when it was added (the
-//! oldest modification time among them, which a rebuild finds again).
+//! oldest modification time among them, which a rebuild finds again), and the licence its
+//! zip's licence files carry (`godepot_license`; absent when the zip is not held).
 
 use std::fs;
 use std::io;
@@ -22,6 +23,10 @@ struct Held {
     h1: Option<String>,
     /// Seconds since the epoch.
     added: Option<i64>,
+    /// The licence label (`MIT`, `Apache-2.0 AND MIT`, `unknown`) and the confidence of
+    /// the detection in percent (the lowest among identified files; the best score when
+    /// unknown).
+    license: Option<(String, i64)>,
 }
 
 fn read_held(root: &Path, module: &ModulePath, version: &Version) -> Result<Held, IndexError> {
@@ -58,7 +63,29 @@ fn read_held(root: &Path, module: &ModulePath, version: &Version) -> Result<Held
             (a, b) => a.or(b),
         };
     }
+    if held.zip.is_some() {
+        held.license = license(
+            &root.join(key.with_kind(Kind::Zip).rel_path()),
+            module,
+            version,
+        );
+    }
     Ok(held)
+}
+
+/// The licence of a held zip; `None` when it cannot be read as one (verify's business).
+fn license(path: &Path, module: &ModulePath, version: &Version) -> Option<(String, i64)> {
+    let file = fs::File::open(path).ok()?;
+    let root = format!("{module}@{version}/");
+    let detected = godepot_license::detect_zip(io::BufReader::new(file), &root).ok()?;
+    let license = detected.license();
+    let identified = detected.files.iter().filter(|f| !f.licenses.is_empty());
+    let confidence = match license {
+        godepot_policy::License::Identified(_) => identified.map(|f| f.confidence).reduce(f32::min),
+        _ => detected.files.iter().map(|f| f.confidence).reduce(f32::max),
+    };
+    let percent = (f64::from(confidence.unwrap_or(0.0)) * 100.0).round() as i64;
+    Some((license.label(), percent))
 }
 
 /// Brings the row of `module@version` in step with its files; the caller holds the write
@@ -82,14 +109,17 @@ pub(crate) fn sync(
     };
     let size = |s: Option<u64>| s.map(|s| s as i64);
     conn.execute(
-        "INSERT INTO versions (module, version, info_size, mod_size, zip_size, h1, added)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO versions (module, version, info_size, mod_size, zip_size, h1, added,
+                               license, license_confidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (module, version) DO UPDATE SET
              info_size = excluded.info_size,
              mod_size = excluded.mod_size,
              zip_size = excluded.zip_size,
              h1 = excluded.h1,
-             added = excluded.added",
+             added = excluded.added,
+             license = excluded.license,
+             license_confidence = excluded.license_confidence",
         params![
             module,
             version,
@@ -97,7 +127,9 @@ pub(crate) fn sync(
             size(held.go_mod),
             size(held.zip),
             held.h1,
-            added
+            added,
+            held.license.as_ref().map(|l| l.0.as_str()),
+            held.license.as_ref().map(|l| l.1),
         ],
     )?;
     Ok(())

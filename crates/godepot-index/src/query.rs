@@ -57,6 +57,11 @@ pub struct VersionRow {
     pub added: i64,
     pub last_access: Option<i64>,
     pub hits: u64,
+    /// The licence of the zip (`MIT`, `Apache-2.0 AND MIT`, `unknown`); absent when the
+    /// zip is not held. See `godepot_license`.
+    pub license: Option<String>,
+    /// How sure the detection was, in percent.
+    pub license_confidence: Option<u32>,
 }
 
 /// A module and its versions, newest first (semver order).
@@ -143,7 +148,8 @@ impl Index {
             return Ok(None);
         };
         let mut stmt = conn.prepare_cached(
-            "SELECT version, info_size, mod_size, zip_size, h1, added, last_access, hits
+            "SELECT version, info_size, mod_size, zip_size, h1, added, last_access, hits,
+                    license, license_confidence
              FROM versions WHERE module = ?1",
         )?;
         let size = |v: Option<i64>| v.map(|v| v as u64);
@@ -158,6 +164,10 @@ impl Index {
                     added: row.get(5)?,
                     last_access: row.get(6)?,
                     hits: row.get::<_, i64>(7)? as u64,
+                    license: row.get(8)?,
+                    license_confidence: row
+                        .get::<_, Option<i64>>(9)?
+                        .map(|c| c.clamp(0, 100) as u32),
                 })
             })?
             .collect::<Result<_, _>>()?;

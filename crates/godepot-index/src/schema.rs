@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::IndexError;
 
 /// Bumped whenever the tables change; an index of another format is rebuilt.
-pub(crate) const FORMAT: i64 = 1;
+pub(crate) const FORMAT: i64 = 2;
 
 const TABLES: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -30,6 +30,8 @@ CREATE TABLE versions (
     added INTEGER NOT NULL,
     last_access INTEGER,
     hits INTEGER NOT NULL DEFAULT 0,
+    license TEXT,
+    license_confidence INTEGER,
     PRIMARY KEY (module, version)
 ) WITHOUT ROWID;
 CREATE TABLE modules (

@@ -263,3 +263,47 @@ fn a_damaged_database_is_started_afresh() {
     let index = Index::open(dir.path()).unwrap();
     assert!(index.needs_rebuild().unwrap());
 }
+
+#[test]
+fn the_licence_of_a_held_zip_is_a_column_and_a_rebuild_finds_it_again() {
+    let (dir, store, index) = store();
+    let zip = godepot_testkit::universe::zip_bytes(&[
+        ("example.com/lic@v1.0.0/go.mod", b"module example.com/lic\n"),
+        (
+            "example.com/lic@v1.0.0/LICENSE",
+            godepot_testkit::licenses::MIT.as_bytes(),
+        ),
+    ]);
+    store
+        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
+        .unwrap();
+    store
+        .put(
+            &key("example.com/lic", "v1.1.0", Kind::Mod),
+            b"module example.com/lic\n",
+        )
+        .unwrap();
+    put_version(&store, "example.com/lic", "v1.2.0");
+    let row = |index: &Index, version: &str| {
+        let detail = index.module("example.com/lic").unwrap().unwrap();
+        let row = detail.versions.into_iter().find(|r| r.version == version);
+        row.map(|r| (r.license, r.license_confidence))
+    };
+    let (license, confidence) = row(&index, "v1.0.0").unwrap();
+    assert_eq!(license.as_deref(), Some("MIT"));
+    assert!(confidence.unwrap() >= 90, "{confidence:?}");
+    // Only a .mod: nothing known; a zip that is not one: nothing known either.
+    assert_eq!(row(&index, "v1.1.0"), Some((None, None)));
+    assert_eq!(row(&index, "v1.2.0"), Some((None, None)));
+
+    drop(index);
+    drop(store);
+    let index = Index::open(dir.path()).unwrap();
+    index
+        .write()
+        .execute("UPDATE versions SET license = NULL", [])
+        .unwrap();
+    index.rebuild().unwrap();
+    let (license, _) = row(&index, "v1.0.0").unwrap();
+    assert_eq!(license.as_deref(), Some("MIT"), "recomputed from the files");
+}

@@ -33,7 +33,7 @@ fn policy(text: &str) -> Policy {
 fn outcome(p: &Policy, module: &str, version: &str) -> String {
     match p.decide(&m(module), &v(version)) {
         Decision::Allow(DecidedBy::Rule(r)) => format!("allow {}", r.index),
-        Decision::Allow(DecidedBy::Default) => "default-allow".into(),
+        Decision::Allow(DecidedBy::Default | DecidedBy::DefaultLicense) => "default-allow".into(),
         Decision::Deny(Blocked {
             by: DecidedBy::Rule(r),
             ..
@@ -42,6 +42,10 @@ fn outcome(p: &Policy, module: &str, version: &str) -> String {
             by: DecidedBy::Default,
             ..
         }) => "default-deny".into(),
+        Decision::Deny(Blocked {
+            by: DecidedBy::DefaultLicense,
+            ..
+        }) => "default-license-deny".into(),
     }
 }
 
@@ -269,10 +273,10 @@ fn display_is_an_equivalent_policy_file() {
 #[test]
 fn errors_name_file_line_and_column() {
     let cases: &[(&str, &str)] = &[
-        // Unknown keys, including issue 15's keys that are not implemented yet.
+        // Unknown keys (a British spelling of `licenses` too).
         (
-            "[[deny]]\nmodule = \"a.example\"\nvulnerable = true\n",
-            "policy.toml:3:1: unknown field `vulnerable`",
+            "[[deny]]\nmodule = \"a.example\"\nlicences = [\"MIT\"]\n",
+            "policy.toml:3:1: unknown field `licences`",
         ),
         (
             "defualt = \"deny\"\n",
@@ -288,7 +292,7 @@ fn errors_name_file_line_and_column() {
         ),
         (
             "[[deny]]\nreason = \"x\"\n",
-            "policy.toml:1:1: missing field `module`",
+            "policy.toml:1:1: a rule needs `module`, `vulnerable = true` or `licenses`",
         ),
         // Bad ranges point into the string.
         (

@@ -78,6 +78,7 @@ fn index(by: godepot_policy::DecidedBy) -> Option<usize> {
     match by {
         godepot_policy::DecidedBy::Rule(r) => Some(r.index),
         godepot_policy::DecidedBy::Default => None,
+        godepot_policy::DecidedBy::DefaultLicense => None,
     }
 }
 

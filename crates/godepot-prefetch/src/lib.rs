@@ -14,6 +14,7 @@
 //! from the store alone and says what it lacks, with no network at all.
 
 mod artifact;
+mod audit;
 mod check;
 mod source;
 mod tally;
@@ -30,6 +31,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 pub use artifact::Artifact;
+pub use audit::{Affected, Audit, audit};
 pub use check::{Mismatch, Readiness, check};
 pub use toolchain::{Platform, ToolchainError, toolchain_inputs};
 

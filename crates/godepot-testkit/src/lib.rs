@@ -20,6 +20,7 @@ pub mod git;
 pub mod gitcases;
 pub mod gocmd;
 pub mod http;
+pub mod licenses;
 pub mod oracle;
 pub mod process;
 pub mod semver;

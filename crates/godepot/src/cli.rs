@@ -53,6 +53,10 @@ pub(crate) enum Command {
     Diff(crate::commands::diff::DiffArgs),
     #[command(about = "Say whether a store holds everything some projects need to build offline")]
     Check(crate::commands::check::CheckArgs),
+    #[command(
+        about = "List the vulnerability-database entries affecting the versions some projects select"
+    )]
+    Audit(crate::commands::audit::AuditArgs),
     #[command(about = "List held modules and versions")]
     Ls(crate::commands::ls::LsArgs),
     #[command(about = "Remove a module version from the store (to the quarantine, never silently)")]

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             cli::Command::Verify(args) => commands::verify::run(file, args),
             cli::Command::Diff(args) => commands::diff::run(args),
             cli::Command::Check(args) => commands::check::run(file, args),
+            cli::Command::Audit(args) => commands::audit::run(file, args),
             cli::Command::Ls(args) => commands::ls::run(file, args),
             cli::Command::Token(args) => commands::token::run(file, args),
             cli::Command::Rm(args) => commands::rm::run(file, args),

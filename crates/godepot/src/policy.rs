@@ -18,13 +18,36 @@ pub(crate) fn read(path: &Path) -> Result<Policy, Failure> {
     })
 }
 
+/// Puts `policy` in force, with the vulnerability database the store holds when a rule
+/// needs it (`vulnerable = true`): read now, so a `serve` started after a prefetch or an
+/// import uses that copy; SIGHUP reads both again. A database that cannot be read is a
+/// warning (no version counts as affected), never a refusal to start.
+pub(crate) fn put_in_force(depot: &Depot, policy: Policy) {
+    let needs_db = policy.uses_advisories();
+    depot.set_policy(policy);
+    if !needs_db {
+        return;
+    }
+    match depot.load_advisories() {
+        Ok(Some(modified)) => {
+            tracing::info!(modified = %modified, "vulnerability database in force for the policy")
+        }
+        Ok(None) => tracing::warn!(
+            "the policy has vulnerable rules but the store holds no vulnerability database: no version counts as affected (godepot prefetch --vulndb, or import one)"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the vulnerability database held: no version counts as affected")
+        }
+    }
+}
+
 /// Reads the policy again and puts it in force; a failure keeps the old one and says why
 /// (in the log and the audit log). Requests and connections under way are not touched.
 pub(crate) fn reload(depot: &Depot, path: &Path, audit: Option<&AuditLog>) {
     let (error, rules) = match read(path) {
         Ok(policy) => {
             let rules = policy.rules().len();
-            depot.set_policy(policy);
+            put_in_force(depot, policy);
             tracing::info!(policy = %path.display(), rules, "policy reloaded");
             (None, rules)
         }

@@ -12,8 +12,9 @@ mod sumdb;
 mod tree;
 
 use std::path::Path;
+use std::sync::Arc;
 
-use godepot_policy::{Decision, Policy};
+use godepot_policy::{Advisories, Decision, Facts, Policy};
 use godepot_store::{ArtifactKey, LocalStore};
 use serde::Serialize;
 
@@ -33,6 +34,10 @@ pub struct ImportOptions {
     /// [`ImportSummary::blocked`].
     pub policy: Policy,
     pub skip_blocked: bool,
+    /// The vulnerability database held before the import, for the policy's `vulnerable`
+    /// rules (`None`: no version is affected). Licence rules are not applied here: a
+    /// version's licence is decided when its zip is served (see docs/policy.md, "Facts").
+    pub advisories: Option<Arc<dyn Advisories>>,
 }
 
 /// What an import did. It succeeded only if [`ImportSummary::is_success`].
@@ -86,7 +91,14 @@ impl ImportSummary {
 impl ImportOptions {
     /// The policy's refusal of `key`'s version, if it blocks it.
     fn blocked(&self, key: &ArtifactKey) -> Option<Problem> {
-        match self.policy.decide(&key.module, &key.version) {
+        let facts = Facts {
+            advisories: match (&self.advisories, self.policy.uses_advisories()) {
+                (Some(db), true) => db.affecting(&key.module, &key.version),
+                _ => Vec::new(),
+            },
+            ..Facts::default()
+        };
+        match self.policy.decide_with(&key.module, &key.version, &facts) {
             Decision::Allow(_) => None,
             Decision::Deny(blocked) => Some(Problem {
                 path: format!("{}@{}", key.module, key.version),

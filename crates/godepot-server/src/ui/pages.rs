@@ -191,7 +191,7 @@ pub(crate) fn module(view: &ModuleView) -> Markup {
             table {
                 tr {
                     th { "Version" } th { "Added" } th { ".info" } th { ".mod" } th { ".zip" }
-                    th { "h1:" } th { "Hits" } th { "Last access" }
+                    th { "Licence" } th { "h1:" } th { "Hits" } th { "Last access" }
                 }
                 @for v in &view.versions {
                     tr {
@@ -204,6 +204,13 @@ pub(crate) fn module(view: &ModuleView) -> Markup {
                         td { (size(v.row.info_size)) }
                         td { (size(v.row.mod_size)) }
                         td { (size(v.row.zip_size)) }
+                        td {
+                            @match (&v.row.license, v.row.license_confidence) {
+                                (Some(l), Some(c)) => span title={ "detected from the licence files, " (c) "% confidence" } { (l) },
+                                (Some(l), None) => (l),
+                                (None, _) => "–",
+                            }
+                        }
                         td.h1 { (v.row.h1.as_deref().unwrap_or("–")) }
                         td { (v.row.hits) }
                         td { @match v.row.last_access { Some(t) => (when(t)), None => "never" } }

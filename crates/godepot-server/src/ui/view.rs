@@ -137,13 +137,19 @@ pub(crate) async fn module(
         .and_then(|text| godepot_module::parse_go_mod(text.as_bytes()).ok())
         .map(|m| m.retract)
         .unwrap_or_default();
-    let policy = depot.policy();
     let versions: Vec<VersionView> = detail
         .versions
         .into_iter()
         .map(|row| {
-            let blocked =
-                Version::parse(&row.version).is_ok_and(|v| !policy.decide(path, &v).is_allowed());
+            let license = row
+                .license
+                .as_deref()
+                .map(godepot_policy::License::from_label);
+            let blocked = Version::parse(&row.version).is_ok_and(|v| {
+                !depot
+                    .decide(path, &v, license.unwrap_or_default())
+                    .is_allowed()
+            });
             let retracted = retractions.iter().any(|r| r.contains(&row.version));
             VersionView {
                 row,

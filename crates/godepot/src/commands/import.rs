@@ -84,11 +84,17 @@ pub(crate) fn run(file: &ConfigFile, args: ImportArgs) -> Result<(), Failure> {
     let data_dir = file.merge(args.store)?.data_dir()?;
     let created = Created::guard(&data_dir);
     let store = depot::open_store(&data_dir)?;
+    let policy = file.merge(args.policy)?.load()?;
+    let advisories = match policy.uses_advisories() {
+        true => held_advisories(&store),
+        false => None,
+    };
     let options = ImportOptions {
         go_sums,
         sumdb,
-        policy: file.merge(args.policy)?.load()?,
+        policy,
         skip_blocked: args.skip_blocked,
+        advisories,
     };
     let summary = import(&store, &args.source, &options, &Bar::new()).map_err(|e| match e {
         BundleError::BadBundle { .. } => {
@@ -172,6 +178,22 @@ fn report(summary: &ImportSummary, json: bool) {
                 "vulnerability database: kept the copy held (modified {previous}): the one carried (modified {}) is not newer",
                 v.modified
             ),
+        }
+    }
+}
+
+/// The vulnerability database held before the import, for the policy's `vulnerable` rules;
+/// none (warned when it cannot be read) leaves every version unaffected.
+fn held_advisories(
+    store: &godepot_store::LocalStore,
+) -> Option<std::sync::Arc<dyn godepot_depot::Advisories>> {
+    match godepot_depot::HeldVulnDb::load(store) {
+        Ok(db) => {
+            db.map(|db| std::sync::Arc::new(db) as std::sync::Arc<dyn godepot_depot::Advisories>)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the vulnerability database held: no version counts as affected");
+            None
         }
     }
 }

@@ -57,6 +57,7 @@ pub(crate) fn run(file: &ConfigFile, args: LsArgs) -> Result<(), Failure> {
     let root = datadir::existing(&file.merge(args.store)?)?;
     let mut listing = list(&root, args.pattern.as_deref())
         .map_err(|e| Failure::runtime(format!("cannot list {}: {e}", root.display())))?;
+    add_licenses(&root, &mut listing);
     listing.sort(args.sort.into());
     if args.json {
         println!(
@@ -69,10 +70,38 @@ pub(crate) fn run(file: &ConfigFile, args: LsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// One line per version (`module version size files`, in aligned columns, the time stored
-/// after the files when `times`), then the total.
+/// Fills each version's licence from the module index (derived data: a listing without it
+/// is still right, so an index that cannot be read or is behind is a warning).
+fn add_licenses(root: &std::path::Path, listing: &mut Listing) {
+    let index = match godepot_index::Index::open(root) {
+        Ok(index) => index,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the module index: licences not shown");
+            return;
+        }
+    };
+    if index.needs_rebuild().unwrap_or(true) {
+        eprintln!(
+            "warning: the module index is behind the files, some licences are not shown (godepot reindex brings it up to date)"
+        );
+    }
+    for module in &mut listing.modules {
+        let Ok(Some(detail)) = index.module(&module.path) else {
+            continue;
+        };
+        for version in &mut module.versions {
+            version.license = (detail.versions.iter())
+                .find(|row| row.version == version.version)
+                .and_then(|row| row.license.clone());
+        }
+    }
+}
+
+/// One line per version (`module version size licence files`, in aligned columns, the
+/// licence `-` when the zip is not held or not known, the time stored after the files when
+/// `times`), then the total.
 fn render(listing: &Listing, times: bool) -> String {
-    let rows: Vec<[String; 5]> = listing
+    let rows: Vec<[String; 6]> = listing
         .modules
         .iter()
         .flat_map(|m| {
@@ -81,6 +110,7 @@ fn render(listing: &Listing, times: bool) -> String {
                     m.path.clone(),
                     v.version.clone(),
                     human_bytes(v.bytes),
+                    v.license.clone().unwrap_or_else(|| "-".into()),
                     v.files.join(","),
                     if times {
                         format!("  {}", format_rfc3339(v.stored))
@@ -92,16 +122,16 @@ fn render(listing: &Listing, times: bool) -> String {
         })
         .collect();
     let width = |column: usize| rows.iter().map(|r| r[column].len()).max().unwrap_or(0);
-    let (path, version, size, kinds) = (width(0), width(1), width(2), width(3));
+    let (path, version, size, license, kinds) = (width(0), width(1), width(2), width(3), width(4));
     let mut out = String::new();
-    for [p, v, s, files, stored] in &rows {
+    for [p, v, s, l, files, stored] in &rows {
         let files = if times {
             format!("{files:kinds$}")
         } else {
             files.clone()
         };
         out.push_str(&format!(
-            "{p:path$}  {v:version$}  {s:>size$}  {files}{stored}\n"
+            "{p:path$}  {v:version$}  {s:>size$}  {l:license$}  {files}{stored}\n"
         ));
     }
     out.push_str(&format!(

@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and its `run`.
 
+pub(crate) mod audit;
 pub(crate) mod check;
 pub(crate) mod completions;
 pub(crate) mod depot;

@@ -189,7 +189,7 @@ async fn prefetch(settings: Settings) -> Result<(), Failure> {
     // when godepot was not given the key.
     sumdb.gather = true;
     let built = depot::build_with_sumdb(&depot_settings, sumdb)?;
-    built.depot.set_policy(settings.policy);
+    crate::policy::put_in_force(&built.depot, settings.policy);
     let progress = Arc::new(Progress::new());
     let done = godepot_prefetch::prefetch(
         &built.depot,

@@ -122,7 +122,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         tokio::spawn(keep_index(Arc::clone(index)));
     }
     let depot = built.depot;
-    depot.set_policy(config.policy);
+    crate::policy::put_in_force(&depot, config.policy);
     #[cfg(unix)]
     tokio::spawn(crate::hangup::reload_on_hangup(crate::hangup::Reloadable {
         depot: depot.clone(),

@@ -107,7 +107,7 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
             return Err(Failure::config("sync needs an upstream, and the upstream is 'off'")
                 .hint("pass --upstream with the proxies to follow"));
         }
-        built.depot.set_policy(policy);
+        crate::policy::put_in_force(&built.depot, policy);
         let progress = Bar::new();
         let report = godepot_depot::sync(&built.depot, &options, &progress)
             .await
