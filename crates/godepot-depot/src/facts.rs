@@ -119,33 +119,8 @@ impl HeldVulnDb {
     /// Reads and checks the copy `store` holds; `Ok(None)` when it holds none (no
     /// `index/db.json`), an error when the copy is incomplete or inconsistent. Blocking.
     pub fn load(store: &dyn Store) -> Result<Option<HeldVulnDb>, String> {
-        use godepot_vulndb::{DbCopy, DbFile, layout};
-        let get = |file: &DbFile| {
-            (store.get_meta(&file.meta_name()))
-                .map(|b| b.map(|b| b.to_vec()))
-                .map_err(|e| e.to_string())
-        };
-        let Some(db) = get(&DbFile::DbIndex)? else {
+        let Some(copy) = crate::held_vulndb(store).map_err(|e| e.to_string())? else {
             return Ok(None);
-        };
-        let modules = get(&DbFile::ModulesIndex)?
-            .ok_or_else(|| "the copy has no index/modules.json".to_owned())?;
-        let vulns = get(&DbFile::VulnsIndex)?;
-        let mut entries = std::collections::BTreeMap::new();
-        let dir = format!("{}/{}", layout::META_PREFIX, layout::ID_DIR);
-        for name in store.list_meta(&dir).map_err(|e| e.to_string())? {
-            if let Some(file @ DbFile::Entry(_)) = DbFile::from_meta_name(&name) {
-                let DbFile::Entry(id) = &file else { continue };
-                if let Some(data) = get(&file)? {
-                    entries.insert(id.clone(), data);
-                }
-            }
-        }
-        let copy = DbCopy {
-            db,
-            modules,
-            vulns,
-            entries,
         };
         godepot_vulndb::validate(&copy)
             .map(|db| Some(HeldVulnDb(db)))

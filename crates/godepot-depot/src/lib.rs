@@ -440,7 +440,19 @@ impl Depot {
     /// Fetches the whole vulnerability database from its source, checks it and keeps it
     /// (prefetch `--vulndb`, `sync`).
     pub async fn mirror_vulndb(&self) -> Result<MirrorReport, DepotError> {
-        self.inner.vulndb.mirror().await
+        let report = self.inner.vulndb.mirror().await?;
+        // The copy just kept is the one `vulnerable` rules decide on from now on.
+        let this = self.clone();
+        match tokio::task::spawn_blocking(move || this.load_advisories()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "vulnerability database kept but not put in force")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "vulnerability database kept but not put in force")
+            }
+        }
+        Ok(report)
     }
 
     /// Whether a vulnerability database source is configured (and the depot is online).
