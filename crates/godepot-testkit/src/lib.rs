@@ -21,6 +21,7 @@ pub mod gitcases;
 pub mod gocmd;
 pub mod http;
 pub mod licenses;
+pub mod minio;
 pub mod oracle;
 pub mod process;
 pub mod semver;

@@ -13,8 +13,8 @@ use godepot_depot::{
 };
 use godepot_git::{GitFetcher, GitOptions, HttpConfig};
 use godepot_index::Index;
-use godepot_store::LocalStore;
 use godepot_store::access::AccessRecorder;
+use godepot_store::{LocalStore, Store};
 use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamMetrics, UpstreamOptions};
 
 use crate::config::ConfigFile;
