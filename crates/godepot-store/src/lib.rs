@@ -18,6 +18,8 @@
 //! - [`local`]: the local-disk implementation.
 //! - [`atomic`]: the one helper every local write goes through.
 //! - [`walk_tree`]: what a tree holds, found by walking it (export, import, verify, ls).
+//! - [`cache`]: [`CachedStore`], a bounded local disk cache of immutable artifacts in front
+//!   of any store (`--cache-dir`).
 //! - [`access`]: when each version was last asked for (derived data, for `gc`).
 //! - [`format`]: the data directory's format version (`.godepot/format`), checked on open.
 //!
@@ -25,12 +27,14 @@
 
 pub mod access;
 pub mod atomic;
+pub mod cache;
 mod error;
 pub mod format;
 pub mod key;
 pub mod local;
 mod store;
 
+pub use cache::{CachedStore, DiskCache};
 pub use error::StoreError;
 pub use key::{ArtifactKey, Kind};
 pub use local::{HeldKinds, ListDrift, LocalStore, TreeEntry, TreeFile, classify, walk_tree};
