@@ -3,7 +3,7 @@
 
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +12,8 @@ use godepot_depot::{
 };
 use godepot_git::{GitFetcher, GitOptions, HttpConfig};
 use godepot_index::Index;
-use godepot_store::LocalStore;
 use godepot_store::access::AccessRecorder;
+use godepot_store::{CachedStore, DiskCache, LocalStore, Store};
 use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamMetrics, UpstreamOptions};
 
 use crate::config::ConfigFile;
@@ -67,6 +67,9 @@ pub(crate) struct DepotSettings<'a> {
     /// `/metrics`). Not the git fetcher's: the proxies it asks are named by the modules'
     /// go-import tags, so their hosts would be an unbounded label.
     pub(crate) upstream_metrics: Option<Arc<UpstreamMetrics>>,
+    /// `--cache-dir` and `--cache-size` (`serve` only): a local copy of the artifacts
+    /// served, in front of the store.
+    pub(crate) disk_cache: Option<(PathBuf, u64)>,
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
@@ -86,7 +89,8 @@ pub(crate) fn build_with_sumdb(
     sumdb: SumdbOptions,
 ) -> Result<Built, Failure> {
     let (store, index) = open_indexed_store(settings.data_dir)?;
-    let store = Arc::new(store);
+    let scratch = store.scratch_dir().to_path_buf();
+    let store = with_disk_cache(Arc::new(store), settings.disk_cache.as_ref())?;
     let options = DepotOptions {
         offline: settings.offline,
         list_ttl: settings.list_ttl,
@@ -102,7 +106,7 @@ pub(crate) fn build_with_sumdb(
     let upstream = proxies(&resolved, settings)?;
     let private = &settings.reach.private;
     let git = if resolved.list.has_direct || !private.is_empty() {
-        Some(git_source(settings, store.scratch_dir())?)
+        Some(git_source(settings, &scratch)?)
     } else {
         None
     };
@@ -215,6 +219,22 @@ pub(crate) fn sumdb_options(
         private: settings.reach.private.clone(),
         gather: false,
     })
+}
+
+/// `store` behind the local disk cache, when one is configured.
+pub(crate) fn with_disk_cache(
+    store: Arc<dyn Store>,
+    cache: Option<&(PathBuf, u64)>,
+) -> Result<Arc<dyn Store>, Failure> {
+    let Some((dir, max_bytes)) = cache else {
+        return Ok(store);
+    };
+    let cache = DiskCache::open(dir, *max_bytes).map_err(|e| {
+        Failure::config(format!("--cache-dir {}: {e}", dir.display()))
+            .hint("give each process a writable --cache-dir of its own")
+    })?;
+    tracing::info!(cache_dir = %dir.display(), max_bytes, "artifacts served are kept in the local disk cache");
+    Ok(Arc::new(CachedStore::new(store, cache)))
 }
 
 /// The store, its module index attached: every command that writes the store keeps the

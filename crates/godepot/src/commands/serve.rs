@@ -32,6 +32,8 @@ struct Config {
     /// `--sync-interval` (off when `None`) and what each sync fetches.
     sync_interval: Option<std::time::Duration>,
     follow: godepot_depot::Follow,
+    /// `--cache-dir` and its bound.
+    disk_cache: Option<(PathBuf, u64)>,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
@@ -54,6 +56,7 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
         tls: file.merge(args.tls)?.load()?.map(Arc::new),
         sync_interval: file.merge(args.sync)?.sync_interval(),
         follow: file.merge(args.follow)?.follow(),
+        disk_cache: file.merge(args.disk_cache)?.cache()?,
     };
     if config.offline && !config.data_dir.is_dir() {
         // Offline, an empty store answers 404 to everything: a typo, not a fresh start.
@@ -82,6 +85,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         reach: &config.reach,
         access: None,
         upstream_metrics: Some(Arc::clone(&upstream_metrics)),
+        disk_cache: config.disk_cache.clone(),
     };
     let sumdb = depot::sumdb_options(
         config.sumdb.sumdb.as_deref(),
