@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{ArtifactKey, Kind, LocalStore};
+use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
 use serde::Serialize;
 
 use crate::BundleError;

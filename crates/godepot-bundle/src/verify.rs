@@ -14,7 +14,7 @@ use std::fs::File;
 use std::time::SystemTime;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{ArtifactKey, Kind, LocalStore, TreeEntry, TreeFile};
+use godepot_store::{ArtifactKey, Kind, LocalStore, Store, TreeEntry, TreeFile};
 use serde::Serialize;
 
 use crate::check::{Facts, check_expected, check_ziphash, inspect};
@@ -343,14 +343,7 @@ fn repair(store: &LocalStore, report: &mut VerifyReport) -> Result<(), BundleErr
     if moved.is_empty() {
         return Ok(());
     }
-    report.quarantine = Some(
-        store
-            .root()
-            .join(".godepot/quarantine")
-            .join(&batch)
-            .display()
-            .to_string(),
-    );
+    report.quarantine = Some(store.quarantine_location(&batch));
     report.quarantined = moved;
     Ok(())
 }

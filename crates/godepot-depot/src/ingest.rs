@@ -1,8 +1,6 @@
 //! Taking versioned artifacts in: fetch once, check, keep. Nothing upstream sends is stored
 //! before it has passed the checks below.
 
-use std::io::Read;
-
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
 use godepot_store::{ArtifactKey, Kind};
@@ -75,23 +73,22 @@ pub(crate) async fn held(inner: &Inner, key: &ArtifactKey) -> Result<Option<Body
     let open_key = key.clone();
     let read = inner
         .blocking(move |s| {
-            let Some(mut artifact) = s.open(&open_key)? else {
+            let Some(artifact) = s.open(&open_key)? else {
                 return Ok(None);
             };
             if artifact.len > MAX_ENTRY {
                 return Ok(Some(Err(artifact)));
             }
-            let mut data = Vec::with_capacity(artifact.len as usize);
-            artifact
-                .file
-                .read_to_end(&mut data)
+            let modified = artifact.modified;
+            let data = artifact
+                .read_all()
                 .map_err(|e| godepot_store::StoreError::Io {
                     path: open_key.rel_path().into(),
                     source: e,
                 })?;
             Ok(Some(Ok(Hot {
                 data: Bytes::from(data),
-                modified: artifact.modified,
+                modified,
             })))
         })
         .await?;

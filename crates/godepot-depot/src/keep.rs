@@ -3,8 +3,6 @@
 //! already, so such callers never re-read the store to find out. A refusal is the
 //! [`DepotError`] that says why.
 
-use std::io::Read;
-
 use bytes::Bytes;
 use futures_util::StreamExt;
 use godepot_store::{ArtifactKey, Kind};
@@ -59,14 +57,10 @@ async fn drain(body: Body, small: bool) -> Result<(u64, Option<Bytes>), DepotErr
     match body {
         Body::Bytes(data) | Body::Small { data, .. } => Ok((data.len() as u64, Some(data))),
         Body::File(artifact) if small => {
-            let mut file = artifact.file;
-            let data = tokio::task::spawn_blocking(move || {
-                let mut data = Vec::new();
-                file.read_to_end(&mut data).map(|_| Bytes::from(data))
-            })
-            .await
-            .map_err(|e| DepotError::internal("store task failed", e))?
-            .map_err(|e| DepotError::internal("cannot read stored file", e))?;
+            let data = tokio::task::spawn_blocking(move || artifact.read_all().map(Bytes::from))
+                .await
+                .map_err(|e| DepotError::internal("store task failed", e))?
+                .map_err(|e| DepotError::internal("cannot read stored file", e))?;
             Ok((data.len() as u64, Some(data)))
         }
         Body::File(artifact) => Ok((artifact.len, None)),

@@ -71,7 +71,15 @@ pub(crate) async fn zip(inner: &Inner, key: ArtifactKey) -> Result<Answer, Depot
     let Some(fetcher) = inner.fetcher_for(&key.module) else {
         return Err(inner.not_fetchable(&key));
     };
-    let (flight, leader) = join_or_start(inner, &key, fetcher)?;
+    let (flight, leader) = match joined(inner, &key) {
+        Some(flight) => (flight, false),
+        None => {
+            // A new spool is a file created: on the blocking pool, like every store call.
+            let store = Arc::clone(&inner.store);
+            let spool = blocking(move || store.spool()).await?;
+            join_or_start(inner, &key, fetcher, spool)?
+        }
+    };
     let mut state = flight.state.clone();
     let ready = |s: &State| s.done.is_some() || (s.started && s.written > CHECK_BEFORE_SENDING);
     let waiting = (!leader).then(|| inner.metrics.waiting());
@@ -117,11 +125,23 @@ async fn open_held(inner: &Inner, key: &ArtifactKey) -> Result<Option<Answer>, D
     }))
 }
 
-/// The flight under way for `key`, else a new one; and whether this request started it.
+/// The flight under way for `key`, if any.
+fn joined(inner: &Inner, key: &ArtifactKey) -> Option<Arc<Flight>> {
+    let map = inner
+        .zip_flights
+        .map
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    map.get(key).map(Arc::clone)
+}
+
+/// The flight under way for `key`, else a new one writing to `spool`; and whether this
+/// request started it.
 fn join_or_start(
     inner: &Inner,
     key: &ArtifactKey,
     fetcher: Arc<dyn Fetcher>,
+    spool: Spool,
 ) -> Result<(Arc<Flight>, bool), DepotError> {
     let mut map = inner
         .zip_flights
@@ -129,9 +149,12 @@ fn join_or_start(
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     if let Some(flight) = map.get(key) {
-        return Ok((Arc::clone(flight), false));
+        let flight = Arc::clone(flight);
+        drop(map);
+        // Another request started one meanwhile: the unused spool is removed off this thread.
+        tokio::task::spawn_blocking(move || drop(spool));
+        return Ok((flight, false));
     }
-    let spool = inner.store.spool().map_err(DepotError::store)?;
     let reader = spool.file.try_clone().map_err(spool_error)?;
     let (tx, rx) = watch::channel(State::default());
     let flight = Arc::new(Flight {

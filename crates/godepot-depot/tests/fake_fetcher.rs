@@ -3,7 +3,6 @@
 //! the policy gate.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -160,11 +159,7 @@ fn key(module: &str, version: &str, kind: Kind) -> ArtifactKey {
 async fn body(answer: Answer) -> Vec<u8> {
     match answer.body {
         Body::Bytes(data) | Body::Small { data, .. } => data.to_vec(),
-        Body::File(mut artifact) => {
-            let mut data = Vec::new();
-            artifact.file.read_to_end(&mut data).unwrap();
-            data
-        }
+        Body::File(artifact) => artifact.read_all().unwrap(),
         Body::Stream { mut stream, .. } => {
             let mut data = Vec::new();
             while let Some(chunk) = stream.next().await {

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{LocalStore, StoreObserver};
+use godepot_store::{LocalStore, Store, StoreObserver};
 use rusqlite::Connection;
 
 pub use error::IndexError;

@@ -74,17 +74,35 @@ pub async fn check(
             None => problems.push(problem),
         }
     }
-    let needs = &resolution.needs;
-    let mut files = missing.len();
-    for artifact in needed(needs) {
-        files += 1;
-        match store.contains(&artifact.key()) {
-            Ok(true) => {}
-            Ok(false) => {
-                missing.insert(artifact);
+    let needed: Vec<Artifact> = needed(&resolution.needs).collect();
+    let files = missing.len() + needed.len();
+    // On the blocking pool: each check may be a bucket round trip.
+    let held = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || {
+            needed
+                .into_iter()
+                .map(|artifact| {
+                    let held = store.contains(&artifact.key());
+                    (artifact, held)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+    };
+    match held {
+        Ok(held) => {
+            for (artifact, held) in held {
+                match held {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        missing.insert(artifact);
+                    }
+                    Err(e) => problems.push(Problem::new(artifact.to_string(), e.to_string())),
+                }
             }
-            Err(e) => problems.push(Problem::new(artifact.to_string(), e.to_string())),
         }
+        Err(e) => problems.push(Problem::new("held files", e.to_string())),
     }
     let go_sums: Vec<PathBuf> = resolution.go_sums.into_iter().collect();
     let compared = {
@@ -104,7 +122,7 @@ pub async fn check(
     problems.sort();
     problems.dedup();
     Readiness {
-        versions: versions(needs),
+        versions: versions(&resolution.needs),
         files,
         missing: missing.into_iter().collect(),
         mismatches,
@@ -178,7 +196,10 @@ fn held_hash(store: &dyn Store, key: &ArtifactKey) -> Result<Option<String>, Str
     let Some(artifact) = store.open(key).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    inspect_zip(artifact.file, &key.module, &key.version)
+    let file = artifact
+        .into_file(store.scratch_dir())
+        .map_err(|e| format!("cannot read the held zip: {e}"))?;
+    inspect_zip(file, &key.module, &key.version)
         .map(|summary| Some(summary.h1))
         .map_err(|e| format!("the held zip is invalid: {e}"))
 }

@@ -1,7 +1,6 @@
 //! Where prefetch's resolver reads go.mod files: through the depot (so that reading the
 //! graph also stores it), or, for `--dry-run`, from the store and upstream without storing.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -86,10 +85,12 @@ impl DryRunSource {
 impl ModSource for DryRunSource {
     async fn go_mod(&self, module: &ModulePath, version: &Version) -> Result<Bytes, SourceError> {
         let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Mod);
-        if let Some(store) = &self.store
-            && let Ok(Some(data)) = store.read(&key)
-        {
-            return Ok(data);
+        if let Some(store) = &self.store {
+            let (store, held) = (Arc::clone(store), key.clone());
+            if let Ok(Ok(Some(data))) = tokio::task::spawn_blocking(move || store.read(&held)).await
+            {
+                return Ok(data);
+            }
         }
         self.ask_upstream(module, &key.rel_path(), MAX_GO_MOD)
             .await
@@ -101,7 +102,13 @@ impl ModSource for DryRunSource {
         match self.ask_upstream(module, &rel, 16 << 20).await {
             Ok(data) => Ok(parse_list(&data)),
             Err(e) => match &self.store {
-                Some(store) => store.versions(module).map_err(|_| e),
+                Some(store) => {
+                    let (store, m) = (Arc::clone(store), module.clone());
+                    match tokio::task::spawn_blocking(move || store.versions(&m)).await {
+                        Ok(Ok(versions)) => Ok(versions),
+                        _ => Err(e),
+                    }
+                }
                 None => Err(e),
             },
         }
@@ -120,14 +127,10 @@ async fn read_body(answer: Answer) -> Result<Bytes, SourceError> {
     match answer.body {
         Body::Bytes(data) | Body::Small { data, .. } => Ok(data),
         Body::File(artifact) => {
-            let mut file = artifact.file;
-            tokio::task::spawn_blocking(move || {
-                let mut data = Vec::new();
-                file.read_to_end(&mut data).map(|_| Bytes::from(data))
-            })
-            .await
-            .map_err(|e| SourceError::Failed(e.to_string()))?
-            .map_err(|e| SourceError::Failed(format!("cannot read stored file: {e}")))
+            tokio::task::spawn_blocking(move || artifact.read_all().map(Bytes::from))
+                .await
+                .map_err(|e| SourceError::Failed(e.to_string()))?
+                .map_err(|e| SourceError::Failed(format!("cannot read stored file: {e}")))
         }
         Body::Stream { mut stream, .. } => {
             let mut data = Vec::new();

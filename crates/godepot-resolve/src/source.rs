@@ -85,7 +85,7 @@ impl ModSource for MemorySource {
 /// Reads a store alone: "what do these projects need, from what is held". A version the
 /// store does not hold is [`SourceError::NotFound`].
 ///
-/// The store's methods are short blocking file-system calls; they run on the calling task.
+/// The store's methods may block; they run on the blocking pool, never on the calling task.
 pub struct StoreSource {
     store: Arc<dyn Store>,
 }
@@ -100,7 +100,8 @@ impl StoreSource {
 impl ModSource for StoreSource {
     async fn go_mod(&self, module: &ModulePath, version: &Version) -> Result<Bytes, SourceError> {
         let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Mod);
-        match self.store.read(&key) {
+        let store = Arc::clone(&self.store);
+        match blocking(move || store.read(&key)).await {
             Ok(Some(data)) => Ok(data),
             Ok(None) => Err(SourceError::NotFound(format!(
                 "{module}@{version}: go.mod not held in {}",
@@ -111,9 +112,23 @@ impl ModSource for StoreSource {
     }
 
     async fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, SourceError> {
-        self.store
-            .versions(module)
+        let (store, m) = (Arc::clone(&self.store), module.clone());
+        blocking(move || store.versions(&m))
+            .await
             .map_err(|e| SourceError::Failed(format!("{module}: {e}")))
+    }
+}
+
+/// Runs a store call on the blocking pool: store methods may block (a disk, a bucket round
+/// trip) and must never run on an async worker thread.
+async fn blocking<T, F>(f: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, godepot_store::StoreError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("store task failed: {e}")),
     }
 }
 

@@ -2,6 +2,7 @@
 //! range requests, cache lifetimes. Also the one place errors become status codes.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -9,6 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use godepot_depot::{Answer, DepotError};
+use godepot_store::ArtifactBody;
 
 /// Read size for streaming stored files: large enough to keep a single client at the disk's
 /// pace, small enough that hundreds of concurrent downloads stay within tens of MiB.
@@ -62,13 +64,14 @@ pub fn answer(answer: Answer, resource: Resource, req: &HeaderMap, ttl: Duration
             let len = data.len() as u64;
             stored(Stored::Memory(data), len, modified, builder, req)
         }
-        godepot_depot::Body::File(artifact) => stored(
-            Stored::File(artifact.file),
-            artifact.len,
-            artifact.modified,
-            builder,
-            req,
-        ),
+        godepot_depot::Body::File(artifact) => {
+            let (len, modified) = (artifact.len, artifact.modified);
+            let content = match artifact.body {
+                ArtifactBody::File(file) => Stored::File(file),
+                ArtifactBody::Reader(reader) => Stored::Reader(reader),
+            };
+            stored(content, len, modified, builder, req)
+        }
         godepot_depot::Body::Stream { len, stream } => {
             if let Some(len) = len {
                 builder = builder.header(header::CONTENT_LENGTH, len);
@@ -80,10 +83,12 @@ pub fn answer(answer: Answer, resource: Resource, req: &HeaderMap, ttl: Duration
     }
 }
 
-/// The bytes of a stored artifact: held in memory (small ones), or an open file.
+/// The bytes of a stored artifact: held in memory (small ones), an open local file, or a
+/// stream from a store without a local copy (object storage).
 enum Stored {
     Memory(Bytes),
     File(std::fs::File),
+    Reader(Box<dyn Read + Send>),
 }
 
 /// A stored artifact: the same validators (ETag from length and time, Last-Modified),
@@ -132,6 +137,7 @@ fn stored(
         // The range was parsed against this very length, so the slice is in bounds.
         Stored::Memory(data) => Body::from(data.slice(start as usize..(start + count) as usize)),
         Stored::File(file) => Body::from_stream(file_stream(file, start, count)),
+        Stored::Reader(reader) => Body::from_stream(reader_stream(reader, start, count)),
     };
     builder
         .status(status)
@@ -166,6 +172,42 @@ fn file_stream(
             .await
             .map_err(std::io::Error::other)??;
             Ok(Some((chunk, (file, pos + len as u64, end))))
+        },
+    )
+}
+
+/// `count` bytes of a stream from `start` (skipped by reading), read on the blocking pool in
+/// chunks: the store's reader may block on the network.
+fn reader_stream(
+    reader: Box<dyn Read + Send>,
+    start: u64,
+    count: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
+    futures_util::stream::try_unfold(
+        (Some(reader), start, count),
+        |(reader, skip, left)| async move {
+            let Some(mut reader) = reader else {
+                return Ok(None);
+            };
+            if left == 0 {
+                return Ok(None);
+            }
+            let len = left.min(FILE_CHUNK) as usize;
+            let (reader, chunk) = tokio::task::spawn_blocking(move || {
+                if skip > 0 {
+                    let skipped =
+                        std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())?;
+                    if skipped < skip {
+                        return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+                    }
+                }
+                let mut buf = vec![0; len];
+                reader.read_exact(&mut buf)?;
+                Ok::<_, std::io::Error>((reader, Bytes::from(buf)))
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            Ok(Some((chunk, (Some(reader), 0, left - len as u64))))
         },
     )
 }

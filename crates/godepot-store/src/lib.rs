@@ -16,6 +16,7 @@
 //! - [`key`]: which file an artifact lives in.
 //! - [`Store`]: the storage trait the service is written against.
 //! - [`local`]: the local-disk implementation.
+//! - [`open_url`]: opens either from a `--storage` URL.
 //! - [`atomic`]: the one helper every local write goes through.
 //! - [`walk_tree`]: what a tree holds, found by walking it (export, import, verify, ls).
 //! - [`cache`]: [`CachedStore`], a bounded local disk cache of immutable artifacts in front
@@ -23,7 +24,7 @@
 //! - [`access`]: when each version was last asked for (derived data, for `gc`).
 //! - [`format`]: the data directory's format version (`.godepot/format`), checked on open.
 //!
-//! The store never touches the network and knows nothing of HTTP.
+//! The local store never touches the network; the object store speaks to its bucket only.
 
 pub mod access;
 pub mod atomic;
@@ -38,4 +39,45 @@ pub use cache::{CachedStore, DiskCache};
 pub use error::StoreError;
 pub use key::{ArtifactKey, Kind};
 pub use local::{HeldKinds, ListDrift, LocalStore, TreeEntry, TreeFile, classify, walk_tree};
-pub use store::{Artifact, ClosedSpool, PutOutcome, Spool, Store, StoreObserver};
+pub use store::{Artifact, ArtifactBody, ClosedSpool, PutOutcome, Spool, Store, StoreObserver};
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How to open a store from its URL ([`open_url`]).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// A local directory for spools and scratch files of a store that is not on local disk
+    /// (object storage); the system's temporary directory when `None`. A local store always
+    /// uses its own `.godepot/tmp/`, on the same file system as the tree.
+    pub scratch_dir: Option<PathBuf>,
+}
+
+/// Opens the store a `--storage` URL names:
+///
+/// - `file:///path` (or a plain path): the local store at that directory ([`LocalStore`]);
+/// - `s3://bucket/prefix`: object storage, the same `GOPROXY=file://` tree under `prefix/`
+///   (credentials and endpoint from the standard `AWS_*` environment, never from the URL).
+///   Until the object backend lands (the next commits of this branch), refused as unsupported.
+///
+/// Errors name the URL without credentials.
+pub fn open_url(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
+    let _ = options;
+    if let Some(path) = url.strip_prefix("file://") {
+        if !path.starts_with('/') {
+            return Err(StoreError::InvalidUrl {
+                url: url.to_string(),
+                reason: "a file:// URL needs an absolute path (file:///path)".into(),
+            });
+        }
+        return Ok(Arc::new(LocalStore::open(path)?));
+    }
+    match url.split_once("://") {
+        None => Ok(Arc::new(LocalStore::open(url)?)),
+        Some((scheme, _)) => Err(StoreError::InvalidUrl {
+            url: url.to_string(),
+            reason: format!("unsupported scheme {scheme}:// (use file:// or s3://)"),
+        }),
+    }
+}

@@ -1,18 +1,91 @@
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
 
-use crate::{ArtifactKey, StoreError};
+use crate::{ArtifactKey, ListDrift, StoreError, TreeEntry};
 
-/// An artifact opened for reading.
+/// An artifact opened for reading: its length and time (for validators and ranges), and
+/// its bytes.
 #[derive(Debug)]
 pub struct Artifact {
     pub len: u64,
     pub modified: SystemTime,
-    pub file: File,
+    pub body: ArtifactBody,
+}
+
+/// Where an opened artifact's bytes come from.
+///
+/// A local file (the local store, or a warm local cache in front of a bucket) stays a
+/// [`File`], so that readers keep positioned reads (the server's ranges, a later zero-copy
+/// path) and can read it more than once. An object without a local copy is a streaming
+/// [`Read`]er, read once from the start; its memory is bounded by the backend.
+pub enum ArtifactBody {
+    File(File),
+    Reader(Box<dyn Read + Send>),
+}
+
+impl std::fmt::Debug for ArtifactBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArtifactBody::File(file) => f.debug_tuple("File").field(file).finish(),
+            ArtifactBody::Reader(_) => f.write_str("Reader(..)"),
+        }
+    }
+}
+
+impl Artifact {
+    /// An artifact held in a local file.
+    pub fn from_file(file: File, len: u64, modified: SystemTime) -> Self {
+        Artifact {
+            len,
+            modified,
+            body: ArtifactBody::File(file),
+        }
+    }
+
+    /// The bytes, from the start, whatever they come from.
+    pub fn into_reader(self) -> Box<dyn Read + Send> {
+        match self.body {
+            ArtifactBody::File(file) => Box::new(file),
+            ArtifactBody::Reader(reader) => reader,
+        }
+    }
+
+    /// The local file holding the bytes, when there is one.
+    pub fn as_file(&self) -> Option<&File> {
+        match &self.body {
+            ArtifactBody::File(file) => Some(file),
+            ArtifactBody::Reader(_) => None,
+        }
+    }
+
+    /// The bytes as a local file, positioned at the start, for readers that must seek (a zip
+    /// check): the file itself when there is one, else the stream copied into an unnamed
+    /// temporary file in `scratch` (a store's [`Store::scratch_dir`]), gone once closed.
+    pub fn into_file(self, scratch: &Path) -> std::io::Result<File> {
+        match self.body {
+            ArtifactBody::File(file) => Ok(file),
+            ArtifactBody::Reader(mut reader) => {
+                let (path, mut file) = crate::atomic::temp_file(scratch)?;
+                let _ = std::fs::remove_file(&path);
+                std::io::copy(&mut reader, &mut file)?;
+                std::io::Seek::rewind(&mut file)?;
+                Ok(file)
+            }
+        }
+    }
+
+    /// Reads the whole artifact into memory (for small ones: check its `len` first).
+    pub fn read_all(self) -> std::io::Result<Vec<u8>> {
+        let mut data = Vec::with_capacity(self.len.min(64 << 20) as usize);
+        self.into_reader().read_to_end(&mut data)?;
+        Ok(data)
+    }
 }
 
 /// What a write of an immutable artifact did.
@@ -23,8 +96,9 @@ pub enum PutOutcome {
     AlreadyHeld,
 }
 
-/// A temporary file on the store's own filesystem, being filled with an artifact that is
-/// not yet visible. Readers may read what has been written so far through their own
+/// A temporary local file, being filled with an artifact that is not yet visible: on the
+/// store's own file system for the local store, in a local scratch directory for the
+/// object-storage store (which uploads it in [`Store::put_spool`]). Readers may read what has been written so far through their own
 /// handles (`try_clone` + positioned reads); [`Store::put_spool`] makes it visible
 /// atomically. Dropping a spool that was never put removes it.
 #[derive(Debug)]
@@ -95,15 +169,25 @@ impl Drop for Spool {
     }
 }
 
-/// The storage the service is written against. Local disk today; object storage later.
+/// The storage the service is written against: the local disk ([`crate::LocalStore`]) or an
+/// object store (`s3://`); [`crate::open_url`] opens either.
 ///
-/// Immutable artifacts are write-once: a second put of the same key keeps the first bytes.
+/// Immutable artifacts are write-once: a second put of the same key keeps the first bytes,
+/// also across processes and machines. An artifact is visible only once complete.
 /// Implementations keep the module's `@v/list` up to date as versions arrive: it lists the
 /// versions a client can download (held as `.info`, `.mod` and `.zip`).
 ///
-/// Methods are synchronous on purpose: they are short file-system operations, and the
-/// callers run them on the blocking pool (`spawn_blocking`) where that matters.
+/// Methods are synchronous on purpose (see ARCHITECTURE.md, "Decisions"): the batch tools are
+/// thread-parallel synchronous code and the local store is the fast path. A method may block
+/// (a disk, a network round trip), so async code calls it on the blocking pool
+/// (`spawn_blocking`), never on an async worker thread. The object backend bridges to its own
+/// private runtime and is safe to call from any thread.
+///
+/// Relative paths (`rel_path`) are `/`-separated paths from the tree's root, as
+/// [`TreeEntry::rel_path`] gives them; they never name anything under `.godepot/`.
 pub trait Store: Send + Sync + 'static {
+    // --- serving: short, per-request operations ---
+
     /// Opens an artifact, or `None` when it is not held.
     fn open(&self, key: &ArtifactKey) -> Result<Option<Artifact>, StoreError>;
     /// Reads a small artifact whole.
@@ -114,25 +198,63 @@ pub trait Store: Send + Sync + 'static {
     fn put(&self, key: &ArtifactKey, data: &[u8]) -> Result<PutOutcome, StoreError>;
     /// A new spool for an artifact too large to hold in memory.
     fn spool(&self) -> Result<Spool, StoreError>;
-    /// Makes a filled spool visible as `key`, atomically, unless already held.
+    /// Makes a filled spool visible as `key`, atomically, unless already held. Nothing of it
+    /// is visible if this fails.
     fn put_spool(&self, key: &ArtifactKey, spool: Spool) -> Result<PutOutcome, StoreError>;
     /// The versions of a module a client can download (what its `@v/list` lists), in
     /// semver order. Versions held only as `.mod` are not among them.
     fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, StoreError>;
-    /// Every module the store has a `@v/` directory for, sorted by path: for batch work
-    /// over the whole store (`godepot sync`). It walks the tree; never called while serving.
-    fn modules(&self) -> Result<Vec<ModulePath>, StoreError>;
     /// Reads a metadata file under `.godepot/`.
     fn get_meta(&self, name: &str) -> Result<Option<Bytes>, StoreError>;
     /// Writes (replaces) a metadata file under `.godepot/`, atomically.
     fn put_meta(&self, name: &str, data: &[u8]) -> Result<(), StoreError>;
-    /// The names of the metadata files under the directory `prefix` (recursively), for
-    /// maintenance work that must see them all; never called while serving.
-    fn list_meta(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
     /// Proves the store can take writes right now (for readiness checks).
     fn check_writable(&self) -> Result<(), StoreError>;
-    /// A human-readable location, for logs.
+    /// A human-readable location, for logs. Never carries credentials.
     fn describe(&self) -> String;
+
+    // --- batch work over the whole store: never called while serving ---
+
+    /// Every module the store has a `@v/` directory for, sorted by path (`godepot sync`).
+    fn modules(&self) -> Result<Vec<ModulePath>, StoreError>;
+    /// The names of the metadata files under the directory `prefix` (recursively).
+    fn list_meta(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+    /// Every file the tree holds outside `.godepot/`, sorted by relative path (bytewise):
+    /// what export, verify, ls and the index rebuild work from. Entries that are not
+    /// artifacts (a list, a stray file) are reported as such, never skipped.
+    fn walk(&self) -> Result<Vec<TreeEntry>, StoreError>;
+    /// Opens any file of the tree by its relative path (an artifact, a `@v/list`, a stray
+    /// file found by [`Store::walk`]), or `None` when it is not there.
+    fn open_file(&self, rel_path: &str) -> Result<Option<Artifact>, StoreError>;
+    /// Brings the module's `@v/list` in step with its files: every version held as `.info`,
+    /// `.mod` and `.zip`, and no other. Returns how it had drifted; rewritten only if it did.
+    fn reconcile_list(&self, module: &ModulePath) -> Result<ListDrift, StoreError>;
+    /// How the module's `@v/list` differs from its files, changing nothing (`verify`).
+    fn list_drift(&self, module: &ModulePath) -> Result<ListDrift, StoreError>;
+    /// Moves a file of the tree (an artifact found bad, a stray file) to the quarantine batch
+    /// `batch` (`.godepot/quarantine/<batch>/<rel_path>`): no longer served, fetched again
+    /// when asked for, its bytes kept for inspection. The module's list is not touched (call
+    /// [`Store::reconcile_list`] after a batch). Refuses to replace a quarantined file.
+    fn quarantine(&self, rel_path: &str, batch: &str) -> Result<(), StoreError>;
+    /// Where a quarantine batch is kept, for reports (a path, or a URL without credentials).
+    fn quarantine_location(&self, batch: &str) -> String;
+    /// Deletes a quarantine batch for good, with every file in it (`gc --remove`). A batch
+    /// that does not exist is not an error.
+    fn purge_quarantine(&self, batch: &str) -> Result<(), StoreError>;
+
+    // --- local resources ---
+
+    /// A local directory for files built before they are kept (a zip made from a git
+    /// repository): removed with what is left in it once the process is gone.
+    fn scratch_dir(&self) -> &Path;
+    /// The root of the tree when it is a local directory (the local store), for derived
+    /// data that lives beside it (the module index, the access log); `None` for object
+    /// storage, whose derived data lives in a local directory the caller chooses.
+    fn local_root(&self) -> Option<&Path>;
+    /// Sets the one observer told of every version stored or quarantined from now on by
+    /// this process (see [`StoreObserver`]); a second call is refused, returning the
+    /// observer given.
+    fn observe(&self, observer: Arc<dyn StoreObserver>) -> Result<(), Arc<dyn StoreObserver>>;
 }
 
 /// Told of every change to what a store holds, after the files changed: an artifact of

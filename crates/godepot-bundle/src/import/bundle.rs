@@ -237,8 +237,11 @@ fn check_staged_ziphashes(store: &LocalStore, staged: &[Staged]) -> Result<(), (
 /// The `h1:` of the zip the store holds for this version, if it holds a valid one.
 pub(super) fn held_zip_h1(store: &LocalStore, key: &godepot_store::ArtifactKey) -> Option<String> {
     let zip = key.with_kind(Kind::Zip);
-    let mut held = godepot_store::Store::open(store, &zip).ok()??;
-    match inspect(&zip, &mut held.file) {
+    let held = godepot_store::Store::open(store, &zip).ok()??;
+    let mut held = held
+        .into_file(godepot_store::Store::scratch_dir(store))
+        .ok()?;
+    match inspect(&zip, &mut held) {
         Ok(Facts::Zip { h1 }) => Some(h1),
         _ => None,
     }

@@ -92,18 +92,21 @@ pub(super) fn held_same(
     store: &LocalStore,
     staged: &Identity,
 ) -> Result<Option<bool>, BundleError> {
-    let Some(mut held) = store.open(&staged.key)? else {
+    let Some(held) = store.open(&staged.key)? else {
         return Ok(None);
     };
     let path = store.root().join(&staged.rel_path);
-    let (size, sha256) = hash_reader(&mut held.file, |_| {}).map_err(BundleError::io(&path))?;
+    let mut held = held
+        .into_file(store.scratch_dir())
+        .map_err(BundleError::io(&path))?;
+    let (size, sha256) = hash_reader(&mut held, |_| {}).map_err(BundleError::io(&path))?;
     if size == staged.size && sha256 == staged.sha256 {
         return Ok(Some(true));
     }
     // Two `.info` files for one version are the same answer if they name the same version
     // and time: the go command rewrites the JSON it caches, so bytes differ harmlessly.
     if let Facts::Info { time } = &staged.facts
-        && let Ok(Facts::Info { time: held_time }) = inspect(&staged.key, &mut held.file)
+        && let Ok(Facts::Info { time: held_time }) = inspect(&staged.key, &mut held)
     {
         return Ok(Some(held_time == *time));
     }

@@ -55,7 +55,7 @@ impl ListDrift {
 
 /// What the module's `@v/` directory holds, version by version. A missing directory holds
 /// nothing; files that are not artifacts are ignored.
-pub(super) fn held_kinds(
+pub(crate) fn held_kinds(
     root: &Path,
     module: &ModulePath,
 ) -> Result<BTreeMap<Version, HeldKinds>, StoreError> {
@@ -66,14 +66,26 @@ pub(super) fn held_kinds(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(StoreError::io(&dir)(e)),
     };
-    let mut held: BTreeMap<Version, HeldKinds> = BTreeMap::new();
+    let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(StoreError::io(&dir))?;
-        if !entry.file_type().map_err(StoreError::io(&dir))?.is_file() {
-            continue;
+        if entry.file_type().map_err(StoreError::io(&dir))?.is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
         }
-        let name = entry.file_name();
-        let rel = format!("{escaped}/@v/{}", name.to_string_lossy());
+    }
+    Ok(held_from_names(module, names))
+}
+
+/// What a module's `@v/` directory holds, version by version, from the names of the files
+/// in it (a directory read, or an object listing); names that are not artifacts are ignored.
+pub(crate) fn held_from_names(
+    module: &ModulePath,
+    names: impl IntoIterator<Item = String>,
+) -> BTreeMap<Version, HeldKinds> {
+    let escaped = module.escaped();
+    let mut held: BTreeMap<Version, HeldKinds> = BTreeMap::new();
+    for name in names {
+        let rel = format!("{escaped}/@v/{name}");
         let TreeFile::Artifact(key) = classify(&rel) else {
             continue;
         };
@@ -85,11 +97,11 @@ pub(super) fn held_kinds(
             Kind::ZipHash => {}
         }
     }
-    Ok(held)
+    held
 }
 
 /// The versions the list must hold, in semver order.
-pub(super) fn listable(held: &BTreeMap<Version, HeldKinds>) -> Vec<Version> {
+pub(crate) fn listable(held: &BTreeMap<Version, HeldKinds>) -> Vec<Version> {
     let mut versions: Vec<Version> = held
         .iter()
         .filter(|(v, k)| k.is_complete() && !v.is_pseudo())
@@ -100,7 +112,7 @@ pub(super) fn listable(held: &BTreeMap<Version, HeldKinds>) -> Vec<Version> {
 }
 
 /// The versions a list file names, in its order.
-pub(super) fn parse_list(data: &[u8]) -> Vec<Version> {
+pub(crate) fn parse_list(data: &[u8]) -> Vec<Version> {
     String::from_utf8_lossy(data)
         .lines()
         .filter_map(|line| line.split_whitespace().next())
@@ -111,7 +123,7 @@ pub(super) fn parse_list(data: &[u8]) -> Vec<Version> {
 /// The list file's new content, keeping the order of the versions it already names (the
 /// go command sorts lists itself, but rewriting less keeps diffs of a tree readable),
 /// and how the old one drifted from the files.
-pub(super) fn reconcile(current: &[Version], want: &[Version]) -> (String, ListDrift) {
+pub(crate) fn reconcile(current: &[Version], want: &[Version]) -> (String, ListDrift) {
     let wanted: BTreeSet<&Version> = want.iter().collect();
     let listed: BTreeSet<&Version> = current.iter().collect();
     let mut drift = ListDrift::default();

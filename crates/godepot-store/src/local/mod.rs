@@ -68,12 +68,6 @@ impl LocalStore {
         })
     }
 
-    /// Sets the one observer told of every version stored or quarantined from now on
-    /// (see [`StoreObserver`]); a second call is refused, returning the observer given.
-    pub fn observe(&self, observer: Arc<dyn StoreObserver>) -> Result<(), Arc<dyn StoreObserver>> {
-        self.observer.set(observer)
-    }
-
     fn changed(&self, module: &ModulePath, version: &Version) {
         if let Some(observer) = self.observer.get() {
             observer.version_changed(module, version);
@@ -84,43 +78,16 @@ impl LocalStore {
         &self.root
     }
 
-    /// This process's scratch directory (on the store's file system, removed with whatever
-    /// is left in it once the process is gone): for files built before they are kept, such
-    /// as a zip made from a git repository.
-    pub fn scratch_dir(&self) -> &Path {
-        &self.tmp
-    }
-
-    /// Every file the tree holds outside `.godepot/`, sorted by relative path.
-    pub fn walk(&self) -> Result<Vec<TreeEntry>, StoreError> {
-        walk_tree(&self.root)
-    }
-
-    /// Moves a file of the tree (an artifact found bad, or a stray file) to
-    /// `.godepot/quarantine/<batch>/<rel_path>`, so it is no longer served and gets fetched
-    /// again; the bytes are kept for inspection. Returns the new location.
-    pub fn quarantine(&self, rel_path: &str, batch: &str) -> Result<PathBuf, StoreError> {
-        let plain = |s: &str| {
-            !s.is_empty()
-                && Path::new(s)
-                    .components()
-                    .all(|c| matches!(c, Component::Normal(_)))
-        };
+    /// The quarantine's copy of `rel_path` in `batch`, refusing names that could leave it.
+    fn quarantine_path(&self, rel_path: &str, batch: &str) -> Result<PathBuf, StoreError> {
         if !plain(rel_path) || !plain(batch) || rel_path.starts_with(META_DIR) {
             return Err(StoreError::InvalidMetaName(format!("{batch}/{rel_path}")));
         }
-        let src = self.root.join(rel_path);
-        let dest = self
-            .root
-            .join(META_DIR)
-            .join("quarantine")
-            .join(batch)
-            .join(rel_path);
-        atomic::move_new(&src, &dest).map_err(StoreError::io(&src))?;
-        if let TreeFile::Artifact(key) = classify(rel_path) {
-            self.changed(&key.module, &key.version);
-        }
-        Ok(dest)
+        Ok(self.quarantine_dir(batch).join(rel_path))
+    }
+
+    fn quarantine_dir(&self, batch: &str) -> PathBuf {
+        self.root.join(META_DIR).join("quarantine").join(batch)
     }
 
     fn path_of(&self, key: &ArtifactKey) -> PathBuf {
@@ -128,25 +95,10 @@ impl LocalStore {
     }
 
     fn meta_path(&self, name: &str) -> Result<PathBuf, StoreError> {
-        let rel = Path::new(name);
-        let plain = !name.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
-        if !plain {
+        if !plain(name) {
             return Err(StoreError::InvalidMetaName(name.to_string()));
         }
-        Ok(self.root.join(META_DIR).join(rel))
-    }
-
-    /// Brings the module's `@v/list` in step with its files (see [`list`]): every version
-    /// held as `.info`, `.mod` and `.zip`, and no other. Returns how the file had drifted;
-    /// it is rewritten only when it did. Reads the module's `@v/` directory only.
-    pub fn reconcile_list(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
-        self.sync_list(module, true)
-    }
-
-    /// How the module's `@v/list` differs from its files, without changing anything (for
-    /// `verify`).
-    pub fn list_drift(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
-        self.sync_list(module, false)
+        Ok(self.root.join(META_DIR).join(name))
     }
 
     fn sync_list(&self, module: &ModulePath, write: bool) -> Result<ListDrift, StoreError> {
@@ -183,18 +135,7 @@ impl LocalStore {
 
 impl Store for LocalStore {
     fn open(&self, key: &ArtifactKey) -> Result<Option<Artifact>, StoreError> {
-        let path = self.path_of(key);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StoreError::io(&path)(e)),
-        };
-        let meta = file.metadata().map_err(StoreError::io(&path))?;
-        Ok(Some(Artifact {
-            len: meta.len(),
-            modified: meta.modified().map_err(StoreError::io(&path))?,
-            file,
-        }))
+        open_optional(&self.path_of(key))
     }
 
     fn read(&self, key: &ArtifactKey) -> Result<Option<Bytes>, StoreError> {
@@ -280,6 +221,87 @@ impl Store for LocalStore {
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
+
+    fn walk(&self) -> Result<Vec<TreeEntry>, StoreError> {
+        walk_tree(&self.root)
+    }
+
+    fn open_file(&self, rel_path: &str) -> Result<Option<Artifact>, StoreError> {
+        if !plain(rel_path) || rel_path.starts_with(META_DIR) {
+            return Err(StoreError::InvalidPath(rel_path.to_string()));
+        }
+        open_optional(&self.root.join(rel_path))
+    }
+
+    /// Reads the module's `@v/` directory only (see [`list`]).
+    fn reconcile_list(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
+        self.sync_list(module, true)
+    }
+
+    fn list_drift(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
+        self.sync_list(module, false)
+    }
+
+    /// One rename, so a reader that has the file open keeps reading the whole of it.
+    fn quarantine(&self, rel_path: &str, batch: &str) -> Result<(), StoreError> {
+        let dest = self.quarantine_path(rel_path, batch)?;
+        let src = self.root.join(rel_path);
+        atomic::move_new(&src, &dest).map_err(StoreError::io(&src))?;
+        if let TreeFile::Artifact(key) = classify(rel_path) {
+            self.changed(&key.module, &key.version);
+        }
+        Ok(())
+    }
+
+    fn quarantine_location(&self, batch: &str) -> String {
+        self.quarantine_dir(batch).display().to_string()
+    }
+
+    fn purge_quarantine(&self, batch: &str) -> Result<(), StoreError> {
+        if !plain(batch) {
+            return Err(StoreError::InvalidMetaName(format!("quarantine/{batch}")));
+        }
+        let dir = self.quarantine_dir(batch);
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::io(&dir)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// On the store's file system, under `.godepot/tmp/<id>/`.
+    fn scratch_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    fn local_root(&self) -> Option<&Path> {
+        Some(&self.root)
+    }
+
+    fn observe(&self, observer: Arc<dyn StoreObserver>) -> Result<(), Arc<dyn StoreObserver>> {
+        self.observer.set(observer)
+    }
+}
+
+/// A relative path of plain names only (no `..`, no root, not empty).
+fn plain(s: &str) -> bool {
+    !s.is_empty()
+        && Path::new(s)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+fn open_optional(path: &Path) -> Result<Option<Artifact>, StoreError> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(path)(e)),
+    };
+    let meta = file.metadata().map_err(StoreError::io(path))?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let modified = meta.modified().map_err(StoreError::io(path))?;
+    Ok(Some(Artifact::from_file(file, meta.len(), modified)))
 }
 
 fn outcome(created: bool) -> PutOutcome {
@@ -360,7 +382,7 @@ fn clean_abandoned_scratch(tmp_root: &Path) {
     }
 }
 
-mod list;
+pub(crate) mod list;
 #[cfg(test)]
 mod tests;
 mod walk;

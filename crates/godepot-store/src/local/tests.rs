@@ -210,10 +210,16 @@ fn quarantine_moves_files_out_of_the_tree() {
     let (dir, store) = store();
     let k = key("example.com/m", "v1.0.0", Kind::Zip);
     store.put(&k, b"bad zip").unwrap();
-    let moved = store.quarantine(&k.rel_path(), "20260102T030405Z").unwrap();
+    store.quarantine(&k.rel_path(), "20260102T030405Z").unwrap();
     assert!(!store.contains(&k).unwrap());
-    assert_eq!(fs::read(&moved).unwrap(), b"bad zip");
-    assert!(moved.starts_with(dir.path().join(".godepot/quarantine/20260102T030405Z")));
+    let batch = dir.path().join(".godepot/quarantine/20260102T030405Z");
+    assert_eq!(
+        store.quarantine_location("20260102T030405Z"),
+        batch.display().to_string()
+    );
+    assert_eq!(fs::read(batch.join(k.rel_path())).unwrap(), b"bad zip");
+    store.purge_quarantine("20260102T030405Z").unwrap();
+    assert!(!batch.exists());
     for bad in ["../x", ".godepot/tmp/1.tmp", ""] {
         assert!(store.quarantine(bad, "b").is_err(), "{bad:?}");
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use godepot_bundle::sumdb::SumdbCheck;
 use godepot_depot::DepotError;
 use godepot_module::{ModulePath, Version};
-use godepot_store::{Kind, LocalStore, TreeFile};
+use godepot_store::{Kind, LocalStore, Store, TreeFile};
 use godepot_sumdb::SumdbPath;
 use godepot_sumdb::check::cache_name;
 
