@@ -4,6 +4,10 @@
 //!
 //! - **Only immutable artifacts.** `@v/list`, metadata, the walk and every write go to the
 //!   inner store; a `.ziphash` too (it is small and rarely read).
+//! - **Filled on read and written through.** A read the inner store answers is copied in;
+//!   so is an artifact this process stores (`put`, `put_spool`: the replica that fetched a
+//!   version is the likeliest to serve it next), but only once the inner store kept those
+//!   very bytes (`Stored`, not `AlreadyHeld`).
 //! - **Atomic fills.** An artifact is copied into `tmp/` (fsynced, its length checked against
 //!   the inner store's), then renamed into `v1/<rel path>`: a partly written cache file is
 //!   never served. Two fills racing for one key rename the same bytes.
@@ -36,7 +40,10 @@ use bytes::Bytes;
 use godepot_module::{ModulePath, Version};
 
 use crate::atomic;
-use crate::{Artifact, ArtifactKey, Kind, PutOutcome, Spool, Store, StoreError};
+use crate::{
+    Artifact, ArtifactBody, ArtifactKey, Kind, ListDrift, PutOutcome, Spool, Store, StoreError,
+    StoreObserver, TreeEntry, TreeFile, classify,
+};
 use lru::{LIVE_TICKS, Lru};
 
 /// Where the entries live under the cache directory (versioned, so a later layout can
@@ -63,6 +70,22 @@ pub struct DiskCache {
     /// Held for the life of the cache: two processes filling one directory would count
     /// each other's files wrong.
     _lock: File,
+}
+
+/// A copy being made, not yet an entry ([`DiskCache::stage`]); dropped, it is removed.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    file: Option<File>,
+    len: u64,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// A cache entry opened for reading.
@@ -170,46 +193,79 @@ impl DiskCache {
         modified: SystemTime,
         source: &mut dyn Read,
     ) -> io::Result<Option<Hit>> {
+        match self.stage(key, len, source)? {
+            Some(staged) => self.commit(key, staged, modified).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The first half of a fill: copies the bytes into a file under `tmp/`, not yet an
+    /// entry (for a write-through, published only once the inner store has kept them).
+    /// `Ok(None)` when the artifact is not cached. Dropping the result removes the file.
+    pub fn stage(
+        &self,
+        key: &ArtifactKey,
+        len: u64,
+        source: &mut dyn Read,
+    ) -> io::Result<Option<Staged>> {
         if !cacheable(key.kind) || len > self.max_bytes {
             return Ok(None);
         }
-        let rel = key.rel_path();
         let tmp_dir = self.dir.join(TMP);
         // Made again each time: the directory may have been deleted under us.
         fs::create_dir_all(&tmp_dir)?;
-        let (tmp, mut file) = atomic::temp_file(&tmp_dir)?;
-        let result = copy_exactly(source, &mut file, len).and_then(|()| {
-            file.set_times(
-                FileTimes::new()
-                    .set_modified(modified)
-                    .set_accessed(SystemTime::now()),
-            )?;
-            file.sync_all()?;
-            let dest = self.path_of(&rel);
-            if let Some(parent) = dest.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            fs::rename(&tmp, &dest)
-        });
-        if let Err(e) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
+        let (path, mut file) = atomic::temp_file(&tmp_dir)?;
+        // Removed again on any failure below, by the guard's Drop.
+        let mut staged = Staged {
+            path,
+            file: None,
+            len,
+        };
+        copy_exactly(source, &mut file, len)?;
+        staged.file = Some(file);
+        Ok(Some(staged))
+    }
+
+    /// The second half of a fill: makes a staged copy the entry for `key`, with `modified`
+    /// as its time, and evicts down to the bound.
+    pub fn commit(
+        &self,
+        key: &ArtifactKey,
+        mut staged: Staged,
+        modified: SystemTime,
+    ) -> io::Result<Hit> {
+        let rel = key.rel_path();
+        let mut file = staged
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("a staged cache file without its handle"))?;
+        file.set_times(
+            FileTimes::new()
+                .set_modified(modified)
+                .set_accessed(SystemTime::now()),
+        )?;
+        file.sync_all()?;
+        let dest = self.path_of(&rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)?;
         }
+        fs::rename(&staged.path, &dest)?;
+        staged.path = PathBuf::new();
         let evicted = {
             let mut lru = self.lock();
-            lru.touch(&rel, len);
+            lru.touch(&rel, staged.len);
             lru.evict(self.max_bytes)
         };
         for gone in evicted {
             let _ = fs::remove_file(self.path_of(&gone));
         }
         // Our handle still reads the bytes even if the entry was evicted at once.
-        let _ = file.rewind();
-        Ok(Some(Hit {
+        file.rewind()?;
+        Ok(Hit {
             file,
-            len,
+            len: staged.len,
             modified,
-        }))
+        })
     }
 
     /// Drops the cached copy of `key` (before the inner store quarantines or deletes it).
@@ -255,6 +311,21 @@ fn adopt_earlier_entries(root: &Path, lru: &Mutex<Lru>, max_bytes: u64) {
     };
     for gone in evicted {
         let _ = fs::remove_file(root.join(gone));
+    }
+}
+
+/// Reads a file from `pos` by positioned reads, leaving the handle's own offset alone.
+struct ReadAt<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
@@ -308,14 +379,26 @@ impl CachedStore {
         &self.cache
     }
 
-    /// Copies what the inner store opened into the cache; on any failure to cache (a full
-    /// disk, a deleted directory), the inner store's artifact is served instead.
-    fn fill_from(&self, key: &ArtifactKey, mut artifact: Artifact) -> Artifact {
-        match self
-            .cache
-            .fill(key, artifact.len, artifact.modified, &mut artifact.file)
-        {
-            Ok(Some(hit)) => return hit_artifact(hit),
+    /// Copies what the inner store opened into the cache and serves the copy. On any
+    /// failure to cache (a full disk, a deleted directory) the inner store's artifact is
+    /// served instead: a file rewound, or a stream opened again (it was read).
+    fn fill_from(
+        &self,
+        key: &ArtifactKey,
+        artifact: Artifact,
+    ) -> Result<Option<Artifact>, StoreError> {
+        let (len, modified) = (artifact.len, artifact.modified);
+        let (result, left) = match artifact.body {
+            ArtifactBody::File(mut file) => {
+                let result = self.cache.fill(key, len, modified, &mut file);
+                (result, Some(file))
+            }
+            ArtifactBody::Reader(mut reader) => {
+                (self.cache.fill(key, len, modified, &mut reader), None)
+            }
+        };
+        match result {
+            Ok(Some(hit)) => return Ok(Some(hit_artifact(hit))),
             Ok(None) => {}
             Err(e) => tracing::warn!(
                 artifact = %key.rel_path(),
@@ -324,17 +407,19 @@ impl CachedStore {
                 "could not copy an artifact into the cache; serving it from the store"
             ),
         }
-        let _ = artifact.file.rewind();
-        artifact
+        match left {
+            Some(mut file) => {
+                file.rewind()
+                    .map_err(StoreError::io(self.cache.path_of(&key.rel_path())))?;
+                Ok(Some(Artifact::from_file(file, len, modified)))
+            }
+            None => self.inner.open(key),
+        }
     }
 }
 
 fn hit_artifact(hit: Hit) -> Artifact {
-    Artifact {
-        len: hit.len,
-        modified: hit.modified,
-        file: hit.file,
-    }
+    Artifact::from_file(hit.file, hit.len, hit.modified)
 }
 
 impl Store for CachedStore {
@@ -345,10 +430,10 @@ impl Store for CachedStore {
         let Some(artifact) = self.inner.open(key)? else {
             return Ok(None);
         };
-        if !cacheable(key.kind) {
+        if !cacheable(key.kind) || artifact.len > self.cache.max_bytes {
             return Ok(Some(artifact));
         }
-        Ok(Some(self.fill_from(key, artifact)))
+        self.fill_from(key, artifact)
     }
 
     fn read(&self, key: &ArtifactKey) -> Result<Option<Bytes>, StoreError> {
@@ -382,16 +467,46 @@ impl Store for CachedStore {
         self.inner.contains(key)
     }
 
+    /// Written through: what this process stores it is likely to serve next. Only when the
+    /// inner store kept *these* bytes (`Stored`): had another writer won, its bytes are the
+    /// truth and the next read copies them.
     fn put(&self, key: &ArtifactKey, data: &[u8]) -> Result<PutOutcome, StoreError> {
-        self.inner.put(key, data)
+        let outcome = self.inner.put(key, data)?;
+        if outcome == PutOutcome::Stored
+            && let Err(e) =
+                self.cache
+                    .fill(key, data.len() as u64, SystemTime::now(), &mut &data[..])
+        {
+            tracing::warn!(artifact = %key.rel_path(), error = %e, "could not copy an artifact into the cache");
+        }
+        Ok(outcome)
     }
 
     fn spool(&self) -> Result<Spool, StoreError> {
         self.inner.spool()
     }
 
+    /// Written through like [`Store::put`]: the spool is copied (by positioned reads, its
+    /// own offset untouched) before the inner store takes it, and the copy becomes an entry
+    /// only if the inner store kept it.
     fn put_spool(&self, key: &ArtifactKey, spool: Spool) -> Result<PutOutcome, StoreError> {
-        self.inner.put_spool(key, spool)
+        let staged = match spool.file.metadata() {
+            Ok(meta) => self
+                .cache
+                .stage(key, meta.len(), &mut ReadAt { file: &spool.file, pos: 0 })
+                .unwrap_or_else(|e| {
+                    tracing::warn!(artifact = %key.rel_path(), error = %e, "could not copy an artifact into the cache");
+                    None
+                }),
+            Err(_) => None,
+        };
+        let outcome = self.inner.put_spool(key, spool)?;
+        if let Some(staged) = staged.filter(|_| outcome == PutOutcome::Stored)
+            && let Err(e) = self.cache.commit(key, staged, SystemTime::now())
+        {
+            tracing::warn!(artifact = %key.rel_path(), error = %e, "could not copy an artifact into the cache");
+        }
+        Ok(outcome)
     }
 
     fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, StoreError> {
@@ -416,6 +531,50 @@ impl Store for CachedStore {
 
     fn check_writable(&self) -> Result<(), StoreError> {
         self.inner.check_writable()
+    }
+
+    fn walk(&self) -> Result<Vec<TreeEntry>, StoreError> {
+        self.inner.walk()
+    }
+
+    fn open_file(&self, rel_path: &str) -> Result<Option<Artifact>, StoreError> {
+        self.inner.open_file(rel_path)
+    }
+
+    fn reconcile_list(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
+        self.inner.reconcile_list(module)
+    }
+
+    fn list_drift(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
+        self.inner.list_drift(module)
+    }
+
+    fn quarantine(&self, rel_path: &str, batch: &str) -> Result<(), StoreError> {
+        // The cached copy goes first: a bad artifact is never served from here afterwards.
+        if let TreeFile::Artifact(key) = classify(rel_path) {
+            self.cache.forget(&key);
+        }
+        self.inner.quarantine(rel_path, batch)
+    }
+
+    fn quarantine_location(&self, batch: &str) -> String {
+        self.inner.quarantine_location(batch)
+    }
+
+    fn purge_quarantine(&self, batch: &str) -> Result<(), StoreError> {
+        self.inner.purge_quarantine(batch)
+    }
+
+    fn scratch_dir(&self) -> &Path {
+        self.inner.scratch_dir()
+    }
+
+    fn local_root(&self) -> Option<&Path> {
+        self.inner.local_root()
+    }
+
+    fn observe(&self, observer: Arc<dyn StoreObserver>) -> Result<(), Arc<dyn StoreObserver>> {
+        self.inner.observe(observer)
     }
 
     fn describe(&self) -> String {

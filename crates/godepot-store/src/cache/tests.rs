@@ -1,8 +1,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use std::io::Write;
+
 use super::*;
 use crate::LocalStore;
+use std::path::Path;
 
 fn key(module: &str, version: &str, kind: Kind) -> ArtifactKey {
     ArtifactKey::new(
@@ -86,6 +89,37 @@ impl Store for Counting {
     fn describe(&self) -> String {
         self.inner.describe()
     }
+    fn walk(&self) -> Result<Vec<TreeEntry>, StoreError> {
+        self.inner.walk()
+    }
+    fn open_file(&self, rel_path: &str) -> Result<Option<Artifact>, StoreError> {
+        self.reach()?;
+        self.inner.open_file(rel_path)
+    }
+    fn reconcile_list(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
+        self.inner.reconcile_list(module)
+    }
+    fn list_drift(&self, module: &ModulePath) -> Result<ListDrift, StoreError> {
+        self.inner.list_drift(module)
+    }
+    fn quarantine(&self, rel_path: &str, batch: &str) -> Result<(), StoreError> {
+        self.inner.quarantine(rel_path, batch)
+    }
+    fn quarantine_location(&self, batch: &str) -> String {
+        self.inner.quarantine_location(batch)
+    }
+    fn purge_quarantine(&self, batch: &str) -> Result<(), StoreError> {
+        self.inner.purge_quarantine(batch)
+    }
+    fn scratch_dir(&self) -> &Path {
+        self.inner.scratch_dir()
+    }
+    fn local_root(&self) -> Option<&Path> {
+        self.inner.local_root()
+    }
+    fn observe(&self, observer: Arc<dyn StoreObserver>) -> Result<(), Arc<dyn StoreObserver>> {
+        self.inner.observe(observer)
+    }
 }
 
 struct Fixture {
@@ -114,10 +148,10 @@ fn fixture(max_bytes: u64) -> Fixture {
 }
 
 fn read_all(artifact: Artifact) -> Vec<u8> {
-    let mut file = artifact.file;
-    let mut data = Vec::new();
-    file.read_to_end(&mut data).unwrap();
-    assert_eq!(data.len() as u64, artifact.len);
+    let len = artifact.len;
+    assert!(artifact.as_file().is_some(), "served from a local file");
+    let data = artifact.read_all().unwrap();
+    assert_eq!(data.len() as u64, len);
     data
 }
 
@@ -215,9 +249,13 @@ fn misses_and_mutable_answers_go_to_the_inner_store_every_time() {
     let ziphash = key("example.com/m", "v1.0.0", Kind::ZipHash);
     f.store.put(&ziphash, b"h1:x").unwrap();
     f.store.open(&ziphash).unwrap().unwrap();
+    let cached = entry_files(&f.cache_dir);
+    assert_eq!(cached.len(), 6, "{cached:?}");
     assert!(
-        entry_files(&f.cache_dir).is_empty(),
-        "nothing but .info, .mod and .zip is cached, and only when read"
+        cached
+            .iter()
+            .all(|f| f.ends_with(".info") || f.ends_with(".mod") || f.ends_with(".zip")),
+        "nothing but .info, .mod and .zip is cached: {cached:?}"
     );
 }
 
@@ -299,14 +337,34 @@ fn deleting_the_cache_directory_while_serving_loses_nothing() {
 }
 
 #[test]
-fn quarantine_and_delete_drop_the_cached_copy() {
+fn quarantine_drops_the_cached_copy() {
     let f = fixture(1 << 20);
     let zip = key("example.com/m", "v1.0.0", Kind::Zip);
-    f.inner.put(&zip, b"zip").unwrap();
+    f.inner.put(&zip, b"bad").unwrap();
     f.store.open(&zip).unwrap().unwrap();
-    f.store.cache().forget(&zip);
+    f.store.quarantine(&zip.rel_path(), "b1").unwrap();
     assert!(entry_files(&f.cache_dir).is_empty());
     assert_eq!(f.store.cache().held_bytes(), 0);
+    assert!(f.store.open(&zip).unwrap().is_none(), "gone from both");
+    f.inner.put(&zip, b"good").unwrap();
+    assert_eq!(read_all(f.store.open(&zip).unwrap().unwrap()), b"good");
+}
+
+#[test]
+fn a_streamed_artifact_is_served_from_its_cached_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let local = LocalStore::open(tmp.path().join("data")).unwrap();
+    let zip = key("example.com/m", "v1.0.0", Kind::Zip);
+    local.put(&zip, b"streamed").unwrap();
+    let held = local.open(&zip).unwrap().unwrap();
+    let (len, modified) = (held.len, held.modified);
+    let cache = DiskCache::open(tmp.path().join("cache"), 1 << 20).unwrap();
+    let mut reader = held.into_reader();
+    let hit = cache
+        .fill(&zip, len, modified, &mut reader)
+        .unwrap()
+        .unwrap();
+    assert_eq!(read_all(hit_artifact(hit)), b"streamed");
 }
 
 #[test]
@@ -351,4 +409,61 @@ fn one_process_per_cache_directory() {
     let _first = DiskCache::open(tmp.path(), 100).unwrap();
     let e = DiskCache::open(tmp.path(), 100).unwrap_err();
     assert!(e.to_string().contains("in use"), "{e}");
+}
+
+#[test]
+fn what_this_process_stores_is_written_through() {
+    let f = fixture(1 << 20);
+    let info = key("example.com/m", "v1.0.0", Kind::Info);
+    assert_eq!(f.store.put(&info, b"{}").unwrap(), PutOutcome::Stored);
+    let zip = key("example.com/m", "v1.0.0", Kind::Zip);
+    let mut spool = f.store.spool().unwrap();
+    spool.file.write_all(b"zip from a spool").unwrap();
+    assert_eq!(f.store.put_spool(&zip, spool).unwrap(), PutOutcome::Stored);
+    assert_eq!(
+        f.inner.inner.read(&zip).unwrap().unwrap(),
+        "zip from a spool",
+        "the inner store got the whole spool"
+    );
+
+    f.inner.go_down();
+    assert_eq!(read_all(f.store.open(&info).unwrap().unwrap()), b"{}");
+    assert_eq!(
+        read_all(f.store.open(&zip).unwrap().unwrap()),
+        b"zip from a spool"
+    );
+    assert!(
+        fs::read_dir(f.cache_dir.join(TMP))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
+
+#[test]
+fn bytes_another_writer_won_over_are_not_cached() {
+    let f = fixture(1 << 20);
+    let info = key("example.com/m", "v1.0.0", Kind::Info);
+    f.inner.put(&info, b"first").unwrap();
+    assert_eq!(
+        f.store.put(&info, b"second").unwrap(),
+        PutOutcome::AlreadyHeld
+    );
+    let zip = key("example.com/m", "v1.0.0", Kind::Zip);
+    f.inner.put(&zip, b"held").unwrap();
+    let mut spool = f.store.spool().unwrap();
+    spool.file.write_all(b"other").unwrap();
+    assert_eq!(
+        f.store.put_spool(&zip, spool).unwrap(),
+        PutOutcome::AlreadyHeld
+    );
+    assert!(entry_files(&f.cache_dir).is_empty());
+    assert!(
+        fs::read_dir(f.cache_dir.join(TMP))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    assert_eq!(f.store.read(&info).unwrap().unwrap(), "first");
+    assert_eq!(read_all(f.store.open(&zip).unwrap().unwrap()), b"held");
 }
