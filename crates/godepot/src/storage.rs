@@ -8,6 +8,9 @@
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use godepot_store::{Store, TreeEntry};
 
 use crate::failure::Failure;
 
@@ -170,6 +173,38 @@ fn percent_decode(text: &str) -> Result<String, Failure> {
         Failure::config(format!("--storage file:///{text}: the path is not UTF-8"))
             .hint("pass --data-dir DIR")
     })
+}
+
+/// Opens a bucket's store (the object backend, `godepot_store::open_url`). Scratch files
+/// and spools go to the system's temporary directory: a replica keeps nothing of its own
+/// beyond its `--cache-dir`.
+pub(crate) fn open_bucket(url: &BucketUrl) -> Result<Arc<dyn Store>, Failure> {
+    godepot_store::open_url(&url.to_string(), &godepot_store::OpenOptions::default()).map_err(|e| {
+        Failure::runtime(format!("cannot open the store {url}: {e}")).hint(
+            "check AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ALLOW_HTTP for plain http)",
+        )
+    })
+}
+
+/// What a store holds, for `ls`: its files, and the sizes of its checksum-database
+/// answers. A directory is walked as it is (nothing is written to it, not even a scratch
+/// directory); a bucket is listed through its store.
+pub(crate) fn listing(location: &StoreLocation) -> Result<(Vec<TreeEntry>, Vec<u64>), Failure> {
+    let failed = |e: &dyn fmt::Display| Failure::runtime(format!("cannot list {location}: {e}"));
+    match location {
+        StoreLocation::Dir(dir) => {
+            let dir = crate::datadir::existing_dir(dir)?;
+            let entries = godepot_store::walk_tree(&dir).map_err(|e| failed(&e))?;
+            let sumdb = godepot_bundle::ls::sumdb_sizes(&dir).map_err(|e| failed(&e))?;
+            Ok((entries, sumdb))
+        }
+        StoreLocation::Bucket(url) => {
+            let store = open_bucket(url)?;
+            let entries = store.walk().map_err(|e| failed(&e))?;
+            let sumdb = godepot_bundle::ls::sumdb_sizes_in(&*store).map_err(|e| failed(&e))?;
+            Ok((entries, sumdb))
+        }
+    }
 }
 
 /// Whether `--data-dir` and a `file://` `--storage` name the same place: equal paths, or
