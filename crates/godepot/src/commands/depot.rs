@@ -20,6 +20,7 @@ use crate::config::ConfigFile;
 use crate::discover;
 use crate::failure::Failure;
 use crate::settings::UpstreamSettings;
+use crate::storage::BucketUrl;
 
 /// What is fetched from repositories rather than proxies, and the credentials for every
 /// host: the `--private` and `--insecure` patterns, `[[credentials]]` and `.netrc`.
@@ -51,7 +52,8 @@ impl Reach {
 
 /// What it takes to build a depot.
 pub(crate) struct DepotSettings<'a> {
-    pub(crate) data_dir: &'a Path,
+    /// The store: a data directory, or a bucket.
+    pub(crate) store: StoreAt<'a>,
     /// As configured; `None` means "discover it" (`$GOPROXY`, `go env`).
     pub(crate) upstream: Option<&'a str>,
     pub(crate) offline: bool,
@@ -72,6 +74,13 @@ pub(crate) struct DepotSettings<'a> {
     pub(crate) disk_cache: Option<(PathBuf, u64)>,
 }
 
+/// Where [`DepotSettings`]' store is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StoreAt<'a> {
+    Dir(&'a Path),
+    Bucket(&'a BucketUrl),
+}
+
 /// The depot over the store and the upstream (unless offline or `off`).
 pub(crate) struct Built {
     pub(crate) depot: Depot,
@@ -88,9 +97,29 @@ pub(crate) fn build_with_sumdb(
     settings: &DepotSettings<'_>,
     sumdb: SumdbOptions,
 ) -> Result<Built, Failure> {
-    let (store, index) = open_indexed_store(settings.data_dir)?;
+    // Derived local state: beside the tree for a data directory; for a bucket, git mirrors
+    // under --cache-dir (else this process's scratch directory) and no module index yet.
+    let (store, index, git_dir): (Arc<dyn Store>, _, _) = match settings.store {
+        StoreAt::Dir(dir) => {
+            let (store, index) = open_indexed_store(dir)?;
+            (
+                Arc::new(store),
+                index,
+                dir.join(godepot_store::local::META_DIR).join("git"),
+            )
+        }
+        StoreAt::Bucket(url) => {
+            let store = crate::storage::open_bucket(url)?;
+            tracing::warn!(storage = %url, "the module index is not kept for a bucket yet: the web UI's listing and search and /metrics' store totals are empty");
+            let git_dir = match &settings.disk_cache {
+                Some((dir, _)) => dir.join("git"),
+                None => store.scratch_dir().join("git"),
+            };
+            (store, None, git_dir)
+        }
+    };
     let scratch = store.scratch_dir().to_path_buf();
-    let store = with_disk_cache(Arc::new(store), settings.disk_cache.as_ref())?;
+    let store = with_disk_cache(store, settings.disk_cache.as_ref())?;
     let options = DepotOptions {
         offline: settings.offline,
         list_ttl: settings.list_ttl,
@@ -106,7 +135,7 @@ pub(crate) fn build_with_sumdb(
     let upstream = proxies(&resolved, settings)?;
     let private = &settings.reach.private;
     let git = if resolved.list.has_direct || !private.is_empty() {
-        Some(git_source(settings, &scratch)?)
+        Some(git_source(settings, git_dir, &scratch)?)
     } else {
         None
     };
@@ -127,14 +156,14 @@ pub(crate) fn build_with_sumdb(
     Ok(Built { depot, index })
 }
 
-/// The git fetcher, its mirrors under `<data-dir>/.godepot/git/` (derived data), asking
-/// each repository at most once per list TTL; zips are built in the store's scratch
+/// The git fetcher, its mirrors in `cache` (derived data: `<data-dir>/.godepot/git/`),
+/// asking each repository at most once per list TTL; zips are built in the store's scratch
 /// directory for this process.
-fn git_source(settings: &DepotSettings<'_>, scratch: &Path) -> Result<Arc<dyn Fetcher>, Failure> {
-    let cache = settings
-        .data_dir
-        .join(godepot_store::local::META_DIR)
-        .join("git");
+fn git_source(
+    settings: &DepotSettings<'_>,
+    cache: PathBuf,
+    scratch: &Path,
+) -> Result<Arc<dyn Fetcher>, Failure> {
     let mut options = GitOptions::new(cache);
     options.ttl = settings.list_ttl;
     options.http = HttpConfig {

@@ -129,7 +129,7 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
 impl Settings {
     fn depot(&self) -> DepotSettings<'_> {
         DepotSettings {
-            data_dir: &self.data_dir,
+            store: depot::StoreAt::Dir(&self.data_dir),
             upstream: self.upstream.as_deref(),
             offline: false,
             list_ttl: self.list_ttl,

@@ -83,7 +83,7 @@ pub(crate) fn gather(
         ),
     });
     let settings = DepotSettings {
-        data_dir: store.root(),
+        store: depot::StoreAt::Dir(store.root()),
         upstream: online.upstream,
         offline: false,
         list_ttl: Duration::from_secs(60),
