@@ -29,7 +29,8 @@ pub enum DepotError {
     UpstreamTimeout { what: String, cause: Cause },
     /// Upstream answered, but with something godepot refuses to keep. 502.
     Rejected { what: String, cause: Cause },
-    /// The store failed. 500: the one case that is godepot's own fault.
+    /// The store failed. 500: the one case that is godepot's own fault; 503 when the store
+    /// could not be reached ([`DepotError::is_storage_unavailable`]: object storage down).
     Store { what: String, cause: Cause },
     /// The policy refuses this module version. 403, with the refusal's one line (module@version,
     /// rule, reason) as the body, which the go command shows its user. Boxed: it is rare and
@@ -147,6 +148,17 @@ impl DepotError {
         }
     }
 
+    /// Whether the store could not be reached right now (object storage down or cut off):
+    /// answered 503, and worth a retry; never cached.
+    pub fn is_storage_unavailable(&self) -> bool {
+        match self {
+            DepotError::Store { cause, .. } => cause
+                .downcast_ref::<godepot_store::StoreError>()
+                .is_some_and(godepot_store::StoreError::is_unavailable),
+            _ => false,
+        }
+    }
+
     /// Whether this answer may be cached as "does not exist".
     pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, DepotError::NotFound(_) | DepotError::Gone(_))
@@ -177,6 +189,22 @@ fn not_found_message(what: &str, upstream: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_store_is_told_from_a_failing_one() {
+        let unavailable = DepotError::store(godepot_store::StoreError::Unavailable {
+            location: "s3://b/example.com/m/@v/v1.0.0.zip".into(),
+            message: "connection refused".into(),
+        });
+        assert!(unavailable.is_storage_unavailable());
+        assert_eq!(
+            unavailable.to_string(),
+            "storage unavailable: s3://b/example.com/m/@v/v1.0.0.zip: connection refused"
+        );
+        let failed = DepotError::store(godepot_store::StoreError::InvalidPath("..".into()));
+        assert!(!failed.is_storage_unavailable());
+        assert!(!DepotError::NotFound("x".into()).is_storage_unavailable());
+    }
 
     #[test]
     fn failures_keep_their_cause() {

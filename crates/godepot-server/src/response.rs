@@ -232,6 +232,7 @@ pub fn status_of(e: &DepotError) -> StatusCode {
         DepotError::Invalid(_) => StatusCode::BAD_REQUEST,
         DepotError::Upstream { .. } | DepotError::Rejected { .. } => StatusCode::BAD_GATEWAY,
         DepotError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        DepotError::Store { .. } if e.is_storage_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
         DepotError::Store { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         DepotError::Blocked(_) => StatusCode::FORBIDDEN,
     }

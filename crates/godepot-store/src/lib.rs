@@ -16,6 +16,7 @@
 //! - [`key`]: which file an artifact lives in.
 //! - [`Store`]: the storage trait the service is written against.
 //! - [`local`]: the local-disk implementation.
+//! - [`object`]: the object-storage implementation (S3 and compatible), the same tree as keys.
 //! - [`open_url`]: opens either from a `--storage` URL.
 //! - [`atomic`]: the one helper every local write goes through.
 //! - [`walk_tree`]: what a tree holds, found by walking it (export, import, verify, ls).
@@ -29,10 +30,12 @@
 pub mod access;
 pub mod atomic;
 pub mod cache;
+pub mod compliance;
 mod error;
 pub mod format;
 pub mod key;
 pub mod local;
+pub mod object;
 mod store;
 
 pub use cache::{CachedStore, DiskCache};
@@ -59,11 +62,13 @@ pub struct OpenOptions {
 /// - `file:///path` (or a plain path): the local store at that directory ([`LocalStore`]);
 /// - `s3://bucket/prefix`: object storage, the same `GOPROXY=file://` tree under `prefix/`
 ///   (credentials and endpoint from the standard `AWS_*` environment, never from the URL).
-///   Until the object backend lands (the next commits of this branch), refused as unsupported.
 ///
 /// Errors name the URL without credentials.
 pub fn open_url(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
-    let _ = options;
+    if url.starts_with("s3://") {
+        let store = object::ObjectStore::open_s3(url, options.scratch_dir.as_deref())?;
+        return Ok(Arc::new(store));
+    }
     if let Some(path) = url.strip_prefix("file://") {
         if !path.starts_with('/') {
             return Err(StoreError::InvalidUrl {

@@ -19,6 +19,7 @@ pub mod git;
 pub mod gitcases;
 pub mod gocmd;
 pub mod http;
+pub mod minio;
 pub mod oracle;
 pub mod process;
 pub mod semver;

@@ -224,3 +224,17 @@ fn quarantine_moves_files_out_of_the_tree() {
         assert!(store.quarantine(bad, "b").is_err(), "{bad:?}");
     }
 }
+
+/// The storage compliance suite, on local disk; two stores on one directory are two
+/// replicas (as two processes on one data directory would be).
+#[test]
+fn compliance() {
+    crate::compliance::run_all(
+        &|| {
+            // Owned by the opener: removed once the check is done with it.
+            let dir = tempfile::tempdir().unwrap();
+            Box::new(move || Arc::new(LocalStore::open(dir.path()).unwrap()) as Arc<dyn Store>)
+        },
+        crate::compliance::Memory::NotMeasured,
+    );
+}
