@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{ArtifactKey, Kind, TreeEntry, walk_tree};
+use godepot_store::{ArtifactKey, Kind, Store, TreeEntry, walk_tree};
 use serde::Serialize;
 
 use crate::check::{Facts, check_ziphash, inspect};
@@ -70,10 +70,102 @@ enum Source<'a> {
     Made(Vec<u8>),
 }
 
+/// Where an export reads from: a `GOPROXY=file://` directory, or any store.
+#[derive(Clone, Copy)]
+enum Tree<'a> {
+    Dir(&'a Path),
+    Store(&'a dyn Store),
+}
+
+impl Tree<'_> {
+    fn entries(&self) -> Result<Vec<TreeEntry>, BundleError> {
+        Ok(match self {
+            Tree::Dir(root) => walk_tree(root)?,
+            Tree::Store(store) => store.walk()?,
+        })
+    }
+
+    /// What an error about `rel` names: the file's path, or the store and the path.
+    fn name(&self, rel: &str) -> PathBuf {
+        match self {
+            Tree::Dir(root) => root.join(rel),
+            Tree::Store(store) => PathBuf::from(format!("{}/{rel}", store.describe())),
+        }
+    }
+
+    /// A file of the tree as a local file (a stream from a store is copied to its scratch
+    /// directory first: the zip check seeks).
+    fn file(&self, rel: &str) -> io::Result<File> {
+        match self {
+            Tree::Dir(root) => File::open(root.join(rel)),
+            Tree::Store(store) => match store.open_file(rel).map_err(io::Error::other)? {
+                Some(held) => held.into_file(store.scratch_dir()),
+                None => Err(io::Error::new(io::ErrorKind::NotFound, "gone")),
+            },
+        }
+    }
+
+    /// A file of the tree as a stream, from the start.
+    fn reader(&self, rel: &str) -> io::Result<Box<dyn io::Read + Send>> {
+        match self {
+            Tree::Dir(root) => Ok(Box::new(File::open(root.join(rel))?)),
+            Tree::Store(store) => match store.open_file(rel).map_err(io::Error::other)? {
+                Some(held) => Ok(held.into_reader()),
+                None => Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{rel}: gone"),
+                )),
+            },
+        }
+    }
+
+    /// The checksum-database answers held: files under a data directory's `.godepot/`.
+    /// A store without a local root holding any is refused rather than exported without
+    /// them (the bundle would not prove what it carries).
+    fn sumdb_answers(&self) -> Result<Vec<crate::sumdb::cache::CachedFile>, BundleError> {
+        let root = match self {
+            Tree::Dir(root) => *root,
+            Tree::Store(store) => match store.local_root() {
+                Some(root) => root,
+                None => {
+                    if store.list_meta("sumdb")?.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    return Err(BundleError::Invalid(format!(
+                        "{} holds checksum-database answers, which an export from object storage cannot carry yet",
+                        store.describe()
+                    )));
+                }
+            },
+        };
+        crate::sumdb::cache::walk(root)
+    }
+}
+
 /// Exports from the `GOPROXY=file://` tree at `root` (a store's data directory) into a new
 /// bundle at `out`, which appears only when complete.
 pub fn export(
     root: &Path,
+    options: &ExportOptions,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<ExportSummary, BundleError> {
+    export_tree(Tree::Dir(root), options, out, progress)
+}
+
+/// [`export`] from any store (a bucket): the same bundle, byte for byte, as from a data
+/// directory holding the same files. Each artifact is read twice (hashed, then written).
+pub fn export_store(
+    store: &dyn Store,
+    options: &ExportOptions,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<ExportSummary, BundleError> {
+    export_tree(Tree::Store(store), options, out, progress)
+}
+
+fn export_tree(
+    tree: Tree<'_>,
     options: &ExportOptions,
     out: &Path,
     progress: &dyn Progress,
@@ -88,7 +180,7 @@ pub fn export(
             dir.display()
         )));
     }
-    let entries = walk_tree(root)?;
+    let entries = tree.entries()?;
     let plan = plan(
         &entries,
         &options.selection,
@@ -102,7 +194,7 @@ pub fn export(
     let mut zip_h1 = std::collections::HashMap::new();
     for (entry, key) in &plan.artifacts {
         progress.file(&entry.rel_path);
-        let record = describe(root, entry, key)?;
+        let record = describe(tree, entry, key)?;
         if let Some(h1) = record.h1.as_ref().filter(|_| key.kind == Kind::Zip) {
             zip_h1.insert((key.module.clone(), key.version.clone()), h1.clone());
         }
@@ -110,7 +202,7 @@ pub fn export(
         files.push((record, Source::Artifact(entry)));
     }
     progress.finish_phase();
-    check_ziphashes(root, &plan.artifacts, &zip_h1)?;
+    check_ziphashes(tree, &plan.artifacts, &zip_h1)?;
     for (module, versions) in &plan.lists {
         let text: String = versions.iter().map(|v| format!("{v}\n")).collect();
         let data = text.into_bytes();
@@ -125,7 +217,7 @@ pub fn export(
         .map(|(_, k)| (&k.module, &k.version))
         .collect();
     let answers = crate::sumdb::select::select(
-        crate::sumdb::cache::walk(root)?,
+        tree.sumdb_answers()?,
         (!matches!(options.selection, Selection::All)).then_some(&versions),
         options.since,
         &plan.prior,
@@ -170,7 +262,7 @@ pub fn export(
     };
 
     let partial = partial_path(out);
-    let result = write_bundle(root, &manifest, &files, &partial, total, progress);
+    let result = write_bundle(tree, &manifest, &files, &partial, total, progress);
     let bundle_bytes = match result {
         Ok(n) => n,
         Err(e) => {
@@ -211,15 +303,19 @@ fn made(path: String, data: &[u8]) -> FileRecord {
 
 /// The manifest record of a held artifact; refuses artifacts that fail their own checks, so
 /// a bad store never produces a bundle that import would refuse.
-fn describe(root: &Path, entry: &TreeEntry, key: &ArtifactKey) -> Result<FileRecord, BundleError> {
-    let path = root.join(&entry.rel_path);
+fn describe(
+    tree: Tree<'_>,
+    entry: &TreeEntry,
+    key: &ArtifactKey,
+) -> Result<FileRecord, BundleError> {
+    let path = tree.name(&entry.rel_path);
     let bad = |reason: String| BundleError::BadStoreFile {
         file: entry.rel_path.clone(),
         reason,
     };
-    let mut file = File::open(&path).map_err(BundleError::io(&path))?;
+    let mut file = tree.file(&entry.rel_path).map_err(BundleError::io(&path))?;
     let facts = inspect(key, &mut file).map_err(bad)?;
-    let mut file = File::open(&path).map_err(BundleError::io(&path))?;
+    io::Seek::rewind(&mut file).map_err(BundleError::io(&path))?;
     let (size, sha256) = hash_reader(&mut file, |_| {}).map_err(BundleError::io(&path))?;
     Ok(FileRecord {
         path: entry.rel_path.clone(),
@@ -231,7 +327,7 @@ fn describe(root: &Path, entry: &TreeEntry, key: &ArtifactKey) -> Result<FileRec
 
 /// Every exported `.ziphash` must agree with the zip it describes.
 fn check_ziphashes(
-    root: &Path,
+    tree: Tree<'_>,
     artifacts: &[(&TreeEntry, &ArtifactKey)],
     zip_h1: &std::collections::HashMap<(ModulePath, Version), String>,
 ) -> Result<(), BundleError> {
@@ -239,8 +335,8 @@ fn check_ziphashes(
         let Some(h1) = zip_h1.get(&(key.module.clone(), key.version.clone())) else {
             continue;
         };
-        let path = root.join(&entry.rel_path);
-        let mut file = File::open(&path).map_err(BundleError::io(&path))?;
+        let path = tree.name(&entry.rel_path);
+        let mut file = tree.file(&entry.rel_path).map_err(BundleError::io(&path))?;
         let bad = |reason: String| BundleError::BadStoreFile {
             file: entry.rel_path.clone(),
             reason,
@@ -262,7 +358,7 @@ fn partial_path(out: &Path) -> PathBuf {
 }
 
 fn write_bundle(
-    root: &Path,
+    tree: Tree<'_>,
     manifest: &Manifest,
     files: &[(FileRecord, Source<'_>)],
     dest: &Path,
@@ -289,10 +385,10 @@ fn write_bundle(
                     tar.append_data(&mut header(record.size), &record.path, data.as_slice())?
                 }
                 Source::Answer(path) => {
-                    append_checked(&mut tar, path, record)?;
+                    append_checked(&mut tar, File::open(path)?, record)?;
                 }
                 Source::Artifact(entry) => {
-                    append_artifact(&mut tar, root, entry, record)?;
+                    append_artifact(&mut tar, tree, entry, record)?;
                     progress.advance(record.size);
                 }
             }
@@ -313,20 +409,19 @@ fn write_bundle(
 /// artifact changed in between would otherwise give a bundle that contradicts its manifest.
 fn append_artifact<W: Write>(
     tar: &mut tar::Builder<W>,
-    root: &Path,
+    tree: Tree<'_>,
     entry: &TreeEntry,
     record: &FileRecord,
 ) -> io::Result<()> {
-    append_checked(tar, &root.join(&entry.rel_path), record)
+    append_checked(tar, tree.reader(&entry.rel_path)?, record)
 }
 
 /// Streams one file into the archive, checking it still is what pass one hashed.
 fn append_checked<W: Write>(
     tar: &mut tar::Builder<W>,
-    path: &Path,
+    file: impl io::Read,
     record: &FileRecord,
 ) -> io::Result<()> {
-    let file = File::open(path)?;
     let mut reader = HashingReader::new(io::Read::take(file, record.size));
     tar.append_data(&mut header(record.size), &record.path, &mut reader)?;
     let (size, sha256) = reader.finish();
@@ -348,4 +443,56 @@ fn header(size: u64) -> tar::Header {
     header.set_gid(0);
     header.set_mtime(ENTRY_MTIME);
     header
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoProgress;
+    use crate::testutil::{Remote, key, put_version, store};
+
+    /// A bucket (streams, no local root) exports the very bytes its files give from disk;
+    /// a damaged artifact is refused there as here.
+    #[test]
+    fn a_store_without_a_local_root_exports_the_same_bundle() {
+        let (dir, local) = store();
+        put_version(&local, "example.com/a", "v1.0.0");
+        put_version(&local, "example.com/Upper/b", "v1.0.0-Beta");
+        let from_dir = dir.path().join("dir.tar.zst");
+        let from_store = dir.path().join("store.tar.zst");
+        let root = local.root().to_path_buf();
+        let a = export(&root, &ExportOptions::default(), &from_dir, &NoProgress).unwrap();
+        let remote = Remote(local);
+        let b = export_store(&remote, &ExportOptions::default(), &from_store, &NoProgress).unwrap();
+        assert_eq!((a.artifacts, a.versions), (b.artifacts, b.versions));
+        assert_eq!(
+            std::fs::read(&from_dir).unwrap(),
+            std::fs::read(&from_store).unwrap()
+        );
+
+        // A checksum-database answer held there cannot be carried yet: refused, not dropped.
+        remote
+            .put_meta("sumdb/sum.example/latest", b"go.sum database tree\n")
+            .unwrap();
+        let e = export_store(
+            &remote,
+            &ExportOptions::default(),
+            &dir.path().join("x.tar.zst"),
+            &NoProgress,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("cannot carry"), "{e}");
+
+        let zip = key("example.com/a", "v1.0.0", Kind::Zip);
+        std::fs::write(root.join(zip.rel_path()), b"not a zip").unwrap();
+        std::fs::remove_dir_all(root.join(".godepot/sumdb")).unwrap();
+        let e = export_store(
+            &remote,
+            &ExportOptions::default(),
+            &dir.path().join("y.tar.zst"),
+            &NoProgress,
+        )
+        .unwrap_err();
+        assert!(matches!(e, BundleError::BadStoreFile { .. }), "{e}");
+    }
 }

@@ -20,8 +20,8 @@ use std::fs;
 use std::time::{Duration, SystemTime};
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::LocalStore;
 use godepot_store::access::{AccessData, AccessTimes, RESOLUTION, Recorded};
+use godepot_store::{LocalStore, Store};
 use serde::Serialize;
 
 use crate::BundleError;
@@ -102,7 +102,7 @@ pub struct GcFailure {
 /// Decides every version of the store (matching `options.modules`), and removes the unused
 /// ones unless it is a dry run.
 pub fn gc(store: &LocalStore, options: &GcOptions) -> Result<GcReport, BundleError> {
-    let listing = list(store.root(), options.modules.as_deref())?;
+    let listing = list(store.walk()?, &[], options.modules.as_deref())?;
     let recorded = AccessTimes::new(store.root()).read()?;
     let cutoff = options
         .now

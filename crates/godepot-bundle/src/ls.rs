@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use godepot_module::{Version, matches_glob_prefix};
-use godepot_store::{Kind, TreeFile, walk_tree};
+use godepot_store::{Kind, Store, TreeEntry, TreeFile};
+use godepot_sumdb::SumdbPath;
 use serde::Serialize;
 
 use crate::BundleError;
@@ -107,11 +108,18 @@ pub fn matches(pattern: &str, module: &str) -> bool {
     matches_glob_prefix(pattern, module) || module.starts_with(pattern)
 }
 
-/// Lists the artifacts of the tree at `root`, modules sorted by path and versions by
+/// Lists the artifacts among `entries` (a store's [`godepot_store::Store::walk`], or
+/// [`godepot_store::walk_tree`] of a directory), modules sorted by path and versions by
 /// semantic version.
-pub fn list(root: &Path, pattern: Option<&str>) -> Result<Listing, BundleError> {
+/// `sumdb` is the sizes of the checksum-database answers held ([`sumdb_sizes`],
+/// [`sumdb_sizes_in`]), counted when there is no pattern.
+pub fn list(
+    entries: Vec<TreeEntry>,
+    sumdb: &[u64],
+    pattern: Option<&str>,
+) -> Result<Listing, BundleError> {
     let mut modules: BTreeMap<String, BTreeMap<Version, VersionListing>> = BTreeMap::new();
-    for entry in walk_tree(root)? {
+    for entry in entries {
         let TreeFile::Artifact(key) = entry.file else {
             continue;
         };
@@ -150,14 +158,43 @@ pub fn list(root: &Path, pattern: Option<&str>) -> Result<Listing, BundleError> 
     }
     listing.total_modules = listing.modules.len();
     if pattern.is_none() {
-        for answer in crate::sumdb::cache::walk(root)? {
-            let meta = std::fs::metadata(&answer.path).map_err(BundleError::io(&answer.path))?;
-            listing.sumdb_files += 1;
-            listing.sumdb_bytes += meta.len();
-        }
+        listing.sumdb_files = sumdb.len();
+        listing.sumdb_bytes = sumdb.iter().sum();
     }
     listing.all_bytes = listing.total_bytes + listing.sumdb_bytes;
     Ok(listing)
+}
+
+/// The sizes of the checksum-database answers under the data directory `root`.
+pub fn sumdb_sizes(root: &Path) -> Result<Vec<u64>, BundleError> {
+    crate::sumdb::cache::walk(root)?
+        .iter()
+        .map(|answer| {
+            std::fs::metadata(&answer.path)
+                .map(|m| m.len())
+                .map_err(BundleError::io(&answer.path))
+        })
+        .collect()
+}
+
+/// [`sumdb_sizes`] of any store (its metadata under `sumdb/`, read through the trait).
+pub fn sumdb_sizes_in(store: &dyn Store) -> Result<Vec<u64>, BundleError> {
+    let mut sizes = Vec::new();
+    for name in store.list_meta("sumdb")? {
+        let Some(rest) = name.strip_prefix("sumdb/") else {
+            continue;
+        };
+        let Some((_, rel)) = rest.split_once('/') else {
+            continue;
+        };
+        if rel == godepot_sumdb::check::VERIFIED_TREE || SumdbPath::parse(rest).is_err() {
+            continue;
+        }
+        if let Some(data) = store.get_meta(&name)? {
+            sizes.push(data.len() as u64);
+        }
+    }
+    Ok(sizes)
 }
 
 fn kind_rank(ext: &str) -> usize {

@@ -101,3 +101,110 @@ pub(crate) fn copy_tree(src: &std::path::Path, dest: &std::path::Path) {
         std::fs::copy(src.join(&entry.rel_path), to).unwrap();
     }
 }
+
+/// A store that behaves as object storage does: no local root, artifacts opened as streams.
+/// Over a local store, so tests can compare it with a data directory holding the same files.
+pub(crate) struct Remote(pub(crate) LocalStore);
+
+fn streamed(held: Option<godepot_store::Artifact>) -> Option<godepot_store::Artifact> {
+    held.map(|a| godepot_store::Artifact {
+        len: a.len,
+        modified: a.modified,
+        body: godepot_store::ArtifactBody::Reader(a.into_reader()),
+    })
+}
+
+impl Store for Remote {
+    fn open(
+        &self,
+        key: &ArtifactKey,
+    ) -> Result<Option<godepot_store::Artifact>, godepot_store::StoreError> {
+        Ok(streamed(self.0.open(key)?))
+    }
+    fn read(&self, key: &ArtifactKey) -> Result<Option<bytes::Bytes>, godepot_store::StoreError> {
+        self.0.read(key)
+    }
+    fn contains(&self, key: &ArtifactKey) -> Result<bool, godepot_store::StoreError> {
+        self.0.contains(key)
+    }
+    fn put(
+        &self,
+        key: &ArtifactKey,
+        data: &[u8],
+    ) -> Result<godepot_store::PutOutcome, godepot_store::StoreError> {
+        self.0.put(key, data)
+    }
+    fn spool(&self) -> Result<godepot_store::Spool, godepot_store::StoreError> {
+        self.0.spool()
+    }
+    fn put_spool(
+        &self,
+        key: &ArtifactKey,
+        spool: godepot_store::Spool,
+    ) -> Result<godepot_store::PutOutcome, godepot_store::StoreError> {
+        self.0.put_spool(key, spool)
+    }
+    fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, godepot_store::StoreError> {
+        self.0.versions(module)
+    }
+    fn get_meta(&self, name: &str) -> Result<Option<bytes::Bytes>, godepot_store::StoreError> {
+        self.0.get_meta(name)
+    }
+    fn put_meta(&self, name: &str, data: &[u8]) -> Result<(), godepot_store::StoreError> {
+        self.0.put_meta(name, data)
+    }
+    fn check_writable(&self) -> Result<(), godepot_store::StoreError> {
+        self.0.check_writable()
+    }
+    fn describe(&self) -> String {
+        "remote".into()
+    }
+    fn modules(&self) -> Result<Vec<ModulePath>, godepot_store::StoreError> {
+        self.0.modules()
+    }
+    fn list_meta(&self, prefix: &str) -> Result<Vec<String>, godepot_store::StoreError> {
+        self.0.list_meta(prefix)
+    }
+    fn walk(&self) -> Result<Vec<godepot_store::TreeEntry>, godepot_store::StoreError> {
+        self.0.walk()
+    }
+    fn open_file(
+        &self,
+        rel_path: &str,
+    ) -> Result<Option<godepot_store::Artifact>, godepot_store::StoreError> {
+        Ok(streamed(self.0.open_file(rel_path)?))
+    }
+    fn reconcile_list(
+        &self,
+        module: &ModulePath,
+    ) -> Result<godepot_store::ListDrift, godepot_store::StoreError> {
+        self.0.reconcile_list(module)
+    }
+    fn list_drift(
+        &self,
+        module: &ModulePath,
+    ) -> Result<godepot_store::ListDrift, godepot_store::StoreError> {
+        self.0.list_drift(module)
+    }
+    fn quarantine(&self, rel_path: &str, batch: &str) -> Result<(), godepot_store::StoreError> {
+        self.0.quarantine(rel_path, batch)
+    }
+    fn quarantine_location(&self, batch: &str) -> String {
+        self.0.quarantine_location(batch)
+    }
+    fn purge_quarantine(&self, batch: &str) -> Result<(), godepot_store::StoreError> {
+        self.0.purge_quarantine(batch)
+    }
+    fn scratch_dir(&self) -> &std::path::Path {
+        self.0.scratch_dir()
+    }
+    fn local_root(&self) -> Option<&std::path::Path> {
+        None
+    }
+    fn observe(
+        &self,
+        observer: std::sync::Arc<dyn godepot_store::StoreObserver>,
+    ) -> Result<(), std::sync::Arc<dyn godepot_store::StoreObserver>> {
+        self.0.observe(observer)
+    }
+}

@@ -10,11 +10,10 @@
 //! server fetches it again instead of serving it, and rewrites the lists to match.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::time::SystemTime;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{ArtifactKey, Kind, LocalStore, Store, TreeEntry, TreeFile};
+use godepot_store::{ArtifactKey, Kind, Store, TreeEntry, TreeFile};
 use serde::Serialize;
 
 use crate::check::{Facts, check_expected, check_ziphash, inspect};
@@ -99,7 +98,7 @@ pub enum FindingKind {
 }
 
 pub fn verify(
-    store: &LocalStore,
+    store: &dyn Store,
     options: &VerifyOptions,
     progress: &dyn Progress,
 ) -> Result<VerifyReport, BundleError> {
@@ -125,10 +124,20 @@ pub fn verify(
     let total = versions.values().flatten().map(|(e, _)| e.size).sum();
     progress.phase("verifying", total);
     let empty = Default::default();
-    let records = options.sumdb.keyed().map(|db| {
-        let key = db.key.as_ref().expect("keyed");
-        Records::new(store.root(), &db.name, key, &empty)
-    });
+    // The checksum database's held records are files under a data directory's `.godepot/`.
+    let records = match (options.sumdb.keyed(), store.local_root()) {
+        (None, _) => None,
+        (Some(db), Some(root)) => {
+            let key = db.key.as_ref().expect("keyed");
+            Some(Records::new(root, &db.name, key, &empty))
+        }
+        (Some(_), None) => {
+            return Err(BundleError::Invalid(format!(
+                "checking {} against a checksum database's held records needs a data directory",
+                store.describe()
+            )));
+        }
+    };
     let against = Against {
         go_sums: &options.go_sums,
         sumdb: &options.sumdb,
@@ -216,7 +225,7 @@ fn check_complete(files: &[(&TreeEntry, &ArtifactKey)], report: &mut VerifyRepor
 
 /// The module's `@v/list` must list exactly its downloadable versions.
 fn check_list(
-    store: &LocalStore,
+    store: &dyn Store,
     module: &ModulePath,
     report: &mut VerifyReport,
 ) -> Result<(), BundleError> {
@@ -259,7 +268,7 @@ struct Against<'a> {
 }
 
 fn verify_version(
-    store: &LocalStore,
+    store: &dyn Store,
     files: &[(&TreeEntry, &ArtifactKey)],
     against: &Against<'_>,
     progress: &dyn Progress,
@@ -289,10 +298,14 @@ fn verify_version(
                 involves,
             });
         };
-        let path = store.root().join(&entry.rel_path);
-        let facts = File::open(&path)
-            .map_err(|e| e.to_string())
-            .map(|mut file| inspect(key, &mut file));
+        let facts = match store.open_file(&entry.rel_path) {
+            Ok(Some(held)) => held
+                .into_file(store.scratch_dir())
+                .map_err(|e| format!("{}: {e}", entry.rel_path))
+                .map(|mut file| inspect(key, &mut file)),
+            Ok(None) => Err(format!("{}: gone while verifying", entry.rel_path)),
+            Err(e) => Err(e.to_string()),
+        };
         progress.advance(entry.size);
         let facts = match facts {
             Err(e) => {
@@ -360,7 +373,7 @@ fn verify_version(
     }
 }
 
-fn repair(store: &LocalStore, report: &mut VerifyReport) -> Result<(), BundleError> {
+fn repair(store: &dyn Store, report: &mut VerifyReport) -> Result<(), BundleError> {
     let batch = crate::time::format_compact(SystemTime::now());
     let mut paths: Vec<&String> = report.findings.iter().flat_map(|f| &f.involves).collect();
     paths.sort();

@@ -20,6 +20,8 @@
 //! - [`open_url`]: opens either from a `--storage` URL.
 //! - [`atomic`]: the one helper every local write goes through.
 //! - [`walk_tree`]: what a tree holds, found by walking it (export, import, verify, ls).
+//! - [`cache`]: [`CachedStore`], a bounded local disk cache of immutable artifacts in front
+//!   of any store (`--cache-dir`).
 //! - [`access`]: when each version was last asked for (derived data, for `gc`).
 //! - [`format`]: the data directory's format version (`.godepot/format`), checked on open.
 //!
@@ -27,6 +29,7 @@
 
 pub mod access;
 pub mod atomic;
+pub mod cache;
 pub mod compliance;
 mod error;
 pub mod format;
@@ -35,6 +38,7 @@ pub mod local;
 pub mod object;
 mod store;
 
+pub use cache::{CachedStore, DiskCache};
 pub use error::StoreError;
 pub use key::{ArtifactKey, Kind};
 pub use local::{HeldKinds, ListDrift, LocalStore, TreeEntry, TreeFile, classify, walk_tree};

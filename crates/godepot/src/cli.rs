@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::settings::{
-    AuditSettings, AuthSettings, CacheSettings, FollowSettings, ListenSettings, LogSettings,
-    OfflineSettings, PolicySettings, ServerSettings, StoreSettings, SumdbSettings,
+    AuditSettings, AuthSettings, CacheSettings, DiskCacheSettings, FollowSettings, ListenSettings,
+    LogSettings, OfflineSettings, PolicySettings, ServerSettings, StoreSettings, SumdbSettings,
     SyncIntervalSettings, TlsSettings, UpstreamSettings, VulnDbSettings,
 };
 
@@ -100,6 +100,8 @@ pub(crate) struct ServeArgs {
     pub(crate) offline: OfflineSettings,
     #[command(flatten)]
     pub(crate) cache: CacheSettings,
+    #[command(flatten)]
+    pub(crate) disk_cache: DiskCacheSettings,
     #[command(flatten)]
     pub(crate) sumdb: SumdbSettings,
     #[command(flatten)]

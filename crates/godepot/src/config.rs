@@ -195,6 +195,7 @@ mod tests {
         assert_eq!(store.data_dir.as_deref(), Some(Path::new("/from/file")));
         let flags = StoreSettings {
             data_dir: Some("/from/flag".into()),
+            ..StoreSettings::default()
         };
         let store = config.merge(flags).expect("merge");
         assert_eq!(store.data_dir.as_deref(), Some(Path::new("/from/flag")));

@@ -16,6 +16,7 @@ mod memory;
 mod policy;
 mod progress;
 mod settings;
+mod storage;
 mod version;
 
 use std::process::ExitCode;

@@ -3,7 +3,7 @@
 
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,13 +14,14 @@ use godepot_depot::{
 use godepot_git::{GitFetcher, GitOptions, HttpConfig};
 use godepot_index::Index;
 use godepot_store::access::AccessRecorder;
-use godepot_store::{LocalStore, Store};
+use godepot_store::{CachedStore, DiskCache, LocalStore, Store};
 use godepot_upstream::{Credentials, Netrc, ProxyList, Upstream, UpstreamMetrics, UpstreamOptions};
 
 use crate::config::ConfigFile;
 use crate::discover;
 use crate::failure::Failure;
 use crate::settings::UpstreamSettings;
+use crate::storage::BucketUrl;
 
 /// What is fetched from repositories rather than proxies, and the credentials for every
 /// host: the `--private` and `--insecure` patterns, `[[credentials]]` and `.netrc`.
@@ -52,7 +53,8 @@ impl Reach {
 
 /// What it takes to build a depot.
 pub(crate) struct DepotSettings<'a> {
-    pub(crate) data_dir: &'a Path,
+    /// The store: a data directory, or a bucket.
+    pub(crate) store: StoreAt<'a>,
     /// As configured; `None` means "discover it" (`$GOPROXY`, `go env`).
     pub(crate) upstream: Option<&'a str>,
     pub(crate) offline: bool,
@@ -70,6 +72,16 @@ pub(crate) struct DepotSettings<'a> {
     pub(crate) upstream_metrics: Option<Arc<UpstreamMetrics>>,
     /// The vulnerability database's source (`--vulndb`, else `$GOVULNDB`), if any.
     pub(crate) vulndb: Option<String>,
+    /// `--cache-dir` and `--cache-size` (`serve` only): a local copy of the artifacts
+    /// served, in front of the store.
+    pub(crate) disk_cache: Option<(PathBuf, u64)>,
+}
+
+/// Where [`DepotSettings`]' store is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StoreAt<'a> {
+    Dir(&'a Path),
+    Bucket(&'a BucketUrl),
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
@@ -88,8 +100,29 @@ pub(crate) fn build_with_sumdb(
     settings: &DepotSettings<'_>,
     sumdb: SumdbOptions,
 ) -> Result<Built, Failure> {
-    let (store, index) = open_indexed_store(settings.data_dir)?;
-    let store = Arc::new(store);
+    // Derived local state: beside the tree for a data directory; for a bucket, git mirrors
+    // under --cache-dir (else this process's scratch directory) and no module index yet.
+    let (store, index, git_dir): (Arc<dyn Store>, _, _) = match settings.store {
+        StoreAt::Dir(dir) => {
+            let (store, index) = open_indexed_store(dir)?;
+            (
+                Arc::new(store),
+                index,
+                dir.join(godepot_store::local::META_DIR).join("git"),
+            )
+        }
+        StoreAt::Bucket(url) => {
+            let store = crate::storage::open_bucket(url)?;
+            tracing::warn!(storage = %url, "the module index is not kept for a bucket yet: the web UI's listing and search and /metrics' store totals are empty");
+            let git_dir = match &settings.disk_cache {
+                Some((dir, _)) => dir.join("git"),
+                None => store.scratch_dir().join("git"),
+            };
+            (store, None, git_dir)
+        }
+    };
+    let scratch = store.scratch_dir().to_path_buf();
+    let store = with_disk_cache(store, settings.disk_cache.as_ref())?;
     let options = DepotOptions {
         offline: settings.offline,
         list_ttl: settings.list_ttl,
@@ -106,7 +139,7 @@ pub(crate) fn build_with_sumdb(
     let upstream = proxies(&resolved, settings)?;
     let private = &settings.reach.private;
     let git = if resolved.list.has_direct || !private.is_empty() {
-        Some(git_source(settings, store.scratch_dir())?)
+        Some(git_source(settings, git_dir, &scratch)?)
     } else {
         None
     };
@@ -127,14 +160,14 @@ pub(crate) fn build_with_sumdb(
     Ok(Built { depot, index })
 }
 
-/// The git fetcher, its mirrors under `<data-dir>/.godepot/git/` (derived data), asking
-/// each repository at most once per list TTL; zips are built in the store's scratch
+/// The git fetcher, its mirrors in `cache` (derived data: `<data-dir>/.godepot/git/`),
+/// asking each repository at most once per list TTL; zips are built in the store's scratch
 /// directory for this process.
-fn git_source(settings: &DepotSettings<'_>, scratch: &Path) -> Result<Arc<dyn Fetcher>, Failure> {
-    let cache = settings
-        .data_dir
-        .join(godepot_store::local::META_DIR)
-        .join("git");
+fn git_source(
+    settings: &DepotSettings<'_>,
+    cache: PathBuf,
+    scratch: &Path,
+) -> Result<Arc<dyn Fetcher>, Failure> {
     let mut options = GitOptions::new(cache);
     options.ttl = settings.list_ttl;
     options.http = HttpConfig {
@@ -248,6 +281,22 @@ pub(crate) fn sumdb_options(
         private: settings.reach.private.clone(),
         gather: false,
     })
+}
+
+/// `store` behind the local disk cache, when one is configured.
+pub(crate) fn with_disk_cache(
+    store: Arc<dyn Store>,
+    cache: Option<&(PathBuf, u64)>,
+) -> Result<Arc<dyn Store>, Failure> {
+    let Some((dir, max_bytes)) = cache else {
+        return Ok(store);
+    };
+    let cache = DiskCache::open(dir, *max_bytes).map_err(|e| {
+        Failure::config(format!("--cache-dir {}: {e}", dir.display()))
+            .hint("give each process a writable --cache-dir of its own")
+    })?;
+    tracing::info!(cache_dir = %dir.display(), max_bytes, "artifacts served are kept in the local disk cache");
+    Ok(Arc::new(CachedStore::new(store, cache)))
 }
 
 /// The store, its module index attached: every command that writes the store keeps the

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use godepot_bundle::export::{ExportOptions, ExportSummary, export};
+use godepot_bundle::export::{ExportOptions, ExportSummary, export, export_store};
 use godepot_bundle::manifest::{SelectionRecord, read_manifest};
 use godepot_bundle::{BundleError, Selection};
 use godepot_resolve::{Needs, ResolveOptions, StoreSource, resolve};
@@ -15,6 +15,7 @@ use crate::datadir;
 use crate::failure::Failure;
 use crate::progress::{Bar, count, human_bytes};
 use crate::settings::StoreSettings;
+use crate::storage::StoreLocation;
 
 /// Write one bundle file: a zstd-compressed tar whose content is a GOPROXY=file:// tree (so
 /// `tar -x` alone makes it usable), led by a manifest of every file's size, SHA-256 and h1.
@@ -54,7 +55,11 @@ pub(crate) struct ExportArgs {
 }
 
 pub(crate) fn run(file: &ConfigFile, args: ExportArgs) -> Result<(), Failure> {
-    let root = datadir::existing(&file.merge(args.store)?)?;
+    // A data directory is read in place; a bucket through its store.
+    let (root, bucket) = match file.merge(args.store)?.location()? {
+        StoreLocation::Dir(dir) => (Some(datadir::existing_dir(&dir)?), None),
+        StoreLocation::Bucket(url) => (None, Some(crate::storage::open_bucket(&url)?)),
+    };
     let since = args
         .since
         .as_deref()
@@ -70,7 +75,12 @@ pub(crate) fn run(file: &ConfigFile, args: ExportArgs) -> Result<(), Failure> {
     let selection = if args.inputs.is_empty() {
         Selection::All
     } else {
-        select_inputs(&root, &args.inputs)?
+        let needs = match (&root, &bucket) {
+            (Some(root), _) => resolve_from_store(root, &args.inputs)?,
+            (None, Some(store)) => resolve_from(Arc::clone(store), &args.inputs)?,
+            (None, None) => unreachable!("a directory or a bucket"),
+        };
+        select(&needs)
     };
     let kind = match selection {
         Selection::All => "all",
@@ -88,14 +98,18 @@ pub(crate) fn run(file: &ConfigFile, args: ExportArgs) -> Result<(), Failure> {
             incremental: !args.since_bundle.is_empty() || since.is_some(),
         },
     };
-    let summary = export(&root, &options, &args.out, &Bar::new()).map_err(|e| failure(&e))?;
+    let summary = match (&root, &bucket) {
+        (Some(root), _) => export(root, &options, &args.out, &Bar::new()),
+        (None, Some(store)) => export_store(&**store, &options, &args.out, &Bar::new()),
+        (None, None) => unreachable!("a directory or a bucket"),
+    }
+    .map_err(|e| failure(&e))?;
     report(&summary, args.json);
     Ok(())
 }
 
-/// Resolves the inputs from what the store holds, into the exact artifacts they need.
-fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
-    let needs = resolve_from_store(root, inputs)?;
+/// The exact artifacts the resolved inputs need.
+fn select(needs: &Needs) -> Selection {
     let mut keys = HashSet::new();
     for (module, version) in &needs.mods {
         keys.insert(ArtifactKey::new(module.clone(), version.clone(), Kind::Mod));
@@ -105,7 +119,7 @@ fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
             keys.insert(ArtifactKey::new(module.clone(), version.clone(), kind));
         }
     }
-    Ok(Selection::Artifacts(keys))
+    Selection::Artifacts(keys)
 }
 
 /// What projects need (go.mod, go.work, go.sum files, directories, module@version, or list
@@ -113,9 +127,13 @@ fn select_inputs(root: &Path, inputs: &[String]) -> Result<Selection, Failure> {
 /// `export` and `gc --keep`. A problem (something the store cannot answer) is printed and
 /// fails the command.
 pub(crate) fn resolve_from_store(root: &Path, inputs: &[String]) -> Result<Needs, Failure> {
-    let inputs = crate::commands::gather::parse_inputs(inputs)?;
     let store = crate::commands::depot::open_store(root)?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    resolve_from(Arc::new(store), inputs)
+}
+
+/// [`resolve_from_store`], over any store.
+pub(crate) fn resolve_from(store: Arc<dyn Store>, inputs: &[String]) -> Result<Needs, Failure> {
+    let inputs = crate::commands::gather::parse_inputs(inputs)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;

@@ -4,10 +4,10 @@ use godepot_bundle::ls::{Listing, SortBy, list};
 use godepot_bundle::time::format_rfc3339;
 
 use crate::config::ConfigFile;
-use crate::datadir;
 use crate::failure::Failure;
 use crate::progress::{count, human_bytes};
 use crate::settings::StoreSettings;
+use crate::storage::{self, StoreLocation};
 
 /// List held modules and versions with their sizes, and a total.
 ///
@@ -54,10 +54,13 @@ impl From<Sort> for SortBy {
 }
 
 pub(crate) fn run(file: &ConfigFile, args: LsArgs) -> Result<(), Failure> {
-    let root = datadir::existing(&file.merge(args.store)?)?;
-    let mut listing = list(&root, args.pattern.as_deref())
-        .map_err(|e| Failure::runtime(format!("cannot list {}: {e}", root.display())))?;
-    add_licenses(&root, &mut listing);
+    let location = file.merge(args.store)?.location()?;
+    let (entries, sumdb) = storage::listing(&location)?;
+    let mut listing = list(entries, &sumdb, args.pattern.as_deref())
+        .map_err(|e| Failure::runtime(format!("cannot list {location}: {e}")))?;
+    if let StoreLocation::Dir(root) = &location {
+        add_licenses(root, &mut listing);
+    }
     listing.sort(args.sort.into());
     if args.json {
         println!(

@@ -161,7 +161,7 @@ fn vulndb_source(file: &ConfigFile, flag: Option<String>) -> Result<Option<Strin
 impl Settings {
     fn depot(&self) -> DepotSettings<'_> {
         DepotSettings {
-            data_dir: &self.data_dir,
+            store: depot::StoreAt::Dir(&self.data_dir),
             upstream: self.upstream.as_deref(),
             offline: false,
             list_ttl: self.list_ttl,
@@ -174,6 +174,7 @@ impl Settings {
             access: None,
             upstream_metrics: None,
             vulndb: self.vulndb.clone(),
+            disk_cache: None,
         }
     }
 }

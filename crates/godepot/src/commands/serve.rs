@@ -7,17 +7,20 @@ use godepot_server::{Activity, ConnectionLimits, ServerOptions};
 use godepot_store::access::{AccessRecorder, SystemClock};
 
 use crate::cli::ServeArgs;
-use crate::commands::depot::{self, DepotSettings, Reach, instance_id};
+use crate::commands::depot::{self, DepotSettings, Reach, StoreAt, instance_id};
 use crate::config::ConfigFile;
 use crate::failure::Failure;
 use crate::settings::{CacheSettings, ServerSettings, SumdbSettings, UpstreamSettings};
+use crate::storage::StoreLocation;
 use crate::{datadir, logging, memory};
 
 /// `serve`'s settings, merged.
 struct Config {
     listen: std::net::SocketAddr,
     server: ServerSettings,
-    data_dir: PathBuf,
+    /// The store; `data_dir` is its directory, `None` for a bucket.
+    location: StoreLocation,
+    data_dir: Option<PathBuf>,
     upstream: UpstreamSettings,
     offline: bool,
     cache: CacheSettings,
@@ -34,6 +37,8 @@ struct Config {
     /// `--sync-interval` (off when `None`) and what each sync fetches.
     sync_interval: Option<std::time::Duration>,
     follow: godepot_depot::Follow,
+    /// `--cache-dir` and its bound.
+    disk_cache: Option<(PathBuf, u64)>,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
@@ -43,7 +48,8 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
     let config = Config {
         listen: file.merge(args.listen)?.listen(),
         server: file.merge(args.server)?,
-        data_dir: file.merge(args.store)?.data_dir()?,
+        data_dir: None,
+        location: file.merge(args.store)?.location()?,
         reach: Reach::new(file, &upstream)?,
         upstream,
         offline: file.merge(args.offline)?.offline(),
@@ -57,12 +63,27 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
         tls: file.merge(args.tls)?.load()?.map(Arc::new),
         sync_interval: file.merge(args.sync)?.sync_interval(),
         follow: file.merge(args.follow)?.follow(),
+        disk_cache: file.merge(args.disk_cache)?.cache()?,
     };
-    if config.offline && !config.data_dir.is_dir() {
+    let mut config = config;
+    config.data_dir = match &config.location {
+        StoreLocation::Dir(dir) => Some(dir.clone()),
+        StoreLocation::Bucket(url) if config.require_auth => {
+            return Err(Failure::config(format!(
+                "--require-auth needs a data directory: the tokens are not kept in a bucket ({url}) yet"
+            ))
+            .hint("run the replicas without --require-auth behind an authenticating proxy, or serve a data directory"));
+        }
+        StoreLocation::Bucket(_) => None,
+    };
+    if let Some(data_dir) = &config.data_dir
+        && config.offline
+        && !data_dir.is_dir()
+    {
         // Offline, an empty store answers 404 to everything: a typo, not a fresh start.
         return Err(Failure::config(format!(
             "data directory {} does not exist, and offline there is nothing to fill it",
-            config.data_dir.display()
+            data_dir.display()
         ))
         .hint("pass --data-dir with the store you imported into (or drop --offline)"));
     }
@@ -75,7 +96,11 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let upstream_metrics = Arc::new(godepot_upstream::UpstreamMetrics::default());
     let listen = config.listen;
     let settings = DepotSettings {
-        data_dir: &config.data_dir,
+        store: match (&config.data_dir, &config.location) {
+            (Some(dir), _) => StoreAt::Dir(dir),
+            (None, StoreLocation::Bucket(url)) => StoreAt::Bucket(url),
+            (None, StoreLocation::Dir(dir)) => StoreAt::Dir(dir),
+        },
         upstream: config.upstream.upstream.as_deref(),
         offline: config.offline,
         list_ttl: config.cache.list_ttl(),
@@ -86,6 +111,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         access: None,
         upstream_metrics: Some(Arc::clone(&upstream_metrics)),
         vulndb: config.vulndb.clone(),
+        disk_cache: config.disk_cache.clone(),
     };
     let sumdb = depot::sumdb_options(
         config.sumdb.sumdb.as_deref(),
@@ -93,15 +119,24 @@ async fn serve(config: Config) -> Result<(), Failure> {
         &settings,
     )?;
     let about = about(&config, &sumdb);
-    let created = datadir::Created::guard(&config.data_dir);
-    let recorder = access_recorder(&config.data_dir)?;
+    let created = config.data_dir.as_deref().map(datadir::Created::guard);
+    let recorder = match &config.data_dir {
+        Some(dir) => Some(access_recorder(dir)?),
+        None => {
+            tracing::warn!(storage = %config.location, "access times are not recorded for a bucket yet: gc cannot judge what is unused there");
+            None
+        }
+    };
     let settings = DepotSettings {
-        access: Some(Arc::clone(&recorder)),
+        access: recorder.clone(),
         ..settings
     };
     let built = depot::build_with_sumdb(&settings, sumdb)?;
-    if config.offline && datadir::holds_nothing(&config.data_dir) {
-        tracing::warn!(data_dir = %config.data_dir.display(), "offline with an empty store: every request will be answered 404; import a bundle first (godepot import)");
+    if let Some(data_dir) = &config.data_dir
+        && config.offline
+        && datadir::holds_nothing(data_dir)
+    {
+        tracing::warn!(data_dir = %data_dir.display(), "offline with an empty store: every request will be answered 404; import a bundle first (godepot import)");
     }
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         Failure::runtime(format!("cannot listen on {listen}: {e}"))
@@ -110,7 +145,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let addr = listener
         .local_addr()
         .map_err(|e| Failure::runtime(format!("cannot read the listening address: {e}")))?;
-    created.keep();
+    if let Some(created) = created {
+        created.keep();
+    }
     if let Some(index) = &built.index {
         if index.needs_rebuild().unwrap_or(true) {
             tracing::info!(
@@ -133,7 +170,11 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let access = match config.require_auth {
         false => None,
         true => {
-            let store = godepot_auth::TokenStore::new(config.data_dir.join(".godepot"));
+            // A bucket with --require-auth was refused in `run`.
+            let Some(data_dir) = &config.data_dir else {
+                return Err(Failure::config("--require-auth needs a data directory"));
+            };
+            let store = godepot_auth::TokenStore::new(data_dir.join(".godepot"));
             let access = godepot_server::Access::new(store).map_err(|e| {
                 Failure::config(format!("--require-auth: cannot read the tokens: {e}"))
             })?;
@@ -167,7 +208,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
     let activity = Arc::new(Activity::default());
     tokio::spawn(memory::release_when_idle(Arc::clone(&activity)));
-    tokio::spawn(Arc::clone(&recorder).flush_every(ACCESS_FLUSH));
+    if let Some(recorder) = &recorder {
+        tokio::spawn(Arc::clone(recorder).flush_every(ACCESS_FLUSH));
+    }
     let mut metrics = godepot_server::Metrics::default().with_source(upstream_metrics);
     if let Some(index) = &built.index {
         // The store's size for /metrics: one query over the index's module rows a scrape.
@@ -184,9 +227,12 @@ async fn serve(config: Config) -> Result<(), Failure> {
             activity,
             access,
             audit: config.audit.clone(),
-            remover: Some(Arc::new(crate::commands::rm::StoreRemover {
-                data_dir: config.data_dir.clone(),
-            })),
+            // Removal through the admin API needs the local store (rm's quarantine and
+            // index update); on a bucket it answers that it is not available.
+            remover: config.data_dir.clone().map(|data_dir| {
+                Arc::new(crate::commands::rm::StoreRemover { data_dir })
+                    as Arc<dyn godepot_server::Remover>
+            }),
             about,
             metrics: Arc::new(metrics),
             index: built.index,
@@ -202,7 +248,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         version = crate::version::VERSION,
         commit = crate::version::COMMIT,
         built = crate::version::BUILD_DATE.as_str(),
-        data_dir = %config.data_dir.display(),
+        data_dir = %config.location,
         mode,
         "godepot {} listening on {scheme}://{addr}",
         crate::version::VERSION,
@@ -223,7 +269,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     )
     .await
     .map_err(|e| Failure::runtime(format!("server failed: {e}")))?;
-    recorder.flush_logged().await;
+    if let Some(recorder) = &recorder {
+        recorder.flush_logged().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

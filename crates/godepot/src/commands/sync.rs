@@ -84,7 +84,7 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
     // Only warnings: progress and the summary are this command's output.
     logging::init(LogFormat::Text, "warn")?;
     let settings = DepotSettings {
-        data_dir: &data_dir,
+        store: depot::StoreAt::Dir(&data_dir),
         upstream: upstream.upstream.as_deref(),
         offline: false,
         // Asked now, whatever was asked before: that is the point. (Also how often a
@@ -99,6 +99,7 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
         access: None,
         upstream_metrics: None,
         vulndb,
+        disk_cache: None,
     };
     depot::runtime()?.block_on(async {
         let sumdb = depot::sumdb_options(sumdb.sumdb.as_deref(), sumdb.nosumdb.as_deref(), &settings)?;

@@ -1,9 +1,11 @@
 //! `godepot verify`: re-check everything the store holds.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use godepot_bundle::GoSums;
 use godepot_bundle::verify::{VerifyOptions, VerifyReport, verify};
+use godepot_store::Store;
 
 use crate::commands::depot::Reach;
 use crate::commands::import::sumdb_check;
@@ -13,6 +15,7 @@ use crate::datadir;
 use crate::failure::Failure;
 use crate::progress::{Bar, count, human_bytes};
 use crate::settings::{OfflineSettings, StoreSettings, SumdbSettings, UpstreamSettings};
+use crate::storage::StoreLocation;
 
 /// Re-hash every held zip and go.mod, compare with the stored .ziphash and, when given,
 /// go.sum files; report mismatches, unreadable files, orphans (files that are not
@@ -57,27 +60,42 @@ pub(crate) struct VerifyArgs {
 pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
     let go_sums =
         GoSums::load(&args.go_sum).map_err(|e| Failure::config(format!("--go-sum: {e}")))?;
-    let root = datadir::existing(&file.merge(args.store)?)?;
+    let location = file.merge(args.store)?.location()?;
     let sumdb_settings = file.merge(args.sumdb)?;
     let upstream = file.merge(args.upstream)?;
     let reach = Reach::new(file, &upstream)?;
-    // --repair quarantines: the module index hears of it.
-    let (store, _index) =
-        crate::commands::depot::open_indexed_store(&root).map_err(Failure::into_io)?;
     let mut sumdb = sumdb_check(&sumdb_settings)?;
     // Private modules are in no checksum database: never asked about, never "unverified".
     sumdb.skip = format!("{},{}", sumdb.skip, reach.private);
-    let sources = match &sumdb_settings.sumdb {
-        None => None,
-        Some(list) => {
-            let online = (!file.merge(args.offline)?.offline()).then(|| Online {
-                upstream: upstream.upstream.as_deref(),
-                upstream_timeout: upstream.upstream_timeout(),
-                list,
-                nosumdb: sumdb_settings.nosumdb.as_deref(),
-                reach: &reach,
-            });
-            Some(verify_sumdb::gather(&store, &sumdb, online)?)
+    let (store, _index, sources): (Arc<dyn Store>, _, _) = match &location {
+        StoreLocation::Dir(dir) => {
+            let root = datadir::existing_dir(dir)?;
+            // --repair quarantines: the module index hears of it.
+            let (store, index) =
+                crate::commands::depot::open_indexed_store(&root).map_err(Failure::into_io)?;
+            let sources = match &sumdb_settings.sumdb {
+                None => None,
+                Some(list) => {
+                    let online = (!file.merge(args.offline)?.offline()).then(|| Online {
+                        upstream: upstream.upstream.as_deref(),
+                        upstream_timeout: upstream.upstream_timeout(),
+                        list,
+                        nosumdb: sumdb_settings.nosumdb.as_deref(),
+                        reach: &reach,
+                    });
+                    Some(verify_sumdb::gather(&store, &sumdb, online)?)
+                }
+            };
+            (Arc::new(store), index, sources)
+        }
+        StoreLocation::Bucket(url) => {
+            if sumdb_settings.sumdb.is_some() {
+                return Err(Failure::config(format!(
+                    "verify --sumdb works on a data directory only, not on {url}"
+                ))
+                .hint("verify the bucket without --sumdb, or copy its tree to a directory and verify that with --sumdb"));
+            }
+            (crate::storage::open_bucket(url)?, None, None)
         }
     };
     let options = VerifyOptions {
@@ -85,7 +103,7 @@ pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
         repair: args.repair,
         sumdb,
     };
-    let report = verify(&store, &options, &Bar::new())
+    let report = verify(&*store, &options, &Bar::new())
         .map_err(|e| Failure::io(format!("verify failed: {e}")))?;
     print(&report, args.json);
     if let Some(v) = &report.vulndb {

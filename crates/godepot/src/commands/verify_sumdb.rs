@@ -83,7 +83,7 @@ pub(crate) fn gather(
         ),
     });
     let settings = DepotSettings {
-        data_dir: store.root(),
+        store: depot::StoreAt::Dir(store.root()),
         upstream: online.upstream,
         offline: false,
         list_ttl: Duration::from_secs(60),
@@ -95,6 +95,7 @@ pub(crate) fn gather(
         access: None,
         upstream_metrics: None,
         vulndb: None,
+        disk_cache: None,
     };
     let options = depot::sumdb_options(Some(online.list), online.nosumdb, &settings)?;
     let built = depot::build_with_sumdb(&settings, options)?;

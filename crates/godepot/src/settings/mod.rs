@@ -17,8 +17,9 @@ use clap::builder::BoolishValueParser;
 
 use crate::cli::LogFormat;
 use crate::failure::Failure;
+use crate::storage::{self, StoreLocation};
 use group::{Group, settings_group};
-use value::{Listen, Span};
+use value::{ByteSize, Listen, Span};
 
 settings_group! {
     /// The store a command works on.
@@ -27,14 +28,84 @@ settings_group! {
         /// [default: the platform's data directory, e.g. ~/.local/share/godepot].
         #[arg(long, env = "GODEPOT_DATA_DIR", value_name = "DIR")]
         pub(crate) data_dir: Option<PathBuf>,
+
+        /// The store as a URL: file:///path (the same as --data-dir) or s3://bucket/prefix
+        /// (endpoint, region and credentials from the AWS_* variables, never from here)
+        /// [default: --data-dir].
+        #[arg(long, env = "GODEPOT_STORAGE", value_name = "URL")]
+        pub(crate) storage: Option<String>,
     }
 }
 
 impl StoreSettings {
+    /// Where the store is: `--storage`, else `--data-dir`, else the platform's data
+    /// directory. Both given for different places is a mistake, not a precedence.
+    pub(crate) fn location(&self) -> Result<StoreLocation, Failure> {
+        let Some(url) = &self.storage else {
+            return self.dir_or_default().map(StoreLocation::Dir);
+        };
+        let location = storage::parse(url)?;
+        match (&location, &self.data_dir) {
+            (StoreLocation::Dir(dir), Some(data_dir)) if !storage::same_dir(dir, data_dir) => {
+                Err(Failure::config(format!(
+                    "--storage {url} and --data-dir {} name different stores",
+                    data_dir.display()
+                ))
+                .hint("give one of them (they may come from flags, GODEPOT_* variables or the config file)"))
+            }
+            (StoreLocation::Bucket(bucket), Some(data_dir)) => Err(Failure::config(format!(
+                "--storage {bucket} and --data-dir {} name different stores",
+                data_dir.display()
+            ))
+            .hint("with a bucket, drop --data-dir: a replica keeps nothing locally but its --cache-dir")),
+            _ => Ok(location),
+        }
+    }
+
+    /// The store's directory, for a command that works on local disk only: a bucket is
+    /// refused, saying so.
     pub(crate) fn data_dir(&self) -> Result<PathBuf, Failure> {
+        match self.location()? {
+            StoreLocation::Dir(dir) => Ok(dir),
+            StoreLocation::Bucket(bucket) => Err(Failure::config(format!(
+                "this command works on a local data directory only, not on {bucket}"
+            ))
+            .hint("copy the bucket's tree to a directory (it is a GOPROXY=file:// tree) and pass --data-dir, or see the README's \"Object storage\" for the commands that take a bucket")),
+        }
+    }
+
+    fn dir_or_default(&self) -> Result<PathBuf, Failure> {
         match &self.data_dir {
             Some(dir) => Ok(dir.clone()),
             None => default_data_dir(),
+        }
+    }
+}
+
+settings_group! {
+    /// The local disk cache in front of the store (`serve`, issue 14).
+    pub(crate) struct DiskCacheSettings {
+        /// Keep a copy of the .info, .mod and .zip files served in this directory (one per
+        /// process; derived data, safe to delete), so warm hits do not ask the store (a
+        /// bucket) [default: no cache].
+        #[arg(long, env = "GODEPOT_CACHE_DIR", value_name = "DIR")]
+        pub(crate) cache_dir: Option<PathBuf>,
+
+        /// The cache's bound; the least recently used files go first (e.g. 512MiB, 10GiB,
+        /// or a number of bytes) [default: 10GiB].
+        #[arg(long, env = "GODEPOT_CACHE_SIZE", value_name = "BYTES")]
+        pub(crate) cache_size: Option<ByteSize>,
+    }
+}
+
+impl DiskCacheSettings {
+    /// The cache's directory and bound, or `None` without `--cache-dir`.
+    pub(crate) fn cache(&self) -> Result<Option<(PathBuf, u64)>, Failure> {
+        match (&self.cache_dir, self.cache_size) {
+            (Some(dir), size) => Ok(Some((dir.clone(), size.map_or(10 << 30, |s| s.0)))),
+            (None, Some(_)) => Err(Failure::config("--cache-size needs --cache-dir")
+                .hint("give --cache-dir DIR too, or drop --cache-size")),
+            (None, None) => Ok(None),
         }
     }
 }
@@ -430,6 +501,7 @@ impl SyncIntervalSettings {
 pub(crate) fn all_keys() -> Vec<String> {
     [
         StoreSettings::fields(),
+        DiskCacheSettings::fields(),
         UpstreamSettings::fields(),
         CacheSettings::fields(),
         SumdbSettings::fields(),
@@ -480,6 +552,7 @@ mod tests {
             assert_eq!(G::keys(), G::fields(), "{}", std::any::type_name::<G>());
         }
         same::<StoreSettings>();
+        same::<DiskCacheSettings>();
         same::<UpstreamSettings>();
         same::<CacheSettings>();
         same::<SumdbSettings>();
@@ -495,6 +568,6 @@ mod tests {
         same::<RetentionSettings>();
         same::<FollowSettings>();
         same::<SyncIntervalSettings>();
-        assert_eq!(all_keys().len(), 27);
+        assert_eq!(all_keys().len(), 30);
     }
 }
