@@ -16,6 +16,7 @@
 //! The depot speaks neither HTTP nor the CLI: it returns [`Answer`]s and [`DepotError`]s.
 
 mod answer;
+mod coordinate;
 mod error;
 mod fetcher;
 mod flight;
@@ -43,6 +44,7 @@ use godepot_store::{ArtifactKey, Kind, Store};
 use godepot_upstream::Upstream;
 
 pub use answer::{Answer, Body, CacheStatus, ZipStream};
+pub use coordinate::Coordination;
 pub use error::{Cause, DepotError, Reason};
 pub use fetcher::{
     FallThrough, Fetched, FetchedZip, Fetcher, Fetchers, MAX_INFO, MAX_MUTABLE, Mutable,
@@ -79,6 +81,9 @@ pub struct DepotOptions {
     pub sumdb: SumdbOptions,
     /// Where versions served to clients (`.info`, `.mod`, `.zip`) are noted, for `gc`.
     pub access: Option<Arc<AccessRecorder>>,
+    /// Who fetches what when several replicas share one store (`--coordination`); in this
+    /// process alone by default.
+    pub coordination: Coordination,
 }
 
 impl Default for DepotOptions {
@@ -89,6 +94,7 @@ impl Default for DepotOptions {
             max_zip: godepot_module::MAX_ZIP_FILE,
             sumdb: SumdbOptions::default(),
             access: None,
+            coordination: Coordination::default(),
         }
     }
 }
@@ -112,6 +118,8 @@ struct Inner {
     sumdb: sumdb::SumdbProxy,
     gate: gate::Gate,
     metrics: Arc<DepotMetrics>,
+    /// Single-flight across replicas (see [`coordinate`]).
+    coord: coordinate::Coord,
 }
 
 /// What the readiness probe reports.
@@ -154,6 +162,11 @@ impl Depot {
             options.list_ttl,
             Arc::clone(&metrics),
         );
+        let coord = coordinate::Coord::new(
+            options.coordination.clone(),
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+        );
         Depot {
             inner: Arc::new(Inner {
                 store,
@@ -167,6 +180,7 @@ impl Depot {
                 sumdb,
                 gate: gate::Gate::default(),
                 metrics,
+                coord,
             }),
         }
     }

@@ -12,6 +12,7 @@
 //! - [`tamper`] rewrites a bundle's entries, as an attacker or a bad disk would;
 //! - [`toolchain`] adds a fake Go toolchain module (`bin/go` a script) to a universe;
 //! - [`git`] makes git repositories and serves them, behind an HTTP proxy, as a made-up host;
+//! - [`redis`] runs a real `redis-server` on loopback, restartable on its port (coordination);
 //! - [`fsutil`] holds file-tree helpers (snapshots, copies) the tests use to prove "nothing stored".
 
 pub mod fsutil;
@@ -21,6 +22,7 @@ pub mod gocmd;
 pub mod http;
 pub mod oracle;
 pub mod process;
+pub mod redis;
 pub mod semver;
 pub mod sumdb;
 pub mod tamper;
