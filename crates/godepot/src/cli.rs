@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::settings::{
-    AuditSettings, AuthSettings, CacheSettings, FollowSettings, ListenSettings, LogSettings,
-    OfflineSettings, PolicySettings, ServerSettings, StoreSettings, SumdbSettings,
-    SyncIntervalSettings, TlsSettings, UpstreamSettings,
+    AuditSettings, AuthSettings, CacheSettings, CoordinationSettings, FollowSettings,
+    ListenSettings, LogSettings, OfflineSettings, PolicySettings, ServerSettings, StoreSettings,
+    SumdbSettings, SyncIntervalSettings, TlsSettings, UpstreamSettings,
 };
 
 /// godepot: an offline-first Go module repository.
@@ -110,6 +110,8 @@ pub(crate) struct ServeArgs {
     pub(crate) tls: TlsSettings,
     #[command(flatten)]
     pub(crate) sync: SyncIntervalSettings,
+    #[command(flatten)]
+    pub(crate) coordination: CoordinationSettings,
     // What the background sync fetches.
     #[command(flatten)]
     pub(crate) follow: FollowSettings,

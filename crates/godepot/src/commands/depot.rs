@@ -67,6 +67,8 @@ pub(crate) struct DepotSettings<'a> {
     /// `/metrics`). Not the git fetcher's: the proxies it asks are named by the modules'
     /// go-import tags, so their hosts would be an unbounded label.
     pub(crate) upstream_metrics: Option<Arc<UpstreamMetrics>>,
+    /// Who fetches what among the replicas on one store (`serve --coordination`).
+    pub(crate) coordination: godepot_depot::Coordination,
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
@@ -92,6 +94,7 @@ pub(crate) fn build_with_sumdb(
         list_ttl: settings.list_ttl,
         sumdb,
         access: settings.access.clone(),
+        coordination: settings.coordination.clone(),
         ..DepotOptions::default()
     };
     if settings.offline {

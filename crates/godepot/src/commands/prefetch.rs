@@ -141,6 +141,7 @@ impl Settings {
             reach: &self.reach,
             access: None,
             upstream_metrics: None,
+            coordination: godepot_depot::Coordination::default(),
         }
     }
 }

@@ -32,6 +32,9 @@ struct Config {
     /// `--sync-interval` (off when `None`) and what each sync fetches.
     sync_interval: Option<std::time::Duration>,
     follow: godepot_depot::Follow,
+    /// `--coordination` and `--coordination-lease`, turned into the depot's in `serve`
+    /// (the Redis client needs the runtime).
+    coordination: crate::settings::CoordinationSettings,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
@@ -54,6 +57,7 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
         tls: file.merge(args.tls)?.load()?.map(Arc::new),
         sync_interval: file.merge(args.sync)?.sync_interval(),
         follow: file.merge(args.follow)?.follow(),
+        coordination: file.merge(args.coordination)?,
     };
     if config.offline && !config.data_dir.is_dir() {
         // Offline, an empty store answers 404 to everything: a typo, not a fresh start.
@@ -71,6 +75,10 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let instance_id = instance_id();
     let upstream_metrics = Arc::new(godepot_upstream::UpstreamMetrics::default());
     let listen = config.listen;
+    let coordination = config.coordination.coordination()?;
+    if coordination.coordinator.is_shared() {
+        tracing::info!(coordinator = %coordination.coordinator.describe(), lease = ?coordination.lease, "fetches are coordinated with the other replicas");
+    }
     let settings = DepotSettings {
         data_dir: &config.data_dir,
         upstream: config.upstream.upstream.as_deref(),
@@ -82,6 +90,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         reach: &config.reach,
         access: None,
         upstream_metrics: Some(Arc::clone(&upstream_metrics)),
+        coordination,
     };
     let sumdb = depot::sumdb_options(
         config.sumdb.sumdb.as_deref(),

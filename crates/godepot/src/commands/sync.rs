@@ -93,6 +93,7 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
         // Sync is no client (nothing noted for gc), and has no /metrics.
         access: None,
         upstream_metrics: None,
+        coordination: godepot_depot::Coordination::default(),
     };
     depot::runtime()?.block_on(async {
         let sumdb = depot::sumdb_options(sumdb.sumdb.as_deref(), sumdb.nosumdb.as_deref(), &settings)?;

@@ -94,6 +94,7 @@ pub(crate) fn gather(
         reach: online.reach,
         access: None,
         upstream_metrics: None,
+        coordination: godepot_depot::Coordination::default(),
     };
     let options = depot::sumdb_options(Some(online.list), online.nosumdb, &settings)?;
     let built = depot::build_with_sumdb(&settings, options)?;
