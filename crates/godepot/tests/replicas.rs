@@ -173,9 +173,11 @@ fn a_redis_restart_costs_no_corruption_and_no_godepot_restart() {
     // Redis gone: each replica fetches on its own (write-once keeps that correct).
     redis.stop();
     for (i, gd) in gds.iter().enumerate() {
-        let r = get(gd, &f("v1.0.0", "zip"));
-        assert_eq!(r.status, 200, "replica {i} without Redis: {}", r.text());
-        assert!(r.body == rig.fixture("example.com/f", "v1.0.0", "zip"));
+        for ext in ["mod", "zip"] {
+            let r = get(gd, &f("v1.0.0", ext));
+            assert_eq!(r.status, 200, "replica {i} without Redis: {}", r.text());
+            assert!(r.body == rig.fixture("example.com/f", "v1.0.0", ext));
+        }
     }
     gds[0]
         .wait_for_log(Duration::from_secs(10), "coordinator unreachable")
@@ -195,6 +197,10 @@ fn a_redis_restart_costs_no_corruption_and_no_godepot_restart() {
         let r = client.join().unwrap();
         assert_eq!(r.status, 200, "{}", r.text());
         assert!(r.body == expected);
+    }
+    for ext in ["info", "mod"] {
+        let r = get(&gds[1], &f("v1.1.0", ext));
+        assert_eq!(r.status, 200, "{}", r.text());
     }
     // The connection comes back within a few requests; by now, one fetch between them.
     let hits = rig.upstream.hits("example.com/f/@v/v1.1.0.zip");
