@@ -6,6 +6,8 @@ use godepot_module::{ModulePath, Version};
 use godepot_store::{ArtifactKey, Kind};
 
 use crate::answer::{Answer, Body, CacheStatus};
+use crate::coordinate::{self, Turn};
+use crate::error::Reason;
 use crate::hot::{Hot, MAX_ENTRY};
 use crate::{DepotError, Inner};
 
@@ -26,9 +28,15 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
     let health = inner.mutable.health_handle();
     let sumdb = inner.sumdb.clone();
     let metrics = std::sync::Arc::clone(&inner.metrics);
+    let coord = inner.coord.clone();
     let (answer, _) = inner
         .small_flights
         .run(&flight_key, || async move {
+            // Another replica's fetch of it, if any, first (see `coordinate`).
+            let lease = match coord.turn(&key).await? {
+                Turn::Held => return read_held(store, key).await,
+                Turn::Lead(lease) => lease,
+            };
             let (module, version) = (&key.module, &key.version);
             let fetched = match key.kind {
                 Kind::Mod => fetcher.go_mod(module, version).await,
@@ -48,15 +56,30 @@ pub(crate) async fn small_artifact(inner: &Inner, key: ArtifactKey) -> Result<An
                     .await?;
             }
             let (stored, kind) = (data.clone(), key.kind);
-            tokio::task::spawn_blocking(move || store.put(&key, &stored))
-                .await
-                .map_err(|e| DepotError::internal("store task failed", e))?
-                .map_err(DepotError::store)?;
+            let (put_store, put_key) = (std::sync::Arc::clone(&store), key.clone());
+            let put = move || put_store.put(&put_key, &stored).map(drop);
+            if !coordinate::publish(&coord, &key, lease, put).await? {
+                // Our lease was lost and the replica that took over stored it: its bytes.
+                return read_held(store, key).await;
+            }
             metrics.kept(kind, data.len() as u64);
             Ok(data)
         })
         .await;
     Ok(Answer::bytes(answer?, CacheStatus::Miss, true))
+}
+
+/// The bytes of an artifact another replica has just stored.
+async fn read_held(
+    store: std::sync::Arc<dyn godepot_store::Store>,
+    key: ArtifactKey,
+) -> Result<Bytes, DepotError> {
+    let what = key.rel_path();
+    tokio::task::spawn_blocking(move || store.read(&key))
+        .await
+        .map_err(|e| DepotError::internal("store task failed", e))?
+        .map_err(DepotError::store)?
+        .ok_or_else(|| DepotError::internal(what, Reason("stored artifact vanished".into())))
 }
 
 /// A held artifact: from memory when hot, else read whole in one trip to the blocking pool

@@ -16,6 +16,7 @@
 //! The depot speaks neither HTTP nor the CLI: it returns [`Answer`]s and [`DepotError`]s.
 
 mod answer;
+mod coordinate;
 mod error;
 mod facts;
 mod fetcher;
@@ -45,6 +46,7 @@ use godepot_store::{ArtifactKey, Kind, Store};
 use godepot_upstream::Upstream;
 
 pub use answer::{Answer, Body, CacheStatus, ZipStream};
+pub use coordinate::Coordination;
 pub use error::{Cause, DepotError, Reason};
 pub use facts::HeldVulnDb;
 pub use fetcher::{
@@ -86,6 +88,9 @@ pub struct DepotOptions {
     pub access: Option<Arc<AccessRecorder>>,
     /// Where the vulnerability database served under `/vulndb/` comes from.
     pub vulndb: VulnDbOptions,
+    /// Who fetches what when several replicas share one store (`--coordination`); in this
+    /// process alone by default.
+    pub coordination: Coordination,
 }
 
 impl Default for DepotOptions {
@@ -97,6 +102,7 @@ impl Default for DepotOptions {
             sumdb: SumdbOptions::default(),
             access: None,
             vulndb: VulnDbOptions::default(),
+            coordination: Coordination::default(),
         }
     }
 }
@@ -121,6 +127,8 @@ struct Inner {
     vulndb: vulndb::VulnMirror,
     gate: gate::Gate,
     metrics: Arc<DepotMetrics>,
+    /// Single-flight across replicas (see [`coordinate`]).
+    coord: coordinate::Coord,
 }
 
 /// What the readiness probe reports.
@@ -168,6 +176,9 @@ impl Depot {
             Arc::clone(&store),
             options.offline,
             options.list_ttl,
+        let coord = coordinate::Coord::new(
+            options.coordination.clone(),
+            Arc::clone(&store),
             Arc::clone(&metrics),
         );
         Depot {
@@ -184,6 +195,7 @@ impl Depot {
                 vulndb,
                 gate: gate::Gate::default(),
                 metrics,
+                coord,
             }),
         }
     }

@@ -299,9 +299,12 @@ async fn refresh(
     let store = Arc::clone(&inner.store);
     let module_c = module.clone();
     let rel_c = rel.to_string();
+    let coord = inner.coord.clone();
     let (result, _) = inner
         .mutable_flights
         .run(rel, || async move {
+            // Across replicas, one at a time writes the copies (see `coordinate`).
+            let turn = coord.mutable_lease(&rel_c).await;
             let result = question.ask(fetcher.as_ref(), &module_c, known.as_ref()).await;
             health.record(&result);
             let (raw, now_known, unchanged) = match (result?, known.clone()) {
@@ -329,16 +332,20 @@ async fn refresh(
                 None => before.raw != raw,
             });
             let write_known = now_known.clone().filter(|k| known.as_ref() != Some(k));
+            let write = turn.may_write().await;
             // Merged here, once per fetch, so that serving a cached list touches no file.
-            let (data, copy_changed) = tokio::task::spawn_blocking(move || {
+            let copies = tokio::task::spawn_blocking(move || {
                 let data = match is_list {
                     true => merge_list(raw, &store.versions(&module_c)?),
                     false => raw,
                 };
-                let copy_changed = persist(store.as_ref(), &rel_c, &data, write_known.as_ref());
+                let copy_changed =
+                    persist(store.as_ref(), &rel_c, &data, write_known.as_ref(), write);
                 Ok((data, copy_changed))
             })
-            .await
+            .await;
+            turn.release().await;
+            let (data, copy_changed) = copies
             .map_err(|e| DepotError::internal("store task failed", e))?
             .map_err(DepotError::store)?;
             let changed = !unchanged && differs.unwrap_or(copy_changed);
@@ -377,16 +384,22 @@ async fn known(inner: &Inner, rel: &str) -> Option<Known> {
 /// Keeps a copy of the answer, so that stale-if-error survives a restart, and of upstream's
 /// answer with its validators when they are new. Each is written only when it changed;
 /// says whether the answer's copy did (no copy before counts). A failure to write costs
-/// only the copy: it is logged, and the answer is served all the same.
+/// only the copy: it is logged, and the answer is served all the same. Without `may_write`
+/// (another replica writes them, or this one's lease expired) nothing is written, and the
+/// copy is only compared.
 fn persist(
     store: &dyn godepot_store::Store,
     rel: &str,
     data: &Bytes,
     known: Option<&Known>,
+    may_write: bool,
 ) -> bool {
     let meta = format!("mutable/{rel}");
     let write = || -> Result<bool, godepot_store::StoreError> {
         let changed = store.get_meta(&meta)?.as_ref() != Some(data);
+        if !may_write {
+            return Ok(changed);
+        }
         if changed {
             store.put_meta(&meta, data)?;
         }

@@ -16,11 +16,13 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{FutureExt, StreamExt};
+use godepot_coord::Lease;
 use godepot_store::{ArtifactKey, Kind, Spool, Store};
 use tokio::sync::watch;
 
 use crate::Fetcher;
 use crate::answer::{Answer, Body, CacheStatus};
+use crate::coordinate::{self, Coord, Turn};
 use crate::error::Reason;
 use crate::flight::Remove;
 use crate::ingest::{check_first_entry, check_go_mod, held};
@@ -170,6 +172,7 @@ fn join_or_start(
         health: inner.mutable.health_handle(),
         sumdb: inner.sumdb.clone(),
         metrics: Arc::clone(&inner.metrics),
+        coord: inner.coord.clone(),
         _busy: inner.metrics.fetching(),
         tx,
         _remove: Remove {
@@ -191,6 +194,8 @@ struct Fetch {
     /// Checks the zip's hash against the checksum database before it is kept.
     sumdb: crate::sumdb::SumdbProxy,
     metrics: Arc<DepotMetrics>,
+    /// Across replicas: whose turn it is, and the fencing check before publishing.
+    coord: Coord,
     /// Counts this fetch as under way until it ends.
     _busy: Busy,
     tx: watch::Sender<State>,
@@ -212,12 +217,13 @@ impl Fetch {
 
     async fn fetch(&self, spool: Spool) -> Result<(), DepotError> {
         let what = format!("{}@{}", self.key.module, self.key.version);
-        let key = self.key.clone();
-        let store = Arc::clone(&self.store);
-        // Another process (or a flight that just ended) may have stored it meanwhile.
-        if blocking(move || store.contains(&key)).await? {
-            return Ok(());
-        }
+        // Another process (or a flight that just ended) may have stored it meanwhile, or
+        // another replica may be fetching it (see `coordinate`): then it is served from the
+        // store once there.
+        let lease = match self.coord.turn(&self.key).await? {
+            Turn::Held => return Ok(()),
+            Turn::Lead(lease) => lease,
+        };
         let fetched = self.fetcher.zip(&self.key.module, &self.key.version).await;
         self.health.record(&fetched);
         let fetched = fetched?;
@@ -287,11 +293,17 @@ impl Fetch {
                 format!("upstream zip truncated: declared {n} bytes, received {written}"),
             ));
         }
-        self.finish(spool, what, &fetched.source).await
+        self.finish(spool, what, &fetched.source, lease).await
     }
 
     /// Checks the whole zip, then stores it and its hash.
-    async fn finish(&self, spool: Spool, what: String, source: &str) -> Result<(), DepotError> {
+    async fn finish(
+        &self,
+        spool: Spool,
+        what: String,
+        source: &str,
+        lease: Option<Lease>,
+    ) -> Result<(), DepotError> {
         let (module, version) = (self.key.module.clone(), self.key.version.clone());
         let reader = spool.file.try_clone().map_err(spool_error)?;
         let summary = tokio::task::spawn_blocking(move || {
@@ -318,12 +330,17 @@ impl Fetch {
             .await?;
         let (store, key) = (Arc::clone(&self.store), self.key.clone());
         let len = spool.file.metadata().map_err(spool_error)?.len();
-        blocking(move || {
+        let put = move || {
             store.put_spool(&key, spool)?;
-            store.put(&key.with_kind(Kind::ZipHash), summary.h1.as_bytes())
-        })
-        .await?;
-        self.metrics.kept(Kind::Zip, len);
+            store
+                .put(&key.with_kind(Kind::ZipHash), summary.h1.as_bytes())
+                .map(drop)
+        };
+        // Not published when our lease was lost and the replica that took over stored it:
+        // the clients relayed from our spool get bytes that passed the same checks.
+        if coordinate::publish(&self.coord, &self.key, lease, put).await? {
+            self.metrics.kept(Kind::Zip, len);
+        }
         Ok(())
     }
 }
@@ -373,17 +390,6 @@ fn relay(flight: Arc<Flight>) -> crate::ZipStream {
             }
         });
     Box::pin(stream)
-}
-
-async fn blocking<T, F>(f: F) -> Result<T, DepotError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, godepot_store::StoreError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| DepotError::internal("store task failed", e))?
-        .map_err(DepotError::store)
 }
 
 fn spool_error(e: std::io::Error) -> DepotError {

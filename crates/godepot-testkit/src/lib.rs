@@ -13,6 +13,7 @@
 //! - [`toolchain`] adds a fake Go toolchain module (`bin/go` a script) to a universe;
 //! - [`git`] makes git repositories and serves them, behind an HTTP proxy, as a made-up host;
 //! - [`vulndb`] writes a fixture Go vulnerability database (served at `/vulndb/` by the upstream) and runs `govulncheck`;
+//! - [`redis`] runs a real `redis-server` on loopback, restartable on its port (coordination);
 //! - [`fsutil`] holds file-tree helpers (snapshots, copies) the tests use to prove "nothing stored".
 
 pub mod fsutil;
@@ -24,6 +25,7 @@ pub mod licenses;
 pub mod minio;
 pub mod oracle;
 pub mod process;
+pub mod redis;
 pub mod semver;
 pub mod sumdb;
 pub mod tamper;

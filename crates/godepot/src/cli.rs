@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::settings::{
-    AuditSettings, AuthSettings, CacheSettings, DiskCacheSettings, FollowSettings, ListenSettings,
-    LogSettings, OfflineSettings, PolicySettings, ServerSettings, StoreSettings, SumdbSettings,
-    SyncIntervalSettings, TlsSettings, UpstreamSettings, VulnDbSettings,
+    AuditSettings, AuthSettings, CacheSettings, CoordinationSettings, DiskCacheSettings,
+    FollowSettings, ListenSettings, LogSettings, OfflineSettings, PolicySettings, ServerSettings,
+    StoreSettings, SumdbSettings, SyncIntervalSettings, TlsSettings, UpstreamSettings,
+    VulnDbSettings,
 };
 
 /// godepot: an offline-first Go module repository.
@@ -118,6 +119,8 @@ pub(crate) struct ServeArgs {
     pub(crate) tls: TlsSettings,
     #[command(flatten)]
     pub(crate) sync: SyncIntervalSettings,
+    #[command(flatten)]
+    pub(crate) coordination: CoordinationSettings,
     // What the background sync fetches.
     #[command(flatten)]
     pub(crate) follow: FollowSettings,

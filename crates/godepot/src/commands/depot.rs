@@ -82,6 +82,8 @@ pub(crate) struct DepotSettings<'a> {
 pub(crate) enum StoreAt<'a> {
     Dir(&'a Path),
     Bucket(&'a BucketUrl),
+    /// Who fetches what among the replicas on one store (`serve --coordination`).
+    pub(crate) coordination: godepot_depot::Coordination,
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
@@ -129,6 +131,7 @@ pub(crate) fn build_with_sumdb(
         sumdb,
         access: settings.access.clone(),
         vulndb: vulndb_options(settings)?,
+        coordination: settings.coordination.clone(),
         ..DepotOptions::default()
     };
     if settings.offline {

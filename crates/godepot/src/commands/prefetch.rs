@@ -175,6 +175,7 @@ impl Settings {
             upstream_metrics: None,
             vulndb: self.vulndb.clone(),
             disk_cache: None,
+            coordination: godepot_depot::Coordination::default(),
         }
     }
 }

@@ -39,6 +39,9 @@ struct Config {
     follow: godepot_depot::Follow,
     /// `--cache-dir` and its bound.
     disk_cache: Option<(PathBuf, u64)>,
+    /// `--coordination` and `--coordination-lease`, turned into the depot's in `serve`
+    /// (the Redis client needs the runtime).
+    coordination: crate::settings::CoordinationSettings,
 }
 
 pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
@@ -64,6 +67,7 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
         sync_interval: file.merge(args.sync)?.sync_interval(),
         follow: file.merge(args.follow)?.follow(),
         disk_cache: file.merge(args.disk_cache)?.cache()?,
+        coordination: file.merge(args.coordination)?,
     };
     let mut config = config;
     config.data_dir = match &config.location {
@@ -95,6 +99,10 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let instance_id = instance_id();
     let upstream_metrics = Arc::new(godepot_upstream::UpstreamMetrics::default());
     let listen = config.listen;
+    let coordination = config.coordination.coordination()?;
+    if coordination.coordinator.is_shared() {
+        tracing::info!(coordinator = %coordination.coordinator.describe(), lease = ?coordination.lease, "fetches are coordinated with the other replicas");
+    }
     let settings = DepotSettings {
         store: match (&config.data_dir, &config.location) {
             (Some(dir), _) => StoreAt::Dir(dir),
@@ -112,6 +120,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         upstream_metrics: Some(Arc::clone(&upstream_metrics)),
         vulndb: config.vulndb.clone(),
         disk_cache: config.disk_cache.clone(),
+        coordination,
     };
     let sumdb = depot::sumdb_options(
         config.sumdb.sumdb.as_deref(),

@@ -100,6 +100,7 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
         upstream_metrics: None,
         vulndb,
         disk_cache: None,
+        coordination: godepot_depot::Coordination::default(),
     };
     depot::runtime()?.block_on(async {
         let sumdb = depot::sumdb_options(sumdb.sumdb.as_deref(), sumdb.nosumdb.as_deref(), &settings)?;

@@ -96,6 +96,7 @@ pub(crate) fn gather(
         upstream_metrics: None,
         vulndb: None,
         disk_cache: None,
+        coordination: godepot_depot::Coordination::default(),
     };
     let options = depot::sumdb_options(Some(online.list), online.nosumdb, &settings)?;
     let built = depot::build_with_sumdb(&settings, options)?;

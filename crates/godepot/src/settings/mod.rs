@@ -497,6 +497,59 @@ impl SyncIntervalSettings {
     }
 }
 
+settings_group! {
+    /// Coordination across replicas on one store (issue 14).
+    pub(crate) struct CoordinationSettings {
+        /// Share single-flight with the other replicas on this store through Redis:
+        /// redis://HOST:PORT (a password as redis://:PASSWORD@HOST:PORT; prefer the variable
+        /// then). One replica fetches each artifact, the others serve it from the store
+        /// [default: this process alone].
+        #[arg(long, env = "GODEPOT_COORDINATION", value_name = "URL")]
+        pub(crate) coordination: Option<String>,
+
+        /// How long a replica's lease on a fetch lasts unless renewed: how long the others
+        /// wait before taking over from one that died [default: 30s].
+        #[arg(long, env = "GODEPOT_COORDINATION_LEASE", value_name = "DURATION")]
+        pub(crate) coordination_lease: Option<Span>,
+    }
+}
+
+impl CoordinationSettings {
+    /// The depot's coordination: Redis when configured, else this process alone. Must run
+    /// within the tokio runtime (the Redis client connects lazily, on it).
+    pub(crate) fn coordination(&self) -> Result<godepot_depot::Coordination, Failure> {
+        let mut coordination = godepot_depot::Coordination::default();
+        if let Some(lease) = self.coordination_lease {
+            if lease.0 < Duration::from_millis(100) {
+                return Err(
+                    Failure::config("--coordination-lease must be at least 100ms")
+                        .hint("e.g. --coordination-lease 30s"),
+                );
+            }
+            coordination.lease = lease.0;
+        }
+        let Some(url) = self
+            .coordination
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+        else {
+            return Ok(coordination);
+        };
+        if !url.starts_with("redis://") {
+            return Err(Failure::config(
+                "--coordination takes a redis://HOST:PORT URL (TLS, rediss://, is not supported)",
+            )
+            .hint("e.g. --coordination redis://127.0.0.1:6379"));
+        }
+        let redis = godepot_coord::Redis::new(url).map_err(|e| {
+            Failure::config(format!("--coordination: {e}"))
+                .hint("write it as redis://HOST:PORT, e.g. redis://127.0.0.1:6379")
+        })?;
+        coordination.coordinator = std::sync::Arc::new(redis);
+        Ok(coordination)
+    }
+}
+
 /// Every key a config file may hold: all commands share one file.
 pub(crate) fn all_keys() -> Vec<String> {
     [
@@ -518,6 +571,7 @@ pub(crate) fn all_keys() -> Vec<String> {
         RetentionSettings::fields(),
         FollowSettings::fields(),
         SyncIntervalSettings::fields(),
+        CoordinationSettings::fields(),
     ]
     .concat()
 }
@@ -568,6 +622,7 @@ mod tests {
         same::<RetentionSettings>();
         same::<FollowSettings>();
         same::<SyncIntervalSettings>();
-        assert_eq!(all_keys().len(), 30);
+        same::<CoordinationSettings>();
+        assert_eq!(all_keys().len(), 32);
     }
 }
