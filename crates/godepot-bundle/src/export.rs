@@ -85,6 +85,14 @@ impl Tree<'_> {
         })
     }
 
+    /// The vulnerability database the tree holds, if any.
+    fn vulndb(&self) -> Result<Option<godepot_vulndb::DbCopy>, BundleError> {
+        match self {
+            Tree::Dir(root) => crate::vulndb::held_at(root),
+            Tree::Store(store) => crate::vulndb::held(*store),
+        }
+    }
+
     /// What an error about `rel` names: the file's path, or the store and the path.
     fn name(&self, rel: &str) -> PathBuf {
         match self {
@@ -241,7 +249,7 @@ fn export_tree(
     // small, and a part of it would not be a database. Its bytes are taken now.
     let mut vulndb_modified = None;
     let mut vulndb_files = 0;
-    if let Some(copy) = crate::vulndb::held_at(root)? {
+    if let Some(copy) = tree.vulndb()? {
         let checked = godepot_vulndb::validate(&copy).map_err(|e| BundleError::BadStoreFile {
             file: ".godepot/vulndb".into(),
             reason: format!("{e} (mirror it again with godepot sync or godepot prefetch --vulndb)"),

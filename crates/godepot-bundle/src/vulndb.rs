@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use godepot_store::{LocalStore, Store};
+use godepot_store::Store;
 use godepot_vulndb::model::{parse_modules, parse_vulns};
 use godepot_vulndb::validate::modified;
 use godepot_vulndb::{DbCopy, DbFile, VulnDb};
@@ -82,7 +82,7 @@ pub fn held_at(root: &Path) -> Result<Option<DbCopy>, BundleError> {
 }
 
 /// The copy held in `store`.
-pub fn held(store: &LocalStore) -> Result<Option<DbCopy>, BundleError> {
+pub fn held(store: &dyn Store) -> Result<Option<DbCopy>, BundleError> {
     read_copy(|name| Ok(store.get_meta(name)?.map(|b| b.to_vec())))
 }
 
@@ -181,7 +181,7 @@ impl Incoming {
     /// Keeps the copy carried unless the store holds one at least as new.
     pub(crate) fn publish(
         self,
-        store: &LocalStore,
+        store: &godepot_store::LocalStore,
         checked: &VulnDb,
     ) -> Result<VulnDbImport, BundleError> {
         let previous = store

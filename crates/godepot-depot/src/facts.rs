@@ -103,7 +103,15 @@ pub(crate) fn detect_held(
     };
     let root = format!("{module}@{version}/");
     Ok(
-        match godepot_license::detect_zip(BufReader::new(artifact.file), &root) {
+        match godepot_license::detect_zip(
+            BufReader::new(artifact.into_file(store.scratch_dir()).map_err(|source| {
+                StoreError::Io {
+                    path: store.scratch_dir().to_path_buf(),
+                    source,
+                }
+            })?),
+            &root,
+        ) {
             Ok(detected) => detected.license(),
             Err(_) => License::Unknown,
         },

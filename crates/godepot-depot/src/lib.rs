@@ -176,6 +176,8 @@ impl Depot {
             Arc::clone(&store),
             options.offline,
             options.list_ttl,
+            Arc::clone(&metrics),
+        );
         let coord = coordinate::Coord::new(
             options.coordination.clone(),
             Arc::clone(&store),

@@ -392,6 +392,18 @@ fn relay(flight: Arc<Flight>) -> crate::ZipStream {
     Box::pin(stream)
 }
 
+/// A store call on the blocking pool, its failure a `DepotError`.
+async fn blocking<T, F>(f: F) -> Result<T, DepotError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, godepot_store::StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DepotError::internal("store task failed", e))?
+        .map_err(DepotError::store)
+}
+
 fn spool_error(e: std::io::Error) -> DepotError {
     DepotError::internal("spool file", e)
 }

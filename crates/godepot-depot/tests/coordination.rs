@@ -3,7 +3,6 @@
 //! (its replica died or stalled) is taken over by a waiter; a replica whose lease expired does
 //! not publish; an unreachable coordinator costs only a duplicate fetch.
 
-use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -245,11 +244,7 @@ fn key(kind: Kind) -> ArtifactKey {
 async fn body(answer: Answer) -> Vec<u8> {
     match answer.body {
         Body::Bytes(data) | Body::Small { data, .. } => data.to_vec(),
-        Body::File(mut artifact) => {
-            let mut data = Vec::new();
-            artifact.file.read_to_end(&mut data).unwrap();
-            data
-        }
+        Body::File(artifact) => artifact.read_all().unwrap(),
         Body::Stream { mut stream, .. } => {
             let mut data = Vec::new();
             while let Some(chunk) = stream.next().await {

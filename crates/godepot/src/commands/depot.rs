@@ -75,6 +75,8 @@ pub(crate) struct DepotSettings<'a> {
     /// `--cache-dir` and `--cache-size` (`serve` only): a local copy of the artifacts
     /// served, in front of the store.
     pub(crate) disk_cache: Option<(PathBuf, u64)>,
+    /// Who fetches what among the replicas on one store (`serve --coordination`).
+    pub(crate) coordination: godepot_depot::Coordination,
 }
 
 /// Where [`DepotSettings`]' store is.
@@ -82,8 +84,6 @@ pub(crate) struct DepotSettings<'a> {
 pub(crate) enum StoreAt<'a> {
     Dir(&'a Path),
     Bucket(&'a BucketUrl),
-    /// Who fetches what among the replicas on one store (`serve --coordination`).
-    pub(crate) coordination: godepot_depot::Coordination,
 }
 
 /// The depot over the store and the upstream (unless offline or `off`).
