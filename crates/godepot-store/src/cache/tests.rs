@@ -467,3 +467,23 @@ fn bytes_another_writer_won_over_are_not_cached() {
     assert_eq!(f.store.read(&info).unwrap().unwrap(), "first");
     assert_eq!(read_all(f.store.open(&zip).unwrap().unwrap()), b"held");
 }
+
+/// The storage compliance suite, on the cache in front of the local store: each replica has
+/// a cache directory of its own (as each process must), the tree is shared.
+#[test]
+fn compliance_over_the_local_store() {
+    crate::compliance::run_all(
+        &|| {
+            let tree = tempfile::tempdir().unwrap();
+            let caches = tempfile::tempdir().unwrap();
+            let replicas = AtomicUsize::new(0);
+            Box::new(move || {
+                let n = replicas.fetch_add(1, Ordering::SeqCst);
+                let inner = Arc::new(LocalStore::open(tree.path()).unwrap());
+                let cache = DiskCache::open(caches.path().join(n.to_string()), 256 << 20).unwrap();
+                Arc::new(CachedStore::new(inner, cache)) as Arc<dyn Store>
+            })
+        },
+        crate::compliance::Memory::NotMeasured,
+    );
+}
