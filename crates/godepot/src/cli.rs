@@ -35,7 +35,7 @@ pub(crate) enum Command {
     ///   godepot serve --upstream https://proxy.corp.example --data-dir /srv/godepot
     ///   godepot serve --offline --data-dir /srv/godepot   # air-gapped: serve what is held
     #[command(verbatim_doc_comment)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Fill a store with everything some Go projects need (for the air gap).
     Prefetch(crate::commands::prefetch::PrefetchArgs),
     // `about` rather than a doc comment: a doc comment here would also replace the `--help`

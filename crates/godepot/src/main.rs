@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     let result = config::ConfigFile::load(cli.config.as_deref()).and_then(|file| {
         let file = &file;
         match cli.command {
-            cli::Command::Serve(args) => commands::serve::run(file, args),
+            cli::Command::Serve(args) => commands::serve::run(file, *args),
             cli::Command::Prefetch(args) => commands::prefetch::run(file, args),
             cli::Command::Export(args) => commands::export::run(file, args),
             cli::Command::Import(args) => commands::import::run(file, args),
