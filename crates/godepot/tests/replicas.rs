@@ -1,10 +1,9 @@
-//! Several `serve` replicas on one store and one Redis (`--coordination`): exactly one upstream
-//! fetch between them, the same bytes and the same go.sum through any of them, a replica
-//! killed mid-fetch taken over within the lease, and a Redis restart survived without
-//! corruption or a restart of godepot.
-//!
-//! The replicas share a `file://` data directory, which several processes may write at once
-//! (atomic, write-once publishing under per-process scratch directories).
+//! Several `serve` replicas on one MinIO bucket (`--storage s3://…`) and one Redis
+//! (`--coordination`): exactly one upstream fetch between them, the same bytes and the same
+//! go.sum through any of them, a replica killed mid-fetch taken over within the lease (and no
+//! partial object in the bucket), a Redis restart and a MinIO outage survived without
+//! corruption or a restart of godepot. The Redis password case runs on a local data directory
+//! (cheap, and the one file-based case).
 
 mod common;
 
@@ -12,30 +11,87 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Rig, get, godepot_cli, tail};
+use common::{Rig, bin, get, godepot_command, tail};
+use godepot_store::Store;
+use godepot_store::object::ObjectStore;
+use godepot_testkit::minio::MinioServer;
 use godepot_testkit::redis::RedisServer;
 use godepot_testkit::{Fault, GoEnv, GodepotProcess};
 
 const BIG_ZIP: &str = "/example.com/big/@v/v1.0.0.zip";
 
-fn replicas(rig: &Rig, redis: &RedisServer, n: usize, extra: &[&str]) -> Vec<GodepotProcess> {
-    let url = redis.url();
+/// The prefix of the bucket the replicas share.
+const PREFIX: &str = "shared";
+
+/// `n` replicas of `serve --storage <bucket> --coordination <redis> <extra>`, MinIO's
+/// endpoint and credentials in the standard environment.
+fn replicas(
+    rig: &Rig,
+    minio: &MinioServer,
+    redis: &RedisServer,
+    n: usize,
+    extra: &[&str],
+) -> Vec<GodepotProcess> {
+    let coordination = redis.url();
+    let storage = minio.url(PREFIX);
+    let upstream = rig.upstream.url();
+    let env = minio.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     (0..n)
         .map(|_| {
-            let mut args = vec!["--coordination", url.as_str()];
+            let mut args = vec![
+                "--storage",
+                storage.as_str(),
+                "--upstream",
+                upstream.as_str(),
+                "--log-format",
+                "json",
+                "--coordination",
+                coordination.as_str(),
+            ];
             args.extend_from_slice(extra);
-            rig.godepot(&args)
+            GodepotProcess::start_with_env(bin(), &args, &env)
         })
         .collect()
+}
+
+/// The bucket as a store, as the test sees it.
+fn bucket(minio: &MinioServer) -> ObjectStore {
+    ObjectStore::open_s3_with_env(&minio.url(PREFIX), minio.env(), None).expect("open bucket")
+}
+
+/// `godepot verify --storage <bucket>` succeeds, and the secret is not in its output.
+fn assert_verify_clean(minio: &MinioServer, context: &str) {
+    let out = godepot_command(&["verify", "--storage", &minio.url(PREFIX)])
+        .envs(minio.env())
+        .output()
+        .expect("run godepot");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "verify {context}:\n{text}");
+    assert!(!text.contains(minio.secret()));
+}
+
+fn assert_no_secret(minio: &MinioServer, gds: &[GodepotProcess]) {
+    for gd in gds {
+        assert!(
+            !gd.logs().join("\n").contains(minio.secret()),
+            "the secret key was logged"
+        );
+    }
 }
 
 #[test]
 fn sixty_cold_requests_over_three_replicas_cause_one_upstream_fetch() {
     let rig = Rig::small();
+    let minio = MinioServer::start();
     let redis = RedisServer::start();
     // Slow enough that every request arrives while the one fetch is under way.
     rig.upstream.set_latency(Duration::from_millis(500));
-    let gds = Arc::new(replicas(&rig, &redis, 3, &[]));
+    let gds = Arc::new(replicas(&rig, &minio, &redis, 3, &[]));
     let expected = rig.fixture("example.com/big", "v1.0.0", "zip");
     let clients: Vec<_> = (0..60)
         .map(|i| {
@@ -81,8 +137,9 @@ fn tidy_go_sum(go: &GoEnv, dir: &Path) -> String {
 #[test]
 fn the_go_command_gets_the_same_go_sum_through_any_replica_also_with_upstream_stopped() {
     let rig = Rig::small();
+    let minio = MinioServer::start();
     let redis = RedisServer::start();
-    let gds = replicas(&rig, &redis, 3, &[]);
+    let gds = replicas(&rig, &minio, &redis, 3, &[]);
     let dir = rig.tmp.path().join("app");
     project(&dir);
     let first = tidy_go_sum(&GoEnv::new(&gds[0].url()), &dir);
@@ -109,9 +166,10 @@ fn the_go_command_gets_the_same_go_sum_through_any_replica_also_with_upstream_st
 #[test]
 fn a_replica_killed_mid_fetch_is_taken_over_within_the_lease() {
     let rig = Rig::small();
+    let minio = MinioServer::start();
     let redis = RedisServer::start();
     let lease = Duration::from_secs(2);
-    let mut gds = replicas(&rig, &redis, 3, &["--coordination-lease", "2s"]);
+    let mut gds = replicas(&rig, &minio, &redis, 3, &["--coordination-lease", "2s"]);
     // The upstream sends the zip's head late: the first replica is mid-fetch when killed.
     rig.upstream
         .set_fault("big/@v/v1.0.0.zip", Fault::Delay(Duration::from_secs(30)));
@@ -144,15 +202,28 @@ fn a_replica_killed_mid_fetch_is_taken_over_within_the_lease() {
         "taken over in {took:?}, lease {lease:?}"
     );
     assert_eq!(rig.upstream.hits("example.com/big/@v/v1.0.0.zip"), 2);
-    // No partial object in the tree: the only zip of the version is the whole one.
-    let dir = rig.data.join("example.com/big/@v");
-    let zips: Vec<_> = std::fs::read_dir(&dir)
+    // No partial object in the bucket: the only zip of the version is the whole one, and no
+    // scratch key is left.
+    let store = bucket(&minio);
+    let zips: Vec<_> = store
+        .walk()
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("zip"))
+        .into_iter()
+        .map(|e| e.rel_path)
+        .filter(|n| n.starts_with("example.com/big/") && n.contains("zip"))
         .collect();
-    assert_eq!(zips.len(), 2, "the zip and its hash only: {zips:?}");
-    assert_eq!(std::fs::read(dir.join("v1.0.0.zip")).unwrap(), expected);
+    assert_eq!(
+        zips,
+        [
+            "example.com/big/@v/v1.0.0.zip",
+            "example.com/big/@v/v1.0.0.ziphash"
+        ],
+        "the zip and its hash only: {zips:?}"
+    );
+    let held = store.open_file(&zips[0]).unwrap().expect("the zip");
+    assert_eq!(held.len, expected.len() as u64);
+    let scratch = store.list_meta("tmp").unwrap();
+    assert!(scratch.is_empty(), "scratch keys left: {scratch:?}");
     // And the next request, on the third replica, is a hit.
     let again = get(&gds[2], BIG_ZIP);
     assert_eq!(again.status, 200);
@@ -163,8 +234,9 @@ fn a_replica_killed_mid_fetch_is_taken_over_within_the_lease() {
 #[test]
 fn a_redis_restart_costs_no_corruption_and_no_godepot_restart() {
     let rig = Rig::small();
+    let minio = MinioServer::start();
     let mut redis = RedisServer::start();
-    let gds = replicas(&rig, &redis, 3, &[]);
+    let gds = replicas(&rig, &minio, &redis, 3, &[]);
     let f = |v: &str, ext: &str| format!("/example.com/f/@v/{v}.{ext}");
     for (i, gd) in gds.iter().enumerate() {
         let r = get(gd, &f("v1.0.0", "info"));
@@ -205,13 +277,8 @@ fn a_redis_restart_costs_no_corruption_and_no_godepot_restart() {
     // The connection comes back within a few requests; by now, one fetch between them.
     let hits = rig.upstream.hits("example.com/f/@v/v1.1.0.zip");
     assert!(hits <= 3, "{hits} fetches");
-    let verify = godepot_cli(&["verify", "--data-dir", rig.data.to_str().unwrap()]);
-    assert!(
-        verify.status.success(),
-        "verify after the Redis restart:\n{}{}",
-        String::from_utf8_lossy(&verify.stdout),
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    assert_verify_clean(&minio, "after the Redis restart");
+    assert_no_secret(&minio, &gds);
 }
 
 #[test]
@@ -232,4 +299,61 @@ fn the_redis_password_is_never_logged() {
         logs.contains(&format!("redis://{}", redis.addr())),
         "{logs}"
     );
+}
+
+#[test]
+fn minio_unreachable_for_a_moment_costs_no_corruption_and_no_godepot_restart() {
+    let rig = Rig::small();
+    let mut minio = MinioServer::start();
+    let redis = RedisServer::start();
+    let gds = replicas(&rig, &minio, &redis, 3, &[]);
+    let f = |v: &str, ext: &str| format!("/example.com/f/@v/{v}.{ext}");
+    for ext in ["info", "mod", "zip"] {
+        let r = get(&gds[0], &f("v1.0.0", ext));
+        assert_eq!(r.status, 200, "before: {}", tail(&gds[0]));
+    }
+
+    // MinIO gone: what the bucket must answer is a clear 503 from every replica, naming the
+    // storage; no 404, no crash.
+    minio.stop();
+    let paths = [f("v1.1.0", "info"), f("v1.1.0", "zip"), BIG_ZIP.to_string()];
+    for (i, gd) in gds.iter().enumerate() {
+        for path in &paths {
+            let r = get(gd, path);
+            assert!(
+                r.status == 503 || r.status == 502,
+                "replica {i}, {path} with MinIO down: {} {}\n{}",
+                r.status,
+                r.text(),
+                tail(gd)
+            );
+            assert!(
+                r.text().to_lowercase().contains("storage"),
+                "replica {i}, {path}: the reason does not say the storage failed: {}",
+                r.text()
+            );
+        }
+    }
+
+    // MinIO back: every replica serves everything, the same bytes, without a restart.
+    minio.restart();
+    for (i, gd) in gds.iter().enumerate() {
+        for (module, v) in [("example.com/f", "v1.1.0"), ("example.com/big", "v1.0.0")] {
+            for ext in ["info", "mod", "zip"] {
+                let path = format!("/{module}/@v/{v}.{ext}");
+                let r = get(gd, &path);
+                assert_eq!(r.status, 200, "replica {i}, {path} after: {}", tail(gd));
+                assert!(
+                    r.body == rig.fixture(module, v, ext),
+                    "replica {i}, {path}: other bytes"
+                );
+            }
+        }
+    }
+    let dir = rig.tmp.path().join("app");
+    project(&dir);
+    let sum = tidy_go_sum(&GoEnv::new(&gds[2].url()), &dir);
+    assert!(sum.contains("example.com/f v1.1.0 h1:"), "{sum}");
+    assert_verify_clean(&minio, "after the MinIO outage");
+    assert_no_secret(&minio, &gds);
 }

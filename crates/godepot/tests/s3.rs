@@ -1,0 +1,305 @@
+//! `--storage s3://…` end to end, on a real S3-compatible server (MinIO on loopback, started
+//! here), with the real go command as the oracle: pull-through, then served with upstream
+//! stopped and `--offline`; `verify` on the bucket, clean and then with one object damaged;
+//! `export` from the bucket into a bundle that `import` and a local `serve` accept; the disk
+//! cache (`--cache-dir`) answering warm hits while MinIO is down; without it, a clear 503
+//! and recovery once MinIO is back, without a restart; the secret key in no log line.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{Rig, bin, get, godepot_command, tail};
+use godepot_module::{ModulePath, Version};
+use godepot_store::object::ObjectStore;
+use godepot_store::{ArtifactKey, Kind, Store};
+use godepot_testkit::minio::MinioServer;
+use godepot_testkit::{GoEnv, GodepotProcess};
+
+/// `godepot serve --storage <bucket> --upstream <fixture> --log-format json <extra>`, with
+/// MinIO's endpoint and credentials in the standard environment.
+fn serve(rig: &Rig, minio: &MinioServer, prefix: &str, extra: &[&str]) -> GodepotProcess {
+    let storage = minio.url(prefix);
+    let upstream = rig.upstream.url();
+    let mut args = vec![
+        "--storage",
+        storage.as_str(),
+        "--upstream",
+        upstream.as_str(),
+        "--log-format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let env = minio.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    GodepotProcess::start_with_env(bin(), &args, &env)
+}
+
+/// `godepot <args>` with MinIO's environment.
+fn cli(minio: &MinioServer, args: &[&str]) -> Output {
+    godepot_command(args)
+        .envs(minio.env())
+        .output()
+        .expect("run godepot")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The `Version` and `Sum`/`GoModSum` lines of `go mod download -json`, not its local paths.
+fn sums(json: &str) -> Vec<String> {
+    json.lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.starts_with("\"Version\"")
+                || l.starts_with("\"Sum\"")
+                || l.starts_with("\"GoModSum\"")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+const BIG_ZIP: &str = "/example.com/big/@v/v1.0.0.zip";
+
+const MODULES: [&str; 2] = ["example.com/f@v1.1.0", "example.com/big@v1.0.0"];
+
+fn download(go: &GoEnv, work: &Path) -> Vec<String> {
+    go.clean_modcache();
+    let mut args = vec!["mod", "download", "-json"];
+    args.extend(MODULES);
+    sums(&go.ok(work, args))
+}
+
+fn assert_no_secret(minio: &MinioServer, gd: &GodepotProcess, context: &str) {
+    let logs = gd.logs().join("\n");
+    assert!(
+        !logs.contains(minio.secret()),
+        "{context}: the secret key was logged"
+    );
+}
+
+#[test]
+fn a_bucket_serves_the_go_command_offline_verifies_and_exports() {
+    let rig = Rig::small();
+    let minio = MinioServer::start();
+    let work = rig.tmp.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let want = download(&GoEnv::new(&rig.universe.proxy_url()), &work);
+    assert_eq!(want.len(), 6, "{want:?}");
+
+    // Pull-through into the bucket.
+    let gd = serve(&rig, &minio, "depot", &[]);
+    let go = GoEnv::new(&gd.url());
+    assert_eq!(
+        download(&go, &work),
+        want,
+        "cold, through godepot on a bucket"
+    );
+
+    // The upstream gone: served from the bucket; and by a fresh `--offline` replica too.
+    rig.upstream.stop();
+    assert_eq!(download(&go, &work), want, "warm, upstream stopped");
+    let offline = serve(&rig, &minio, "depot", &["--offline"]);
+    assert_eq!(
+        download(&GoEnv::new(&offline.url()), &work),
+        want,
+        "offline, from the bucket: {}",
+        tail(&offline)
+    );
+    assert_no_secret(&minio, &gd, "serve");
+    assert_no_secret(&minio, &offline, "serve --offline");
+
+    // verify on the bucket: clean.
+    let storage = minio.url("depot");
+    let out = cli(&minio, &["verify", "--storage", &storage]);
+    assert!(
+        out.status.success(),
+        "verify on the bucket:\n{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains(minio.secret()));
+
+    // export from the bucket; import into a fresh data directory, which serves it.
+    let bundle = rig.tmp.path().join("bucket.tar.zst");
+    let out = cli(
+        &minio,
+        &[
+            "export",
+            "--storage",
+            &storage,
+            "--out",
+            bundle.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(out.status.success(), "export:\n{}", text(&out));
+    let inside = rig.tmp.path().join("inside");
+    let out = cli(
+        &minio,
+        &[
+            "import",
+            "--data-dir",
+            inside.to_str().expect("utf-8"),
+            bundle.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(out.status.success(), "import:\n{}", text(&out));
+    let local = GodepotProcess::start(
+        bin(),
+        &[
+            "--data-dir",
+            inside.to_str().expect("utf-8"),
+            "--offline",
+            "--log-format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        download(&GoEnv::new(&local.url()), &work),
+        want,
+        "imported from the bucket's bundle: {}",
+        tail(&local)
+    );
+
+    // One object damaged in the bucket (moved aside, other bytes put in its place): verify
+    // reports it, naming it, and fails.
+    let store = ObjectStore::open_s3_with_env(&storage, minio.env(), None).expect("open bucket");
+    let rel = "example.com/f/@v/v1.1.0.zip";
+    store.quarantine(rel, "damage").expect("move the zip aside");
+    let key = ArtifactKey::new(
+        ModulePath::parse("example.com/f").expect("path"),
+        Version::parse("v1.1.0").expect("version"),
+        Kind::Zip,
+    );
+    let mut damaged = rig.fixture("example.com/f", "v1.1.0", "zip");
+    let last = damaged.len() - 30;
+    damaged[last] ^= 0xff;
+    store.put(&key, &damaged).expect("put other bytes");
+    let out = cli(&minio, &["verify", "--storage", &storage]);
+    assert!(
+        !out.status.success(),
+        "verify missed a damaged object:\n{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("example.com/f") && text(&out).contains("v1.1.0"),
+        "verify does not name the damaged object:\n{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains(minio.secret()));
+}
+
+#[test]
+fn minio_down_is_a_503_or_a_cache_hit_and_recovery_needs_no_restart() {
+    let rig = Rig::small();
+    let mut minio = MinioServer::start();
+    let cache = rig.tmp.path().join("cache");
+    let plain = serve(&rig, &minio, "p", &[]);
+    let cached = serve(
+        &rig,
+        &minio,
+        "p",
+        &[
+            "--cache-dir",
+            cache.to_str().expect("utf-8"),
+            "--cache-size",
+            "64MiB",
+        ],
+    );
+    let f = |v: &str, ext: &str| format!("/example.com/f/@v/{v}.{ext}");
+    for gd in [&plain, &cached] {
+        for ext in ["info", "mod", "zip"] {
+            let r = get(gd, &f("v1.0.0", ext));
+            assert_eq!(r.status, 200, "{}: {}", r.text(), tail(gd));
+        }
+        let r = get(gd, BIG_ZIP);
+        assert_eq!(r.status, 200, "{}", tail(gd));
+    }
+    let work = rig.tmp.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let direct = GoEnv::new(&rig.universe.proxy_url());
+    let want = sums(&direct.ok(&work, ["mod", "download", "-json", "example.com/f@v1.0.0"]));
+
+    minio.stop();
+    // Warm hits come from the disk cache, for the go command too.
+    let go = GoEnv::new(&cached.url());
+    go.clean_modcache();
+    let warm = sums(&go.ok(&work, ["mod", "download", "-json", "example.com/f@v1.0.0"]));
+    assert_eq!(warm, want, "warm hits from the cache with MinIO down");
+    let zip = get(&cached, &f("v1.0.0", "zip"));
+    assert_eq!(zip.status, 200, "{}", tail(&cached));
+    assert!(zip.body == rig.fixture("example.com/f", "v1.0.0", "zip"));
+    let big = get(&cached, BIG_ZIP);
+    assert_eq!(big.status, 200, "{}", tail(&cached));
+    assert!(big.body == rig.fixture("example.com/big", "v1.0.0", "zip"));
+
+    // Without the cache (or for what it does not hold): a clear 503 naming the storage, not
+    // a 404 and not a crash. (Small artifacts are kept in memory too, so the replica without
+    // a disk cache is asked for a large zip, and for what it never served.)
+    for (gd, path) in [
+        (&plain, BIG_ZIP.to_string()),
+        (&plain, f("v1.1.0", "info")),
+        (&cached, f("v1.1.0", "info")),
+    ] {
+        let r = get(gd, &path);
+        assert!(
+            r.status == 503 || r.status == 502,
+            "{path} with MinIO down: {} {}\n{}",
+            r.status,
+            r.text(),
+            tail(gd)
+        );
+        assert!(
+            r.text().to_lowercase().contains("storage"),
+            "{path}: the reason does not say the storage failed: {}",
+            r.text()
+        );
+        assert!(!r.text().contains(minio.secret()));
+    }
+
+    // MinIO back: the same processes answer again.
+    minio.restart();
+    for gd in [&plain, &cached] {
+        let r = get(gd, BIG_ZIP);
+        assert_eq!(
+            r.status,
+            200,
+            "the large zip after MinIO is back: {}",
+            tail(gd)
+        );
+        for ext in ["info", "mod"] {
+            let r = get(gd, &format!("/example.com/big/@v/v1.0.0.{ext}"));
+            assert_eq!(
+                r.status,
+                200,
+                "big .{ext} after MinIO is back: {}",
+                tail(gd)
+            );
+        }
+        for (v, ext) in [
+            ("v1.0.0", "zip"),
+            ("v1.1.0", "info"),
+            ("v1.1.0", "mod"),
+            ("v1.1.0", "zip"),
+        ] {
+            let r = get(gd, &f(v, ext));
+            assert_eq!(r.status, 200, "{v}.{ext} after MinIO is back: {}", tail(gd));
+            assert!(r.body == rig.fixture("example.com/f", v, ext));
+        }
+    }
+    for gd in [&plain, &cached] {
+        common::assert_healthy(gd, "after MinIO is back");
+        assert_no_secret(&minio, gd, "MinIO outage");
+    }
+    let out = cli(&minio, &["verify", "--storage", &minio.url("p")]);
+    assert!(
+        out.status.success(),
+        "verify after the outage:\n{}",
+        text(&out)
+    );
+}
