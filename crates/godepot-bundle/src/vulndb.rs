@@ -5,12 +5,10 @@
 //! checks the copy it carries the same way, and replaces the copy held only with a newer one
 //! (by `index/db.json`'s `modified`), entries first and `index/db.json` last.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
 use godepot_store::Store;
-use godepot_vulndb::model::{parse_modules, parse_vulns};
 use godepot_vulndb::validate::modified;
 use godepot_vulndb::{DbCopy, DbFile, VulnDb};
 use serde::Serialize;
@@ -33,39 +31,11 @@ pub struct VulnDbImport {
     pub replaced: bool,
 }
 
-/// A copy as `get` reads its files (metadata names): its indexes and the entries they name.
-/// `None` when there is no `index/db.json`.
+/// A copy as `get` reads its files (metadata names).
 fn read_copy(
-    get: impl Fn(&str) -> Result<Option<Vec<u8>>, BundleError>,
+    get: impl FnMut(&str) -> Result<Option<Vec<u8>>, BundleError>,
 ) -> Result<Option<DbCopy>, BundleError> {
-    let Some(db) = get(&DbFile::DbIndex.meta_name())? else {
-        return Ok(None);
-    };
-    let modules = get(&DbFile::ModulesIndex.meta_name())?.unwrap_or_default();
-    let vulns = get(&DbFile::VulnsIndex.meta_name())?;
-    let mut ids: Vec<String> = parse_modules(&modules)
-        .map(|ms| ms.into_iter().flat_map(|m| m.vulns).map(|v| v.id).collect())
-        .unwrap_or_default();
-    if let Some(v) = vulns.as_deref().and_then(|v| parse_vulns(v).ok()) {
-        ids.extend(v.into_iter().map(|v| v.id));
-    }
-    ids.sort();
-    ids.dedup();
-    let mut entries = BTreeMap::new();
-    for id in ids {
-        let Ok(file) = DbFile::entry(&id) else {
-            continue;
-        };
-        if let Some(data) = get(&file.meta_name())? {
-            entries.insert(id, data);
-        }
-    }
-    Ok(Some(DbCopy {
-        db,
-        modules,
-        vulns,
-        entries,
-    }))
+    DbCopy::read(get)
 }
 
 /// The copy held in the store whose data directory is `root`.

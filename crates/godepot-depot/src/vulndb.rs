@@ -388,34 +388,7 @@ fn answer(file: &DbFile, data: Bytes, cache: CacheStatus) -> Result<Answer, Depo
 /// The copy held in `store`: its indexes and the entries they name (`None`: no
 /// `index/db.json`). For `verify`, `export` and the policy.
 pub fn held_vulndb(store: &dyn Store) -> Result<Option<DbCopy>, StoreError> {
-    let Some(db) = store.get_meta(&DbFile::DbIndex.meta_name())? else {
-        return Ok(None);
-    };
-    let modules = store
-        .get_meta(&DbFile::ModulesIndex.meta_name())?
-        .unwrap_or_default();
-    let vulns = store.get_meta(&DbFile::VulnsIndex.meta_name())?;
-    let mut ids: Vec<String> = id_times(&modules).into_keys().collect();
-    if let Some(v) = vulns.as_deref().and_then(|v| model::parse_vulns(v).ok()) {
-        ids.extend(v.into_iter().map(|v| v.id));
-    }
-    ids.sort();
-    ids.dedup();
-    let mut entries = BTreeMap::new();
-    for id in ids {
-        let Ok(file) = DbFile::entry(&id) else {
-            continue;
-        };
-        if let Some(data) = store.get_meta(&file.meta_name())? {
-            entries.insert(id, data.to_vec());
-        }
-    }
-    Ok(Some(DbCopy {
-        db: db.to_vec(),
-        modules: modules.to_vec(),
-        vulns: vulns.map(|v| v.to_vec()),
-        entries,
-    }))
+    DbCopy::read(|name| Ok(store.get_meta(name)?.map(|b| b.to_vec())))
 }
 
 impl std::fmt::Debug for VulnMirror {

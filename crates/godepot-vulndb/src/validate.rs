@@ -25,6 +25,47 @@ pub struct DbCopy {
     pub entries: BTreeMap<String, Vec<u8>>,
 }
 
+impl DbCopy {
+    /// A copy as `get` reads its files (by metadata name, `DbFile::meta_name`): its indexes
+    /// and the entries they name; `None` when there is no `index/db.json`. Names that are no
+    /// valid id are left out (validation reports the index), as are entries not held.
+    pub fn read<E>(
+        mut get: impl FnMut(&str) -> Result<Option<Vec<u8>>, E>,
+    ) -> Result<Option<DbCopy>, E> {
+        let Some(db) = get(&crate::DbFile::DbIndex.meta_name())? else {
+            return Ok(None);
+        };
+        let modules = get(&crate::DbFile::ModulesIndex.meta_name())?.unwrap_or_default();
+        let vulns = get(&crate::DbFile::VulnsIndex.meta_name())?;
+        let mut ids: Vec<String> = crate::model::parse_modules(&modules)
+            .map(|ms| ms.into_iter().flat_map(|m| m.vulns).map(|v| v.id).collect())
+            .unwrap_or_default();
+        if let Some(v) = vulns
+            .as_deref()
+            .and_then(|v| crate::model::parse_vulns(v).ok())
+        {
+            ids.extend(v.into_iter().map(|v| v.id));
+        }
+        ids.sort();
+        ids.dedup();
+        let mut entries = BTreeMap::new();
+        for id in ids {
+            let Ok(file) = crate::DbFile::entry(&id) else {
+                continue;
+            };
+            if let Some(data) = get(&file.meta_name())? {
+                entries.insert(id, data);
+            }
+        }
+        Ok(Some(DbCopy {
+            db,
+            modules,
+            vulns,
+            entries,
+        }))
+    }
+}
+
 /// One inconsistency in a copy.
 #[derive(Debug)]
 pub enum Problem {

@@ -26,6 +26,18 @@ pub(crate) fn existing_dir(dir: &Path) -> Result<PathBuf, Failure> {
     Ok(dir)
 }
 
+/// The store in an existing data directory, for the commands that read it through the
+/// `Store` trait (`check`, `audit`).
+pub(crate) fn open_store(root: &Path) -> Result<std::sync::Arc<dyn godepot_store::Store>, Failure> {
+    match godepot_store::LocalStore::open(root) {
+        Ok(store) => Ok(std::sync::Arc::new(store)),
+        Err(e) => Err(Failure::io(format!(
+            "cannot open data directory {}: {e}",
+            root.display()
+        ))),
+    }
+}
+
 /// Refuses a data directory written by a newer godepot (one small file read; nothing written).
 pub(crate) fn check_format(dir: &Path) -> Result<(), Failure> {
     godepot_store::format::check(dir)

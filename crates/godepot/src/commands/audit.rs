@@ -1,10 +1,7 @@
 //! `godepot audit`: which entries of the held vulnerability database affect the module
 //! versions some projects select.
 
-use std::sync::Arc;
-
 use godepot_prefetch::{Audit, audit};
-use godepot_store::Store;
 
 use crate::commands::depot;
 use crate::commands::gather::GatherArgs;
@@ -44,12 +41,7 @@ pub(crate) fn run(file: &ConfigFile, args: AuditArgs) -> Result<(), Failure> {
     let root = datadir::existing(&file.merge(args.store)?)?;
     let inputs = args.gather.inputs()?;
     let options = args.gather.options(String::new(), 8)?;
-    let store: Arc<dyn Store> = Arc::new(godepot_store::LocalStore::open(&root).map_err(|e| {
-        Failure::io(format!(
-            "cannot open data directory {}: {e}",
-            root.display()
-        ))
-    })?);
+    let store = datadir::open_store(&root)?;
     let db = godepot_depot::HeldVulnDb::load(store.as_ref())
         .map_err(|e| {
             Failure::io(format!(

@@ -1,10 +1,7 @@
 //! `godepot check`: is this store ready to build these projects offline?
 
-use std::sync::Arc;
-
 use godepot_prefetch::{Readiness, check};
 use godepot_resolve::Problem;
-use godepot_store::Store;
 
 use crate::commands::depot;
 use crate::commands::gather::GatherArgs;
@@ -43,12 +40,7 @@ pub(crate) fn run(file: &ConfigFile, args: CheckArgs) -> Result<(), Failure> {
     let inputs = args.gather.inputs()?;
     // No fetcher is involved: the private patterns and the download jobs do not apply.
     let options = args.gather.options(String::new(), 8)?;
-    let store: Arc<dyn Store> = Arc::new(godepot_store::LocalStore::open(&root).map_err(|e| {
-        Failure::io(format!(
-            "cannot open data directory {}: {e}",
-            root.display()
-        ))
-    })?);
+    let store = datadir::open_store(&root)?;
     let readiness = depot::runtime()?.block_on(check(store, &inputs, &options));
     if args.json {
         println!("{}", json(&readiness));
