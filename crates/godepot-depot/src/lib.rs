@@ -455,7 +455,11 @@ impl Depot {
     /// (prefetch `--vulndb`, `sync`).
     pub async fn mirror_vulndb(&self) -> Result<MirrorReport, DepotError> {
         let report = self.inner.vulndb.mirror().await?;
-        // The copy just kept is the one `vulnerable` rules decide on from now on.
+        // The copy just kept is the one `vulnerable` rules decide on from now on; without
+        // such rules nothing reads it, so it is not parsed (as at start-up).
+        if !self.inner.gate.current().uses_advisories() {
+            return Ok(report);
+        }
         let this = self.clone();
         match tokio::task::spawn_blocking(move || this.load_advisories()).await {
             Ok(Ok(_)) => {}
