@@ -20,6 +20,9 @@ pub enum StoreError {
     /// Object storage answered with a failure (named by its URL, never its credentials).
     #[error("object storage error on {location}: {message}")]
     Object { location: String, message: String },
+    /// The bucket a store URL names does not exist (nothing was created).
+    #[error("{location}: no such bucket")]
+    NoSuchBucket { location: String },
     /// Object storage could not be reached (a connection refused, a timeout, a 5xx): the
     /// server answers 503, and the next request tries again.
     #[error("storage unavailable: {location}: {message}")]

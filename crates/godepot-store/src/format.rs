@@ -6,6 +6,9 @@
 //! a newer godepot; it is refused before anything is touched, never rewritten (an older
 //! binary cannot know what the newer one changed). Older formats are read as they are, or
 //! upgraded by an explicit step; see `docs/upgrading.md`.
+//!
+//! A bucket keeps the same marker under its prefix (`ObjectStore::check_format`,
+//! `ObjectStore::mark_format`), read with [`parse`].
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +45,12 @@ pub fn check(root: &Path) -> Result<Marker, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Marker::Absent),
         Err(e) => return Err(StoreError::Io { path, source: e }),
     };
+    parse(&text, path)
+}
+
+/// A marker's content, found at `path` (a file, or a bucket's key as a URL), refusing a
+/// format newer than [`CURRENT`] or a content that is not one.
+pub fn parse(text: &str, path: PathBuf) -> Result<Marker, StoreError> {
     let found: u32 = text.trim().parse().map_err(|_| StoreError::BadFormat {
         path: path.clone(),
         content: text.chars().take(40).collect(),

@@ -110,3 +110,46 @@ fn an_outage_is_unavailable_then_recovers() {
     assert_eq!(&store.read(&info).unwrap().unwrap()[..], b"{}");
     store.check_writable().unwrap();
 }
+
+/// The bucket's format marker: written once by the first writer, read at every open, a
+/// newer one refused untouched; a bucket that does not exist is said so, and nothing is
+/// created in it.
+#[test]
+fn format_marker_on_minio() {
+    use godepot_store::StoreError;
+    use godepot_store::format::{CURRENT, Marker};
+    let minio = MinioServer::start();
+    let store = open(&minio, "marked");
+    assert_eq!(store.check_format().unwrap(), Marker::Absent);
+    store.mark_format().unwrap();
+    store.mark_format().unwrap();
+    assert_eq!(store.check_format().unwrap(), Marker::Format(CURRENT));
+    assert_eq!(
+        store.get_meta("format").unwrap().as_deref(),
+        Some(&b"1\n"[..])
+    );
+
+    let newer = open(&minio, "newer");
+    newer.put_meta("format", b"2\n").unwrap();
+    for e in [
+        newer.check_format().unwrap_err(),
+        newer.mark_format().unwrap_err(),
+    ] {
+        assert!(matches!(e, StoreError::NewerFormat { found: 2, .. }), "{e}");
+    }
+    assert_eq!(
+        newer.get_meta("format").unwrap().as_deref(),
+        Some(&b"2\n"[..])
+    );
+
+    let url = format!("s3://no-such-bucket/{}", "p");
+    let missing = ObjectStore::open_s3_with_env(&url, minio.env(), None).unwrap();
+    for e in [
+        missing.check_format().unwrap_err(),
+        missing.mark_format().unwrap_err(),
+    ] {
+        assert!(matches!(e, StoreError::NoSuchBucket { .. }), "{e}");
+        assert!(!e.to_string().contains(minio.secret()), "{e}");
+    }
+    assert!(!minio.data_dir().join("no-such-bucket").exists());
+}

@@ -49,6 +49,7 @@ use object_store::{
     UpdateVersion,
 };
 
+use crate::format::{self, FORMAT_FILE, Marker};
 use crate::key::list_rel_path;
 use crate::local::{META_DIR, list};
 use crate::store::{Artifact, ArtifactBody, PutOutcome, Spool, Store, StoreObserver};
@@ -190,6 +191,50 @@ impl ObjectStore {
             scratch: Scratch::new(scratch)?,
             observer: OnceLock::new(),
         })
+    }
+
+    /// The tree's format marker (`.godepot/format`, one GET), refusing a newer format as a
+    /// data directory's is refused ([`crate::format`]). Without a marker, one LIST proves
+    /// the bucket is there: S3 answers a GET in a missing bucket as it answers a missing key.
+    pub fn check_format(&self) -> Result<Marker, StoreError> {
+        let rel = format!("{META_DIR}/{FORMAT_FILE}");
+        if let Some((data, _)) = self.get_bytes(&rel)? {
+            return format::parse(&String::from_utf8_lossy(&data), self.url_of(&rel).into());
+        }
+        let backend = Arc::clone(&self.backend);
+        let prefix = match self.prefix.as_str() {
+            "" => None,
+            p => Some(Key::parse(p).map_err(|_| StoreError::InvalidPath(p.to_string()))?),
+        };
+        let listed = self
+            .bridge
+            .run(async move { backend.list_with_delimiter(prefix.as_ref()).await });
+        match listed {
+            Ok(Ok(_)) => Ok(Marker::Absent),
+            Ok(Err(e)) if e.to_string().contains("NoSuchBucket") => Err(StoreError::NoSuchBucket {
+                location: self.location.clone(),
+            }),
+            Ok(Err(e)) => Err(self.error("", e)),
+            Err(e) => Err(StoreError::Unavailable {
+                location: self.location.clone(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// [`ObjectStore::check_format`], then marks an unmarked tree as [`format::CURRENT`]
+    /// with a conditional put: of two first writers, one marker stays, and is checked.
+    /// Called by the commands that write the tree, before they write anything.
+    pub fn mark_format(&self) -> Result<(), StoreError> {
+        if self.check_format()? != Marker::Absent {
+            return Ok(());
+        }
+        let rel = format!("{META_DIR}/{FORMAT_FILE}");
+        let marker = Bytes::from(format!("{}\n", format::CURRENT));
+        if self.put_new(&rel, marker)? == PutOutcome::AlreadyHeld {
+            self.check_format()?;
+        }
+        Ok(())
     }
 
     /// The key of a path relative to the tree's root.
