@@ -14,6 +14,7 @@ mod inventory;
 
 use std::path::Path;
 
+use godepot_store::Store;
 use serde::Serialize;
 
 pub use inventory::FileSum;
@@ -100,16 +101,44 @@ impl DiffReport {
     }
 }
 
-/// Compares `a` and `b`, each a data directory or a bundle file.
-pub fn diff(a: &Path, b: &Path, progress: &dyn Progress) -> Result<DiffReport, BundleError> {
-    let left = inventory::read(a, progress)?;
-    let right = inventory::read(b, progress)?;
-    Ok(compare(a, &left, b, &right))
+/// One side to compare.
+#[derive(Clone, Copy)]
+pub enum Operand<'a> {
+    /// A data directory (or any `GOPROXY=file://` tree), or a bundle file.
+    Path(&'a Path),
+    /// A store read through its trait (a bucket): compared as the same tree on disk is.
+    Store(&'a dyn Store),
 }
 
-fn compare(a: &Path, left: &Inventory, b: &Path, right: &Inventory) -> DiffReport {
-    let side = |path: &Path, inv: &Inventory| Side {
-        path: path.display().to_string(),
+impl Operand<'_> {
+    /// How the report names it.
+    fn name(&self) -> String {
+        match self {
+            Operand::Path(path) => path.display().to_string(),
+            Operand::Store(store) => store.describe(),
+        }
+    }
+}
+
+/// Compares `a` and `b`, each a data directory or a bundle file.
+pub fn diff(a: &Path, b: &Path, progress: &dyn Progress) -> Result<DiffReport, BundleError> {
+    diff_operands(Operand::Path(a), Operand::Path(b), progress)
+}
+
+/// [`diff`], where either side may also be a store (a bucket).
+pub fn diff_operands(
+    a: Operand<'_>,
+    b: Operand<'_>,
+    progress: &dyn Progress,
+) -> Result<DiffReport, BundleError> {
+    let left = inventory::read(a, progress)?;
+    let right = inventory::read(b, progress)?;
+    Ok(compare(&a.name(), &left, &b.name(), &right))
+}
+
+fn compare(a: &str, left: &Inventory, b: &str, right: &Inventory) -> DiffReport {
+    let side = |path: &str, inv: &Inventory| Side {
+        path: path.to_owned(),
         kind: inv.kind,
         versions: inv.versions.len(),
     };

@@ -222,7 +222,7 @@ fn delete_version(
 ) -> Result<(), BundleError> {
     let removed = quarantine_version(store, module, version, batch)?;
     for rel in &removed.quarantined {
-        let path = removed.quarantine.join(rel);
+        let path = std::path::Path::new(&removed.quarantine).join(rel);
         fs::remove_file(&path).map_err(BundleError::io(&path))?;
     }
     Ok(())

@@ -5,11 +5,10 @@
 //! needs it, which breaks reproducibility, so the caller says so loudly and records it in the
 //! audit log. The quarantined bytes are kept for inspection.
 
-use std::path::PathBuf;
 use std::time::SystemTime;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
+use godepot_store::{ArtifactKey, Kind, Store};
 use serde::Serialize;
 
 use crate::BundleError;
@@ -21,15 +20,15 @@ pub struct Removed {
     pub target: String,
     /// Files moved out of the tree (relative paths in the store).
     pub quarantined: Vec<String>,
-    /// Where they are now.
-    pub quarantine: PathBuf,
+    /// Where they are now: a directory, or a bucket's URL ([`Store::quarantine_location`]).
+    pub quarantine: String,
 }
 
 /// Moves every artifact of `module@version` (`.info`, `.mod`, `.zip`, `.ziphash`) to
 /// `.godepot/quarantine/rm-<time>/` and brings the module's list in step. An error when the
 /// store holds none of them.
 pub fn remove_version(
-    store: &LocalStore,
+    store: &dyn Store,
     module: &ModulePath,
     version: &Version,
 ) -> Result<Removed, BundleError> {
@@ -38,11 +37,12 @@ pub fn remove_version(
 }
 
 /// Moves every artifact of `module@version` to `.godepot/quarantine/<batch>/` and brings
-/// the module's list in step. Each file leaves the tree in one rename, so a reader that has
-/// it open keeps reading the whole of it; the zip goes first, so the version stops being
+/// the module's list in step. Each file leaves the tree in one step (a rename on disk, a
+/// copy then a delete in a bucket), so a reader that has it open keeps reading the whole of
+/// it; the zip goes first, so the version stops being
 /// downloadable (and listed) at the first step.
 pub fn quarantine_version(
-    store: &LocalStore,
+    store: &dyn Store,
     module: &ModulePath,
     version: &Version,
     batch: &str,
@@ -50,8 +50,9 @@ pub fn quarantine_version(
     let target = format!("{module}@{version}");
     let mut quarantined = Vec::new();
     for kind in [Kind::Zip, Kind::Info, Kind::Mod, Kind::ZipHash] {
-        let rel = ArtifactKey::new(module.clone(), version.clone(), kind).rel_path();
-        if store.root().join(&rel).is_file() {
+        let key = ArtifactKey::new(module.clone(), version.clone(), kind);
+        let rel = key.rel_path();
+        if store.contains(&key)? {
             store.quarantine(&rel, batch)?;
             quarantined.push(rel);
         }
@@ -63,6 +64,6 @@ pub fn quarantine_version(
     Ok(Removed {
         target,
         quarantined,
-        quarantine: store.root().join(".godepot/quarantine").join(batch),
+        quarantine: store.quarantine_location(batch),
     })
 }

@@ -124,20 +124,11 @@ pub fn verify(
     let total = versions.values().flatten().map(|(e, _)| e.size).sum();
     progress.phase("verifying", total);
     let empty = Default::default();
-    // The checksum database's held records are files under a data directory's `.godepot/`.
-    let records = match (options.sumdb.keyed(), store.local_root()) {
-        (None, _) => None,
-        (Some(db), Some(root)) => {
-            let key = db.key.as_ref().expect("keyed");
-            Some(Records::new(root, &db.name, key, &empty))
-        }
-        (Some(_), None) => {
-            return Err(BundleError::Invalid(format!(
-                "checking {} against a checksum database's held records needs a data directory",
-                store.describe()
-            )));
-        }
-    };
+    // The checksum database's held records are among the store's metadata.
+    let records = options.sumdb.keyed().map(|db| {
+        let key = db.key.as_ref().expect("keyed");
+        Records::new(store, &db.name, key, &empty)
+    });
     let against = Against {
         go_sums: &options.go_sums,
         sumdb: &options.sumdb,

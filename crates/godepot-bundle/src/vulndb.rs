@@ -151,7 +151,7 @@ impl Incoming {
     /// Keeps the copy carried unless the store holds one at least as new.
     pub(crate) fn publish(
         self,
-        store: &godepot_store::LocalStore,
+        store: &dyn Store,
         checked: &VulnDb,
     ) -> Result<VulnDbImport, BundleError> {
         let previous = store

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use godepot_depot::{Depot, Kept, ProofTiles};
 use godepot_resolve::{Input, Needs, Problem, ResolveOptions};
-use godepot_store::{Kind, LocalStore, Store};
+use godepot_store::{Kind, Store};
 use godepot_upstream::Upstream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -196,7 +196,7 @@ pub struct DryRun {
 
 /// Resolves `inputs` from the store (when there is one) and upstream, storing nothing.
 pub async fn dry_run(
-    store: Option<Arc<LocalStore>>,
+    store: Option<Arc<dyn Store>>,
     upstream: Option<Upstream>,
     inputs: &[Input],
     options: &PrefetchOptions,

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use godepot_depot::{Answer, Body, Depot, DepotError};
 use godepot_module::{MAX_GO_MOD, ModulePath, Version};
 use godepot_resolve::{ModSource, SourceError};
-use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
+use godepot_store::{ArtifactKey, Kind, Store};
 use godepot_upstream::{FetchError, Upstream};
 
 use crate::artifact::Artifact;
@@ -51,7 +51,7 @@ impl ModSource for DepotSource {
 /// For `--dry-run`: the store when it holds the go.mod, else upstream directly (not
 /// through the depot, which would store what it fetches).
 pub(crate) struct DryRunSource {
-    pub(crate) store: Option<Arc<LocalStore>>,
+    pub(crate) store: Option<Arc<dyn Store>>,
     pub(crate) upstream: Option<Upstream>,
     /// The `--private` patterns: such a path is never asked of the upstream proxy.
     pub(crate) private: String,

@@ -8,10 +8,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{Kind, TreeFile, classify, walk_tree};
+use godepot_store::{Kind, Store, TreeFile, classify, walk_tree};
 use godepot_sumdb::SumdbPath;
 use serde::Serialize;
 
+use super::Operand;
 use crate::hashing::hash_reader;
 use crate::manifest::{bad_bundle, entries_after_manifest, open_bundle, unreadable};
 use crate::sumdb::BUNDLE_PREFIX;
@@ -86,8 +87,15 @@ impl Inventory {
 }
 
 /// Reads a side: a directory is a data directory (or any `GOPROXY=file://` tree), a file a
-/// bundle.
-pub(crate) fn read(path: &Path, progress: &dyn Progress) -> Result<Inventory, BundleError> {
+/// bundle, and a store (a bucket) is walked through the `Store` trait.
+pub(crate) fn read(
+    operand: Operand<'_>,
+    progress: &dyn Progress,
+) -> Result<Inventory, BundleError> {
+    let path = match operand {
+        Operand::Path(path) => path,
+        Operand::Store(store) => return of_store(store, progress),
+    };
     let meta = std::fs::metadata(path).map_err(BundleError::io(path))?;
     if meta.is_dir() {
         of_dir(path, progress)
@@ -122,6 +130,48 @@ fn of_dir(root: &Path, progress: &dyn Progress) -> Result<Inventory, BundleError
         let (size, sha256) =
             hash_reader(&mut file, |n| progress.advance(n)).map_err(BundleError::io(&path))?;
         inventory.add(&rel, place, FileSum { size, sha256 });
+    }
+    progress.finish_phase();
+    Ok(inventory)
+}
+
+/// A store's files and cached database answers, as [`of_dir`] finds them on disk: the same
+/// relative paths, so a bucket and the same tree on disk compare equal.
+fn of_store(store: &dyn Store, progress: &dyn Progress) -> Result<Inventory, BundleError> {
+    let files: Vec<(Place, String, u64)> = store
+        .walk()?
+        .into_iter()
+        .filter_map(|e| Some((place(&e.rel_path)?, e.rel_path, e.size)))
+        .collect();
+    let answers: Vec<(Place, String)> = store
+        .list_meta(BUNDLE_PREFIX)?
+        .into_iter()
+        .filter_map(|name| Some((place(&name)?, name)))
+        .collect();
+    let mut inventory = Inventory {
+        kind: "store",
+        ..Inventory::default()
+    };
+    progress.phase("hashing", files.iter().map(|(_, _, size)| size).sum());
+    let describe = |rel: &str| PathBuf::from(format!("{}/{rel}", store.describe()));
+    for (place, rel, _) in files {
+        progress.file(&rel);
+        let Some(artifact) = store.open_file(&rel)? else {
+            // Gone since the walk (a removal): not held any more.
+            continue;
+        };
+        let (size, sha256) = hash_reader(&mut artifact.into_reader(), |n| progress.advance(n))
+            .map_err(BundleError::io(describe(&rel)))?;
+        inventory.add(&rel, place, FileSum { size, sha256 });
+    }
+    for (place, name) in answers {
+        progress.file(&name);
+        let Some(data) = store.get_meta(&name)? else {
+            continue;
+        };
+        let (size, sha256) = hash_reader(&mut &data[..], |n| progress.advance(n))
+            .map_err(BundleError::io(describe(&name)))?;
+        inventory.add(&name, place, FileSum { size, sha256 });
     }
     progress.finish_phase();
     Ok(inventory)

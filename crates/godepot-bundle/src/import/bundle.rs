@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{Kind, LocalStore, TreeFile, classify};
+use godepot_store::{Kind, Store, TreeFile, classify};
 
 use super::publish::{StageError, Staged, publish, publish_rank, repair_lists, stage};
 use super::sumdb::Incoming;
@@ -19,7 +19,7 @@ use crate::sumdb::BUNDLE_PREFIX;
 use crate::{BundleError, Progress};
 
 pub(super) fn import_bundle(
-    store: &LocalStore,
+    store: &dyn Store,
     path: &Path,
     options: &ImportOptions,
     progress: &dyn Progress,
@@ -230,7 +230,7 @@ pub(super) fn import_bundle(
 }
 
 /// A `.ziphash` must agree with its zip: the one in the bundle, else the one held.
-fn check_staged_ziphashes(store: &LocalStore, staged: &[Staged]) -> Result<(), (String, String)> {
+fn check_staged_ziphashes(store: &dyn Store, staged: &[Staged]) -> Result<(), (String, String)> {
     let zips: HashMap<(&ModulePath, &Version), &str> = staged
         .iter()
         .filter_map(|s| match &s.id.facts {
@@ -256,7 +256,7 @@ fn check_staged_ziphashes(store: &LocalStore, staged: &[Staged]) -> Result<(), (
 }
 
 /// The `h1:` of the zip the store holds for this version, if it holds a valid one.
-pub(super) fn held_zip_h1(store: &LocalStore, key: &godepot_store::ArtifactKey) -> Option<String> {
+pub(super) fn held_zip_h1(store: &dyn Store, key: &godepot_store::ArtifactKey) -> Option<String> {
     let zip = key.with_kind(Kind::Zip);
     let held = godepot_store::Store::open(store, &zip).ok()??;
     let mut held = held

@@ -1,9 +1,10 @@
 //! Taking artifacts into a store: from a bundle (all or nothing), or from a
 //! `GOPROXY=file://` tree or module cache (artifact by artifact).
 //!
-//! Every artifact is copied into a spool on the store's file system, checked there
-//! ([`crate::check`]), and only then published with `put_spool`, so a server running on the
-//! same data directory never sees anything unchecked. Held artifacts are never replaced: one
+//! Every artifact is copied into a spool (on the store's file system for a data directory,
+//! in a local scratch directory for a bucket), checked there ([`crate::check`]), and only
+//! then published with `put_spool`, so a server running on the same store never sees
+//! anything unchecked. Held artifacts are never replaced: one
 //! that differs is reported as a conflict.
 
 mod bundle;
@@ -15,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use godepot_policy::{Advisories, Decision, Facts, Policy};
-use godepot_store::{ArtifactKey, LocalStore};
+use godepot_store::{ArtifactKey, Store};
 use serde::Serialize;
 
 use crate::sumdb::SumdbCheck;
@@ -114,7 +115,7 @@ impl ImportOptions {
 /// A damaged bundle is an `Err` and leaves the store unchanged; problems with single
 /// artifacts of a tree are listed in the summary.
 pub fn import(
-    store: &LocalStore,
+    store: &dyn Store,
     source: &Path,
     options: &ImportOptions,
     progress: &dyn Progress,

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use godepot_store::{ArtifactKey, ClosedSpool, Kind, LocalStore, PutOutcome, Store};
+use godepot_store::{ArtifactKey, ClosedSpool, Kind, PutOutcome, Store};
 
 use super::{ImportSummary, Problem};
 use crate::check::{Facts, inspect};
@@ -31,7 +31,7 @@ pub(super) struct Identity {
 /// when the artifact fails its own checks; `Err` when the source cannot be read or the
 /// store cannot be written. Callers bound `reader` ([`crate::check::max_size`]).
 pub(super) fn stage(
-    store: &LocalStore,
+    store: &dyn Store,
     key: &ArtifactKey,
     rel_path: &str,
     reader: &mut impl Read,
@@ -88,14 +88,12 @@ pub(super) fn publish_rank(kind: Kind) -> u8 {
 
 /// Whether the store already holds this artifact: `Some(true)` with the same content,
 /// `Some(false)` with different content, `None` if not held.
-pub(super) fn held_same(
-    store: &LocalStore,
-    staged: &Identity,
-) -> Result<Option<bool>, BundleError> {
+pub(super) fn held_same(store: &dyn Store, staged: &Identity) -> Result<Option<bool>, BundleError> {
     let Some(held) = store.open(&staged.key)? else {
         return Ok(None);
     };
-    let path = store.root().join(&staged.rel_path);
+    // For errors: the file's path in a data directory, its URL in a bucket.
+    let path = std::path::PathBuf::from(format!("{}/{}", store.describe(), staged.rel_path));
     let mut held = held
         .into_file(store.scratch_dir())
         .map_err(BundleError::io(&path))?;
@@ -115,7 +113,7 @@ pub(super) fn held_same(
 
 /// Makes a staged artifact visible unless it is held; records the outcome.
 pub(super) fn publish(
-    store: &LocalStore,
+    store: &dyn Store,
     staged: Staged,
     summary: &mut ImportSummary,
 ) -> Result<(), BundleError> {
@@ -161,7 +159,7 @@ fn conflict(staged: &Identity) -> Problem {
 /// crashed import or fetch left unlisted is "already held" now, so publishing it again
 /// would not fix its list.
 pub(super) fn repair_lists<'a>(
-    store: &LocalStore,
+    store: &dyn Store,
     modules: impl Iterator<Item = &'a godepot_module::ModulePath>,
     summary: &mut ImportSummary,
 ) -> Result<(), BundleError> {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 
-use godepot_store::{ClosedSpool, LocalStore, Store};
+use godepot_store::{ClosedSpool, Store};
 use godepot_sumdb::check::{VERIFIED_TREE, cache_name};
 use godepot_sumdb::note::split_note;
 use godepot_sumdb::{LookupAnswer, SumdbPath, TreeHead, shape};
@@ -45,7 +45,7 @@ impl Incoming {
     /// shape and spools it. Returns its SHA-256; `Ok(Err(reason))` refuses the bundle.
     pub(super) fn add(
         &mut self,
-        store: &LocalStore,
+        store: &dyn Store,
         bundle_path: &str,
         size: u64,
         reader: &mut impl Read,
@@ -98,7 +98,7 @@ impl Incoming {
     /// and go.mod against its records. `Err` is (file in the bundle, reason).
     pub(super) fn verify(
         &mut self,
-        store: &LocalStore,
+        store: &dyn Store,
         check: &SumdbCheck,
         staged: &[Staged],
     ) -> Result<(), (String, String)> {
@@ -108,7 +108,7 @@ impl Incoming {
         let key = db.key.as_ref().expect("keyed");
         let empty = BTreeMap::new();
         let incoming = self.databases.get(&db.name).unwrap_or(&empty);
-        let records = Records::new(store.root(), &db.name, key, incoming);
+        let records = Records::new(store, &db.name, key, incoming);
         let largest = records
             .verify_incoming()
             .map_err(|(rel, why)| (format!("{BUNDLE_PREFIX}{}/{rel}", db.name), why))?;
@@ -134,21 +134,21 @@ impl Incoming {
     /// server never holds an artifact without its record); records the outcome.
     pub(super) fn publish(
         self,
-        store: &LocalStore,
+        store: &dyn Store,
         summary: &mut ImportSummary,
     ) -> Result<(), BundleError> {
         for (name, files) in &self.databases {
             let verified = self.verified.as_ref().filter(|(n, _)| n == name);
             for (rel, spool) in files {
                 let data = &fs::read(spool.path()).map_err(BundleError::io(spool.path()))?;
-                let held = cache::read(store.root(), name, rel)?;
+                let held = cache::read(store, name, rel)?;
                 let write = match (&held, rel.as_str()) {
                     // Without a key nothing says a tree head is genuine: it is kept only
                     // where no head is held and none was ever verified, so an unverified
                     // head can never displace (or shadow) a verified one.
                     (None, "latest")
                         if verified.is_none()
-                            && cache::read(store.root(), name, VERIFIED_TREE)?.is_some() =>
+                            && cache::read(store, name, VERIFIED_TREE)?.is_some() =>
                     {
                         summary.sumdb_left_out += 1;
                         continue;
@@ -189,8 +189,8 @@ impl Incoming {
 
 /// Keeps the largest tree head now verified, as the depot does, so that later answers
 /// must be consistent with it.
-fn remember_verified(store: &LocalStore, name: &str, head: &TreeHead) -> Result<(), BundleError> {
-    let before = cache::read(store.root(), name, VERIFIED_TREE)?
+fn remember_verified(store: &dyn Store, name: &str, head: &TreeHead) -> Result<(), BundleError> {
+    let before = cache::read(store, name, VERIFIED_TREE)?
         .and_then(|b| TreeHead::parse(std::str::from_utf8(&b).ok()?).ok());
     if before.is_none_or(|b| b.size < head.size) {
         store.put_meta(&cache_name(name, VERIFIED_TREE), head.text().as_bytes())?;

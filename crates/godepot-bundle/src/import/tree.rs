@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::Path;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{ArtifactKey, Kind, LocalStore, TreeEntry, TreeFile, walk_tree};
+use godepot_store::{ArtifactKey, Kind, Store, TreeEntry, TreeFile, walk_tree};
 
 use super::bundle::held_zip_h1;
 use super::publish::{StageError, publish, publish_rank, repair_lists, stage};
@@ -20,7 +20,7 @@ use crate::sumdb::records::Records;
 use crate::{BundleError, Progress};
 
 pub(super) fn import_tree(
-    store: &LocalStore,
+    store: &dyn Store,
     root: &Path,
     source_kind: &str,
     options: &ImportOptions,
@@ -68,7 +68,7 @@ pub(super) fn import_tree(
 
 /// One version's files, in publish order (zip before its `.ziphash`).
 fn import_version(
-    store: &LocalStore,
+    store: &dyn Store,
     root: &Path,
     files: &[(&TreeEntry, &ArtifactKey)],
     options: &ImportOptions,
@@ -149,7 +149,7 @@ fn import_version(
 /// With a keyed database: the artifact must match the records the store holds (a tree
 /// brings none of its own), as a bundle's artifacts must match the bundle's.
 fn check_records(
-    store: &LocalStore,
+    store: &dyn Store,
     key: &ArtifactKey,
     h1: &str,
     options: &ImportOptions,
@@ -164,7 +164,7 @@ fn check_records(
         return Ok(());
     };
     let none = BTreeMap::new();
-    Records::new(store.root(), &db.name, verifier, &none)
+    Records::new(store, &db.name, verifier, &none)
         .check_artifact(&key.module, &key.version, key.kind == Kind::Mod, h1)
         .map_err(|p| p.reason().to_owned())
 }

@@ -5,6 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use godepot_store::Store;
 use godepot_store::local::META_DIR;
 use godepot_sumdb::SumdbPath;
 use godepot_sumdb::check::{VERIFIED_TREE, cache_name};
@@ -22,19 +23,15 @@ pub(crate) struct CachedFile {
     pub(crate) modified: SystemTime,
 }
 
-/// The absolute path of a cached answer.
-pub(crate) fn path(root: &Path, database: &str, rel: &str) -> PathBuf {
-    root.join(META_DIR).join(cache_name(database, rel))
-}
-
-/// A cached answer's bytes, if held.
-pub(crate) fn read(root: &Path, database: &str, rel: &str) -> Result<Option<Vec<u8>>, BundleError> {
-    let path = path(root, database, rel);
-    match fs::read(&path) {
-        Ok(data) => Ok(Some(data)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(BundleError::io(path)(e)),
-    }
+/// A cached answer's bytes, if held: a file of a data directory, or a bucket's key.
+pub(crate) fn read(
+    store: &dyn Store,
+    database: &str,
+    rel: &str,
+) -> Result<Option<Vec<u8>>, BundleError> {
+    Ok(store
+        .get_meta(&cache_name(database, rel))?
+        .map(|data| data.to_vec()))
 }
 
 /// Every cached answer of every database, sorted by (database, rel). Files that are not

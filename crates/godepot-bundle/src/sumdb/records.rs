@@ -2,13 +2,11 @@
 //! every file (lookup answers, tiles) taken from what is at hand: answers arriving in a
 //! bundle first, then the store's cache. Nothing is fetched: what is missing fails the check.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
-
-use godepot_store::ClosedSpool;
+use godepot_store::{ClosedSpool, Store};
 use godepot_sumdb::check::{VERIFIED_TREE, check_consistent, check_hash, verify_lookup};
 use godepot_sumdb::{SumdbPath, Tile, TreeHead, VerifierKey};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 use super::cache;
 
@@ -31,7 +29,7 @@ impl RecordProblem {
 
 /// The records of one database.
 pub(crate) struct Records<'a> {
-    root: &'a Path,
+    store: &'a dyn Store,
     database: &'a str,
     key: &'a VerifierKey,
     /// Answers arriving with the bundle (spooled on disk), by path under the database's root.
@@ -42,13 +40,13 @@ pub(crate) struct Records<'a> {
 
 impl<'a> Records<'a> {
     pub(crate) fn new(
-        root: &'a Path,
+        store: &'a dyn Store,
         database: &'a str,
         key: &'a VerifierKey,
         incoming: &'a BTreeMap<String, ClosedSpool>,
     ) -> Self {
         Records {
-            root,
+            store,
             database,
             key,
             incoming,
@@ -61,7 +59,7 @@ impl<'a> Records<'a> {
         if let Some(spool) = self.incoming.get(rel) {
             return std::fs::read(spool.path()).ok();
         }
-        cache::read(self.root, self.database, rel).ok().flatten()
+        cache::read(self.store, self.database, rel).ok().flatten()
     }
 
     fn tile(&self, tile: &Tile) -> Option<Vec<u8>> {
@@ -150,7 +148,7 @@ impl<'a> Records<'a> {
 
     /// The largest tree head this store verified before (written by the depot and imports).
     pub(crate) fn verified_before(&self) -> Option<TreeHead> {
-        let data = cache::read(self.root, self.database, VERIFIED_TREE).ok()??;
+        let data = cache::read(self.store, self.database, VERIFIED_TREE).ok()??;
         TreeHead::parse(std::str::from_utf8(&data).ok()?).ok()
     }
 }
