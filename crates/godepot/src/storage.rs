@@ -10,8 +10,10 @@ use std::fmt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use godepot_store::{Store, TreeEntry};
+use godepot_store::object::ObjectStore;
+use godepot_store::{Store, StoreError, TreeEntry};
 
+use crate::datadir::Created;
 use crate::failure::Failure;
 
 /// A store's place.
@@ -175,15 +177,100 @@ fn percent_decode(text: &str) -> Result<String, Failure> {
     })
 }
 
-/// Opens a bucket's store (the object backend, `godepot_store::open_url`). Scratch files
-/// and spools go to the system's temporary directory: a replica keeps nothing of its own
-/// beyond its `--cache-dir`.
-pub(crate) fn open_bucket(url: &BucketUrl) -> Result<Arc<dyn Store>, Failure> {
-    godepot_store::open_url(&url.to_string(), &godepot_store::OpenOptions::default()).map_err(|e| {
-        Failure::runtime(format!("cannot open the store {url}: {e}")).hint(
+/// What a command does to the store it opens ([`open`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Reads it: it must exist; its format is checked.
+    Read,
+    /// Changes what it holds: it must exist; a bucket's format marker is written if absent.
+    Write,
+    /// Fills it: a directory is created if absent (and taken away again if the command
+    /// fails having stored nothing); a bucket must exist, as for [`Access::Write`].
+    Create,
+}
+
+/// A store opened for a command.
+pub(crate) struct Opened {
+    pub(crate) store: Arc<dyn Store>,
+    /// The data directory this command creates, until it succeeds.
+    created: Option<Created>,
+}
+
+impl Opened {
+    /// The command succeeded: a data directory it created stays.
+    pub(crate) fn keep(self) {
+        if let Some(created) = self.created {
+            created.keep();
+        }
+    }
+}
+
+/// Opens the store at `location` for `access`, the one way every command that works on a
+/// store through the `Store` trait opens it. A directory is a `LocalStore` (its module index
+/// attached when written, as before); a bucket is the object backend, checked to exist and
+/// to be of a format this godepot reads (one GET), and never created.
+pub(crate) fn open(location: &StoreLocation, access: Access) -> Result<Opened, Failure> {
+    match location {
+        StoreLocation::Dir(dir) => {
+            let (store, created): (Arc<dyn Store>, _) = match access {
+                Access::Read => (
+                    crate::datadir::open_store(&crate::datadir::existing_dir(dir)?)?,
+                    None,
+                ),
+                Access::Write => {
+                    let dir = crate::datadir::existing_dir(dir)?;
+                    (Arc::new(crate::commands::depot::open_store(&dir)?), None)
+                }
+                Access::Create => {
+                    let created = Created::guard(dir);
+                    (
+                        Arc::new(crate::commands::depot::open_store(dir)?),
+                        Some(created),
+                    )
+                }
+            };
+            Ok(Opened { store, created })
+        }
+        StoreLocation::Bucket(url) => Ok(Opened {
+            store: open_bucket(url, access)?,
+            created: None,
+        }),
+    }
+}
+
+/// Opens a bucket's store (the object backend) and checks its `.godepot/format` marker;
+/// a writer marks an unmarked bucket. A bucket that does not exist is an error: godepot
+/// creates none. Scratch files and spools go to the system's temporary directory: a
+/// replica keeps nothing of its own beyond its `--cache-dir`.
+pub(crate) fn open_bucket(url: &BucketUrl, access: Access) -> Result<Arc<dyn Store>, Failure> {
+    let store =
+        ObjectStore::open_s3(&url.to_string(), None).map_err(|e| bucket_failure(url, &e))?;
+    match access {
+        Access::Read => store.check_format().map(drop),
+        Access::Write | Access::Create => store.mark_format(),
+    }
+    .map_err(|e| bucket_failure(url, &e))?;
+    Ok(Arc::new(store))
+}
+
+/// The failure for a bucket that cannot be opened, with the hint that fits the cause.
+fn bucket_failure(url: &BucketUrl, e: &StoreError) -> Failure {
+    let failure = Failure::runtime(format!("cannot open the store {url}: {e}"));
+    match e {
+        StoreError::NoSuchBucket { .. } => failure.hint(format!(
+            "check the bucket's name; godepot never creates a bucket: create {} (with the lifecycle rule in the README's \"Object storage\") first",
+            url.bucket
+        )),
+        StoreError::NewerFormat { .. } => failure.hint(
+            "run the godepot release that wrote it, or a newer one; godepot never rewrites a newer store (docs/upgrading.md)",
+        ),
+        StoreError::BadFormat { .. } => failure.hint(
+            "write the number of the format the bucket holds into .godepot/format (docs/upgrading.md)",
+        ),
+        _ => failure.hint(
             "check AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ALLOW_HTTP for plain http)",
-        )
-    })
+        ),
+    }
 }
 
 /// What a store holds, for `ls`: its files, and the sizes of its checksum-database
@@ -199,7 +286,7 @@ pub(crate) fn listing(location: &StoreLocation) -> Result<(Vec<TreeEntry>, Vec<u
             Ok((entries, sumdb))
         }
         StoreLocation::Bucket(url) => {
-            let store = open_bucket(url)?;
+            let store = open_bucket(url, Access::Read)?;
             let entries = store.walk().map_err(|e| failed(&e))?;
             let sumdb = godepot_bundle::ls::sumdb_sizes_in(&*store).map_err(|e| failed(&e))?;
             Ok((entries, sumdb))

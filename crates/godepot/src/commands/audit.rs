@@ -6,10 +6,10 @@ use godepot_prefetch::{Audit, audit};
 use crate::commands::depot;
 use crate::commands::gather::GatherArgs;
 use crate::config::ConfigFile;
-use crate::datadir;
 use crate::failure::Failure;
 use crate::progress::count;
 use crate::settings::StoreSettings;
+use crate::storage::{self, Access};
 
 /// Resolve the module versions these projects select, exactly as `godepot check` does (from
 /// the store alone, no network), and list the entries of the vulnerability database the store
@@ -38,22 +38,18 @@ pub(crate) struct AuditArgs {
 }
 
 pub(crate) fn run(file: &ConfigFile, args: AuditArgs) -> Result<(), Failure> {
-    let root = datadir::existing(&file.merge(args.store)?)?;
+    let location = file.merge(args.store)?.location()?;
+    let store = storage::open(&location, Access::Read)?.store;
     let inputs = args.gather.inputs()?;
     let options = args.gather.options(String::new(), 8)?;
-    let store = datadir::open_store(&root)?;
     let db = godepot_depot::HeldVulnDb::load(store.as_ref())
         .map_err(|e| {
             Failure::io(format!(
-                "cannot read the vulnerability database held in {}: {e}",
-                root.display()
+                "cannot read the vulnerability database held in {location}: {e}"
             ))
         })?
         .ok_or_else(|| {
-            Failure::io(format!(
-                "{} holds no vulnerability database",
-                root.display()
-            ))
+            Failure::io(format!("{location} holds no vulnerability database"))
             .hint("mirror it: godepot prefetch --vulndb --data-dir DIR (online), or import a bundle that carries one")
         })?;
     let found = depot::runtime()?.block_on(audit(store, &inputs, &options, &db));

@@ -6,10 +6,10 @@ use godepot_resolve::Problem;
 use crate::commands::depot;
 use crate::commands::gather::GatherArgs;
 use crate::config::ConfigFile;
-use crate::datadir;
 use crate::failure::Failure;
 use crate::progress::count;
 use crate::settings::StoreSettings;
+use crate::storage::{self, Access};
 
 /// Resolve exactly what `godepot prefetch` would gather for these projects, from the store
 /// alone (no network), and report every file of it the store lacks (module@version and
@@ -36,11 +36,11 @@ pub(crate) struct CheckArgs {
 }
 
 pub(crate) fn run(file: &ConfigFile, args: CheckArgs) -> Result<(), Failure> {
-    let root = datadir::existing(&file.merge(args.store)?)?;
+    let location = file.merge(args.store)?.location()?;
+    let store = storage::open(&location, Access::Read)?.store;
     let inputs = args.gather.inputs()?;
     // No fetcher is involved: the private patterns and the download jobs do not apply.
     let options = args.gather.options(String::new(), 8)?;
-    let store = datadir::open_store(&root)?;
     let readiness = depot::runtime()?.block_on(check(store, &inputs, &options));
     if args.json {
         println!("{}", json(&readiness));
@@ -68,10 +68,7 @@ pub(crate) fn run(file: &ConfigFile, args: CheckArgs) -> Result<(), Failure> {
         eprintln!("ready: the go command needs nothing this store does not hold");
         return Ok(());
     }
-    let failure = Failure::runtime(format!(
-        "{} is not ready for these projects",
-        root.display()
-    ));
+    let failure = Failure::runtime(format!("{location} is not ready for these projects"));
     Err(if readiness.mismatches.is_empty() {
         failure.hint("fill it: godepot prefetch --data-dir DIR INPUT…, then export and import")
     } else {

@@ -21,7 +21,7 @@ use crate::config::ConfigFile;
 use crate::discover;
 use crate::failure::Failure;
 use crate::settings::UpstreamSettings;
-use crate::storage::BucketUrl;
+use crate::storage::{Access, BucketUrl, StoreLocation};
 
 /// What is fetched from repositories rather than proxies, and the credentials for every
 /// host: the `--private` and `--insecure` patterns, `[[credentials]]` and `.netrc`.
@@ -75,7 +75,8 @@ pub(crate) struct DepotSettings<'a> {
     /// `--cache-dir` and `--cache-size` (`serve` only): a local copy of the artifacts
     /// served, in front of the store.
     pub(crate) disk_cache: Option<(PathBuf, u64)>,
-    /// Who fetches what among the replicas on one store (`serve --coordination`).
+    /// Who fetches what among the replicas on one store (`--coordination`: `serve`,
+    /// `prefetch`, `sync`).
     pub(crate) coordination: godepot_depot::Coordination,
 }
 
@@ -86,11 +87,22 @@ pub(crate) enum StoreAt<'a> {
     Bucket(&'a BucketUrl),
 }
 
+impl<'a> StoreAt<'a> {
+    pub(crate) fn of(location: &'a StoreLocation) -> Self {
+        match location {
+            StoreLocation::Dir(dir) => StoreAt::Dir(dir),
+            StoreLocation::Bucket(url) => StoreAt::Bucket(url),
+        }
+    }
+}
+
 /// The depot over the store and the upstream (unless offline or `off`).
 pub(crate) struct Built {
     pub(crate) depot: Depot,
     /// The module index the store keeps current, unless it could not be opened.
     pub(crate) index: Option<Arc<Index>>,
+    /// The store the depot works on (behind the disk cache, if any), for the admin API.
+    pub(crate) store: Arc<dyn Store>,
 }
 
 /// The depot, proxying (and checking modules against) these checksum databases.
@@ -114,7 +126,12 @@ pub(crate) fn build_with_sumdb(
             )
         }
         StoreAt::Bucket(url) => {
-            let store = crate::storage::open_bucket(url)?;
+            // Offline, nothing is fetched, so nothing marks the bucket.
+            let access = match settings.offline {
+                true => Access::Read,
+                false => Access::Write,
+            };
+            let store = crate::storage::open_bucket(url, access)?;
             tracing::warn!(storage = %url, "the module index is not kept for a bucket yet: the web UI's listing and search and /metrics' store totals are empty");
             let git_dir = match &settings.disk_cache {
                 Some((dir, _)) => dir.join("git"),
@@ -136,7 +153,11 @@ pub(crate) fn build_with_sumdb(
     };
     if settings.offline {
         let depot = Depot::with_fetchers(store.clone(), Fetchers::offline(), None, options);
-        return Ok(Built { depot, index });
+        return Ok(Built {
+            depot,
+            index,
+            store,
+        });
     }
     let resolved = discover::upstream(settings.upstream, settings.listen)?;
     let upstream = proxies(&resolved, settings)?;
@@ -160,7 +181,11 @@ pub(crate) fn build_with_sumdb(
         fetchers = fetchers.route(private, git);
     }
     let depot = Depot::with_fetchers(store.clone(), fetchers, upstream, options);
-    Ok(Built { depot, index })
+    Ok(Built {
+        depot,
+        index,
+        store,
+    })
 }
 
 /// The git fetcher, its mirrors in `cache` (derived data: `<data-dir>/.godepot/git/`),

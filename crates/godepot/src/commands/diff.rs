@@ -1,14 +1,17 @@
 //! `godepot diff`: do two environments hold the same bytes?
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use godepot_bundle::BundleError;
-use godepot_bundle::diff::{DiffReport, diff};
+use godepot_bundle::diff::{DiffReport, Operand, diff_operands};
+use godepot_store::Store;
 
 use crate::failure::Failure;
 use crate::progress::{Bar, count};
+use crate::storage::{self, Access, StoreLocation};
 
-/// Compare two data directories, bundles, or one of each: list the module versions (or their
+/// Compare two stores (data directories or buckets), bundles, or one of each: list the module versions (or their
 /// files) only one side holds, and the conflicts, the same file of the same version with
 /// different bytes, naming both SHA-256 hashes. Compared: every .info, .mod and .zip, and
 /// the checksum database's cached lookups and tiles when both sides hold some. Exits 0 when
@@ -17,14 +20,16 @@ use crate::progress::{Bar, count};
 /// Examples:
 ///   godepot diff /srv/godepot prod.tar.zst       # a store against the bundle it got
 ///   godepot diff --json dev.tar.zst prod.tar.zst
+///   godepot diff s3://modules/depot prod.tar.zst  # a bucket (AWS_* variables)
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct DiffArgs {
-    /// A data directory (or any GOPROXY=file:// tree) or a bundle file.
+    /// A data directory (or any GOPROXY=file:// tree), a bundle file, or a store URL as
+    /// --storage takes it (s3://bucket/prefix).
     #[arg(value_name = "A")]
     pub(crate) a: PathBuf,
 
-    /// The other side: a data directory or a bundle file.
+    /// The other side: a data directory, a bundle file or a store URL.
     #[arg(value_name = "B")]
     pub(crate) b: PathBuf,
 
@@ -33,8 +38,34 @@ pub(crate) struct DiffArgs {
     pub(crate) json: bool,
 }
 
+/// A side as given: a path (a directory or a bundle), or a store's URL, opened.
+enum Given {
+    Path(PathBuf),
+    Store(Arc<dyn Store>),
+}
+
+impl Given {
+    fn open(arg: PathBuf) -> Result<Given, Failure> {
+        let Some(url) = arg.to_str().filter(|a| a.contains("://")) else {
+            return Ok(Given::Path(arg));
+        };
+        match storage::parse(url)? {
+            StoreLocation::Dir(dir) => Ok(Given::Path(dir)),
+            location => Ok(Given::Store(storage::open(&location, Access::Read)?.store)),
+        }
+    }
+
+    fn operand(&self) -> Operand<'_> {
+        match self {
+            Given::Path(path) => Operand::Path(path),
+            Given::Store(store) => Operand::Store(&**store),
+        }
+    }
+}
+
 pub(crate) fn run(args: DiffArgs) -> Result<(), Failure> {
-    let report = diff(&args.a, &args.b, &Bar::new()).map_err(|e| match e {
+    let (a, b) = (Given::open(args.a)?, Given::open(args.b)?);
+    let report = diff_operands(a.operand(), b.operand(), &Bar::new()).map_err(|e| match e {
         // Not "refused", as import says: nothing is being taken in.
         BundleError::BadBundle {
             bundle,
@@ -44,7 +75,9 @@ pub(crate) fn run(args: DiffArgs) -> Result<(), Failure> {
             "cannot compare {}: {file}: {reason}",
             bundle.display()
         ))
-        .hint("A and B are each a data directory or a bundle written by `godepot export`"),
+        .hint(
+            "A and B are each a data directory, a bucket or a bundle written by `godepot export`",
+        ),
         e => Failure::io(e.to_string()),
     })?;
     if args.json {

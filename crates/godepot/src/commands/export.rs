@@ -58,7 +58,13 @@ pub(crate) fn run(file: &ConfigFile, args: ExportArgs) -> Result<(), Failure> {
     // A data directory is read in place; a bucket through its store.
     let (root, bucket) = match file.merge(args.store)?.location()? {
         StoreLocation::Dir(dir) => (Some(datadir::existing_dir(&dir)?), None),
-        StoreLocation::Bucket(url) => (None, Some(crate::storage::open_bucket(&url)?)),
+        StoreLocation::Bucket(url) => (
+            None,
+            Some(crate::storage::open_bucket(
+                &url,
+                crate::storage::Access::Read,
+            )?),
+        ),
     };
     let since = args
         .since

@@ -6,16 +6,15 @@ use godepot_bundle::import::{ImportOptions, ImportSummary, import};
 use godepot_bundle::sumdb::SumdbCheck;
 use godepot_bundle::{BundleError, GoSums};
 
-use crate::commands::depot;
 use crate::config::ConfigFile;
-use crate::datadir::Created;
 use crate::failure::Failure;
 use crate::progress::{Bar, count, human_bytes};
 use crate::settings::{PolicySettings, StoreSettings, SumdbSettings};
+use crate::storage::Access;
 
 /// Take in a bundle file, any GOPROXY=file:// tree, or a module cache ($GOMODCACHE, or its
-/// cache/download), checking every artifact before it becomes visible. Safe while a server
-/// runs on the same data directory. A bundle goes in whole or not at all; held artifacts are
+/// cache/download), checking every artifact before it becomes visible, into a data directory
+/// or a bucket. Safe while a server runs on the same store. A bundle goes in whole or not at all; held artifacts are
 /// never replaced (a differing one is reported as a conflict). Checksum-database answers in
 /// a bundle are kept for `serve`; with the database's key (--sumdb), every zip and go.mod is
 /// also checked against them.
@@ -24,6 +23,7 @@ use crate::settings::{PolicySettings, StoreSettings, SumdbSettings};
 ///   godepot import --data-dir /srv/godepot all.tar.zst
 ///   godepot import --data-dir /srv/godepot all.tar.zst --sumdb "$GOSUMDB_KEY"
 ///   godepot import --data-dir /srv/godepot "$(go env GOMODCACHE)" --go-sum ./go.sum
+///   godepot import --storage s3://modules/depot all.tar.zst
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ImportArgs {
@@ -81,12 +81,11 @@ pub(crate) fn run(file: &ConfigFile, args: ImportArgs) -> Result<(), Failure> {
         )));
     }
     let sumdb = sumdb_check(&file.merge(args.sumdb)?)?;
-    let data_dir = file.merge(args.store)?.data_dir()?;
-    let created = Created::guard(&data_dir);
-    let store = depot::open_store(&data_dir)?;
+    let opened = file.merge(args.store)?.open(Access::Create)?;
+    let store = &*opened.store;
     let policy = file.merge(args.policy)?.load()?;
     let advisories = match policy.uses_advisories() {
-        true => held_advisories(&store),
+        true => held_advisories(store),
         false => None,
     };
     let options = ImportOptions {
@@ -96,7 +95,7 @@ pub(crate) fn run(file: &ConfigFile, args: ImportArgs) -> Result<(), Failure> {
         skip_blocked: args.skip_blocked,
         advisories,
     };
-    let summary = import(&store, &args.source, &options, &Bar::new()).map_err(|e| match e {
+    let summary = import(store, &args.source, &options, &Bar::new()).map_err(|e| match e {
         BundleError::BadBundle { .. } => {
             Failure::runtime(e.to_string()).hint("nothing was imported; the store is unchanged")
         }
@@ -104,7 +103,7 @@ pub(crate) fn run(file: &ConfigFile, args: ImportArgs) -> Result<(), Failure> {
             "nothing was imported; --skip-blocked imports the rest and lists what it left out",
         ),
         BundleError::Write { .. } => Failure::runtime(e.to_string()).hint(
-            "the source is fine: free space on the data directory's file system and import again",
+            "the source is fine: free space on the data directory's file system (or check the bucket's quota and permissions) and import again",
         ),
         BundleError::NothingToImport(_) => Failure::runtime(e.to_string()).hint(
             "give a bundle file, a GOPROXY=file:// directory, or a module cache ($GOMODCACHE)",
@@ -113,7 +112,7 @@ pub(crate) fn run(file: &ConfigFile, args: ImportArgs) -> Result<(), Failure> {
     })?;
     report(&summary, args.json);
     if summary.is_success() {
-        created.keep();
+        opened.keep();
         return Ok(());
     }
     Err(Failure::runtime(format!(
@@ -185,7 +184,7 @@ fn report(summary: &ImportSummary, json: bool) {
 /// The vulnerability database held before the import, for the policy's `vulnerable` rules;
 /// none (warned when it cannot be read) leaves every version unaffected.
 fn held_advisories(
-    store: &godepot_store::LocalStore,
+    store: &dyn godepot_store::Store,
 ) -> Option<std::sync::Arc<dyn godepot_depot::Advisories>> {
     match godepot_depot::HeldVulnDb::load(store) {
         Ok(db) => {

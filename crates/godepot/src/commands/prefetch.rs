@@ -4,7 +4,6 @@
 mod report;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,8 +18,10 @@ use crate::datadir;
 use crate::failure::Failure;
 use crate::logging;
 use crate::settings::{
-    CacheSettings, PolicySettings, StoreSettings, SumdbSettings, UpstreamSettings, VulnDbSettings,
+    CacheSettings, CoordinationSettings, PolicySettings, StoreSettings, SumdbSettings,
+    UpstreamSettings, VulnDbSettings,
 };
+use crate::storage::{self, Access, StoreLocation};
 
 use report::Progress;
 
@@ -30,14 +31,21 @@ use report::Progress;
   godepot prefetch --data-dir /srv/godepot ~/src          # every go.mod and go.work below
   godepot prefetch --data-dir /srv/godepot example.com/tool@latest modules.txt
   godepot prefetch --data-dir /srv/godepot --toolchain go1.22.3 --platform linux/amd64 \\
-      --platform darwin/arm64")]
+      --platform darwin/arm64
+  godepot prefetch --storage s3://modules/depot --coordination redis://10.0.0.5:6379 ./go.mod")]
 pub(crate) struct PrefetchArgs {
     #[command(flatten)]
     pub(crate) gather: GatherArgs,
 
-    // The store to fill; created if absent.
+    // The store to fill: a data directory (created if absent) or a bucket (which must
+    // exist).
     #[command(flatten)]
     pub(crate) store: StoreSettings,
+
+    // Into a bucket that replicas serve: take the same leases as they do, so that a
+    // version is fetched once among all of them.
+    #[command(flatten)]
+    pub(crate) coordination: CoordinationSettings,
 
     #[command(flatten)]
     pub(crate) upstream: UpstreamSettings,
@@ -79,7 +87,8 @@ pub(crate) struct PrefetchArgs {
 /// The arguments, merged with the config file and checked.
 struct Settings {
     inputs: Vec<Input>,
-    data_dir: PathBuf,
+    location: StoreLocation,
+    coordination: CoordinationSettings,
     upstream: Option<String>,
     list_ttl: Duration,
     upstream_timeout: Duration,
@@ -100,13 +109,16 @@ pub(crate) fn run(file: &ConfigFile, args: PrefetchArgs) -> Result<(), Failure> 
     logging::init(LogFormat::Text, "warn")?;
     let runtime = depot::runtime()?;
     // A prefetch that fails before storing anything leaves no data directory behind.
-    let created = datadir::Created::guard(&settings.data_dir);
+    let created = match &settings.location {
+        StoreLocation::Dir(dir) => Some(datadir::Created::guard(dir)),
+        StoreLocation::Bucket(_) => None,
+    };
     let outcome = if settings.dry_run {
         runtime.block_on(dry_run(settings))
     } else {
         runtime.block_on(prefetch(settings))
     };
-    if outcome.is_ok() {
+    if let (Ok(()), Some(created)) = (&outcome, created) {
         created.keep();
     }
     outcome
@@ -119,7 +131,8 @@ fn settings(file: &ConfigFile, args: PrefetchArgs) -> Result<Settings, Failure> 
     let reach = Reach::new(file, &upstream)?;
     Ok(Settings {
         inputs,
-        data_dir: file.merge(args.store)?.data_dir()?,
+        location: file.merge(args.store)?.location()?,
+        coordination: file.merge(args.coordination)?,
         upstream_timeout: upstream.upstream_timeout(),
         upstream: upstream.upstream,
         list_ttl: file.merge(args.cache)?.list_ttl(),
@@ -159,9 +172,10 @@ fn vulndb_source(file: &ConfigFile, flag: Option<String>) -> Result<Option<Strin
 }
 
 impl Settings {
-    fn depot(&self) -> DepotSettings<'_> {
-        DepotSettings {
-            store: depot::StoreAt::Dir(&self.data_dir),
+    /// Within the runtime: the Redis client of `--coordination` connects on it.
+    fn depot(&self) -> Result<DepotSettings<'_>, Failure> {
+        Ok(DepotSettings {
+            store: depot::StoreAt::of(&self.location),
             upstream: self.upstream.as_deref(),
             offline: false,
             list_ttl: self.list_ttl,
@@ -175,13 +189,13 @@ impl Settings {
             upstream_metrics: None,
             vulndb: self.vulndb.clone(),
             disk_cache: None,
-            coordination: godepot_depot::Coordination::default(),
-        }
+            coordination: self.coordination.coordination()?,
+        })
     }
 }
 
 async fn prefetch(settings: Settings) -> Result<(), Failure> {
-    let depot_settings = settings.depot();
+    let depot_settings = settings.depot()?;
     let mut sumdb = depot::sumdb_options(
         settings.sumdb.as_deref(),
         settings.nosumdb.as_deref(),
@@ -233,11 +247,11 @@ async fn prefetch(settings: Settings) -> Result<(), Failure> {
 /// `--dry-run`: resolve without storing, then print each artifact the store lacks.
 async fn dry_run(settings: Settings) -> Result<(), Failure> {
     // Never create the data directory: a dry run leaves no trace.
-    let store = match settings.data_dir.is_dir() {
-        true => Some(Arc::new(depot::open_store(&settings.data_dir)?)),
-        false => None,
+    let store = match &settings.location {
+        StoreLocation::Dir(dir) if !dir.is_dir() => None,
+        location => Some(storage::open(location, Access::Read)?.store),
     };
-    let upstream = depot::upstream_client(&settings.depot())?;
+    let upstream = depot::upstream_client(&settings.depot()?)?;
     let found =
         godepot_prefetch::dry_run(store, upstream, &settings.inputs, &settings.options).await;
     if settings.json {

@@ -1,17 +1,18 @@
-//! `godepot rm module@version`: take a version out of a local store (to the quarantine).
+//! `godepot rm module@version`: take a version out of a store (to the quarantine).
 
 use godepot_auth::AuditEvent;
 use godepot_bundle::remove::remove_version;
 use godepot_module::{ModulePath, Version};
+use godepot_store::Store;
+use std::sync::Arc;
 
-use crate::commands::depot;
 use crate::config::ConfigFile;
-use crate::datadir;
 use crate::failure::Failure;
 use crate::settings::{AuditSettings, StoreSettings};
+use crate::storage::Access;
 
-/// Remove a module version from the store: its files are moved to
-/// .godepot/quarantine/rm-<time>/ (kept, not deleted) and it is no longer listed. A served
+/// Remove a module version from the store (a data directory or a bucket): its files are
+/// moved to .godepot/quarantine/rm-<time>/ (kept, not deleted) and it is no longer listed. A served
 /// version changing breaks reproducible builds: this says so, and records it in the audit
 /// log. A running server may answer from memory for a short while (until restarted).
 ///
@@ -31,10 +32,9 @@ pub(crate) struct RmArgs {
 
 pub(crate) fn run(file: &ConfigFile, args: RmArgs) -> Result<(), Failure> {
     let (module, version) = parse_target(&args.target)?;
-    let root = datadir::existing(&file.merge(args.store)?)?;
+    let store = file.merge(args.store)?.open(Access::Write)?.store;
     let audit = file.merge(args.audit)?.open()?;
-    let store = depot::open_store(&root)?;
-    let result = remove_version(&store, &module, &version);
+    let result = remove_version(&*store, &module, &version);
     let outcome = match &result {
         Ok(removed) => format!("quarantined {}", removed.quarantined.join(", ")),
         Err(e) => format!("failed: {e}"),
@@ -64,25 +64,32 @@ pub(crate) fn run(file: &ConfigFile, args: RmArgs) -> Result<(), Failure> {
         "removed {}: {} file(s) moved to {}",
         removed.target,
         removed.quarantined.len(),
-        removed.quarantine.display()
+        removed.quarantine
     );
     Ok(())
 }
 
-/// `POST /admin/remove/...` of a running server, over its data directory.
-#[derive(Debug)]
+/// `POST /admin/remove/...` of a running server, over the store it serves (its disk cache
+/// forgets what is removed).
 pub(crate) struct StoreRemover {
-    pub(crate) data_dir: std::path::PathBuf,
+    pub(crate) store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for StoreRemover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreRemover")
+            .field("store", &self.store.describe())
+            .finish()
+    }
 }
 
 impl godepot_server::Remover for StoreRemover {
     fn remove(&self, module: &ModulePath, version: &Version) -> Result<String, String> {
-        let store = depot::open_store(&self.data_dir).map_err(|e| e.message().to_string())?;
-        let removed = remove_version(&store, module, version).map_err(|e| e.to_string())?;
+        let removed = remove_version(&*self.store, module, version).map_err(|e| e.to_string())?;
         Ok(format!(
             "{} file(s) moved to {}",
             removed.quarantined.len(),
-            removed.quarantine.display()
+            removed.quarantine
         ))
     }
 }

@@ -236,12 +236,10 @@ async fn serve(config: Config) -> Result<(), Failure> {
             activity,
             access,
             audit: config.audit.clone(),
-            // Removal through the admin API needs the local store (rm's quarantine and
-            // index update); on a bucket it answers that it is not available.
-            remover: config.data_dir.clone().map(|data_dir| {
-                Arc::new(crate::commands::rm::StoreRemover { data_dir })
-                    as Arc<dyn godepot_server::Remover>
-            }),
+            // Removal through the admin API: rm's quarantine, on the store served.
+            remover: Some(Arc::new(crate::commands::rm::StoreRemover {
+                store: Arc::clone(&built.store),
+            })),
             about,
             metrics: Arc::new(metrics),
             index: built.index,

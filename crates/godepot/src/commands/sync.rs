@@ -18,8 +18,10 @@ use crate::failure::Failure;
 use crate::logging;
 use crate::progress::count;
 use crate::settings::{
-    FollowSettings, PolicySettings, StoreSettings, SumdbSettings, UpstreamSettings, VulnDbSettings,
+    CoordinationSettings, FollowSettings, PolicySettings, StoreSettings, SumdbSettings,
+    UpstreamSettings, VulnDbSettings,
 };
+use crate::storage::StoreLocation;
 
 /// For every module held (or those --modules names), ask upstream again for its list and
 /// @latest, conditionally (an answer that has not changed costs a 304), and keep them as the
@@ -30,7 +32,8 @@ use crate::settings::{
 #[command(after_help = "Examples:
   godepot sync --data-dir /srv/godepot                       # refresh lists and @latest
   godepot sync --data-dir /srv/godepot --follow patch        # and fetch new patch releases
-  godepot sync --data-dir /srv/godepot --modules 'corp.example/*' --follow minor --json")]
+  godepot sync --data-dir /srv/godepot --modules 'corp.example/*' --follow minor --json
+  godepot sync --storage s3://modules/depot --coordination redis://10.0.0.5:6379")]
 pub(crate) struct SyncArgs {
     /// Only the modules matching these comma-separated glob patterns of path prefixes, as in
     /// GOPRIVATE [default: every module held].
@@ -40,9 +43,14 @@ pub(crate) struct SyncArgs {
     #[command(flatten)]
     pub(crate) follow: FollowSettings,
 
-    // The store to sync; it must exist.
+    // The store to sync (a data directory or a bucket); it must exist.
     #[command(flatten)]
     pub(crate) store: StoreSettings,
+
+    // On a bucket that replicas serve: take the same leases as they do, so that a version
+    // is fetched once among all of them.
+    #[command(flatten)]
+    pub(crate) coordination: CoordinationSettings,
 
     #[command(flatten)]
     pub(crate) upstream: UpstreamSettings,
@@ -70,7 +78,11 @@ pub(crate) struct SyncArgs {
 }
 
 pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
-    let data_dir = datadir::existing(&file.merge(args.store)?)?;
+    let location = file.merge(args.store)?.location()?;
+    if let StoreLocation::Dir(dir) = &location {
+        datadir::existing_dir(dir)?;
+    }
+    let coordination = file.merge(args.coordination)?;
     let upstream = file.merge(args.upstream)?;
     let sumdb = file.merge(args.sumdb)?;
     let reach = Reach::new(file, &upstream)?;
@@ -83,8 +95,9 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
     };
     // Only warnings: progress and the summary are this command's output.
     logging::init(LogFormat::Text, "warn")?;
+    depot::runtime()?.block_on(async {
     let settings = DepotSettings {
-        store: depot::StoreAt::Dir(&data_dir),
+        store: depot::StoreAt::of(&location),
         upstream: upstream.upstream.as_deref(),
         offline: false,
         // Asked now, whatever was asked before: that is the point. (Also how often a
@@ -100,9 +113,9 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
         upstream_metrics: None,
         vulndb,
         disk_cache: None,
-        coordination: godepot_depot::Coordination::default(),
+        // Within the runtime: the Redis client connects on it.
+        coordination: coordination.coordination()?,
     };
-    depot::runtime()?.block_on(async {
         let sumdb = depot::sumdb_options(sumdb.sumdb.as_deref(), sumdb.nosumdb.as_deref(), &settings)?;
         let built = depot::build_with_sumdb(&settings, sumdb)?;
         if built.depot.is_offline() {

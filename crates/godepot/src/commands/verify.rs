@@ -95,7 +95,11 @@ pub(crate) fn run(file: &ConfigFile, args: VerifyArgs) -> Result<(), Failure> {
                 ))
                 .hint("verify the bucket without --sumdb, or copy its tree to a directory and verify that with --sumdb"));
             }
-            (crate::storage::open_bucket(url)?, None, None)
+            let access = match args.repair {
+                true => crate::storage::Access::Write,
+                false => crate::storage::Access::Read,
+            };
+            (crate::storage::open_bucket(url, access)?, None, None)
         }
     };
     let options = VerifyOptions {

@@ -62,6 +62,11 @@ impl StoreSettings {
         }
     }
 
+    /// The store, opened for `access` ([`storage::open`]): a data directory or a bucket.
+    pub(crate) fn open(&self, access: storage::Access) -> Result<storage::Opened, Failure> {
+        storage::open(&self.location()?, access)
+    }
+
     /// The store's directory, for a command that works on local disk only: a bucket is
     /// refused, saying so.
     pub(crate) fn data_dir(&self) -> Result<PathBuf, Failure> {
