@@ -33,27 +33,32 @@ impl std::fmt::Debug for MinioServer {
     }
 }
 
+/// The command that installs MinIO where [`find_minio_binary`] looks (what `.ci/run` runs).
+pub const INSTALL_MINIO: &str =
+    "GOBIN=$HOME/.cache/godepot-ci/bin go install github.com/minio/minio@latest";
+
 /// The MinIO binary, or a panic saying how to install it.
 pub fn minio_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join("minio");
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    if let Some(home) = std::env::var_os("HOME") {
+    find_minio_binary().unwrap_or_else(|| {
+        panic!(
+            "these tests need MinIO (an S3-compatible server), which is not on PATH nor at \
+             $HOME/.cache/godepot-ci/bin/minio; install it with:\n  {INSTALL_MINIO}"
+        )
+    })
+}
+
+/// The MinIO binary on `PATH` or at `$HOME/.cache/godepot-ci/bin/minio`, if there is one.
+pub fn find_minio_binary() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("minio"))
+            .find(|candidate| candidate.is_file())
+    });
+    on_path.or_else(|| {
+        let home = std::env::var_os("HOME")?;
         let candidate = Path::new(&home).join(".cache/godepot-ci/bin/minio");
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "these tests need MinIO (an S3-compatible server), which is not on PATH nor at \
-         $HOME/.cache/godepot-ci/bin/minio; install it with:\n  \
-         GOBIN=$HOME/.cache/godepot-ci/bin go install github.com/minio/minio@latest"
-    );
+        candidate.is_file().then_some(candidate)
+    })
 }
 
 fn free_port() -> u16 {
@@ -200,6 +205,11 @@ impl MinioServer {
     /// Where MinIO keeps its objects (`<dir>/data/<bucket>/<key>/...` in its own format).
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// The server's process id while it runs (the bench pins it to the server's CPUs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Kills the server (the port stops answering) until [`MinioServer::restart`].

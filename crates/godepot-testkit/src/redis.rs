@@ -44,16 +44,20 @@ impl RedisServer {
     }
 
     fn binary() -> PathBuf {
-        let found = std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join("redis-server"))
-                .find(|p| p.is_file())
-        });
-        found.unwrap_or_else(|| {
+        RedisServer::find_binary().unwrap_or_else(|| {
             panic!(
                 "redis-server is required by the coordination tests but is not on PATH; \
                  install it (Debian: apt-get install redis-server) or let .ci/run do it"
             )
+        })
+    }
+
+    /// `redis-server` on `PATH`, if there is one.
+    pub fn find_binary() -> Option<PathBuf> {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("redis-server"))
+                .find(|p| p.is_file())
         })
     }
 
@@ -121,6 +125,11 @@ impl RedisServer {
             }
         }
         false
+    }
+
+    /// The server's process id while it runs (the bench pins it to the server's CPUs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn addr(&self) -> SocketAddr {

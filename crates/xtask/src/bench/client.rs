@@ -14,7 +14,7 @@ use godepot_testkit::GoEnv;
 
 use super::cold::{UPSTREAM_LATENCY, fresh_godepot};
 use super::report::{Report, Target};
-use super::servers::{GodepotSpec, start_godepot, start_nginx};
+use super::servers::{GodepotSpec, Store, start_godepot, start_nginx};
 use super::{Ctx, median};
 
 /// Where the module cache goes for the in-memory runs, when it is a memory file system.
@@ -25,10 +25,12 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
     ctx.upstream.set_latency(Duration::ZERO);
     let (warm, _) = start_godepot(&GodepotSpec {
         bin: ctx.godepot,
-        data_dir: &f.universe.root,
+        store: Store::Dir(&f.universe.root),
         upstream: Some(&ctx.upstream.url()),
         cpus: None,
         log: &ctx.work.join("godepot-client-warm.log"),
+        extra: &[],
+        env: &[],
     })?;
     let nginx = start_nginx(
         ctx.nginx,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::httpc::{self, Timed};
 use super::report::{Report, Target};
-use super::servers::{GodepotSpec, Server, start_godepot};
+use super::servers::{GodepotSpec, Server, Store, start_godepot};
 use super::{Ctx, median};
 
 /// Added by the fixture upstream to every request, like a far-away proxy.
@@ -116,10 +116,12 @@ pub(crate) fn fresh_godepot(ctx: &Ctx<'_>, name: &str) -> Result<Server, String>
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     let (server, _) = start_godepot(&GodepotSpec {
         bin: ctx.godepot,
-        data_dir: &data,
+        store: Store::Dir(&data),
         upstream: Some(&ctx.upstream.url()),
         cpus: None,
         log: &ctx.work.join(format!("{name}.log")),
+        extra: &[],
+        env: &[],
     })?;
     Ok(server)
 }

@@ -33,6 +33,25 @@ pub(crate) fn ensure_tools() -> Result<(PathBuf, PathBuf), String> {
     Ok((get("nginx")?, get("wrk")?))
 }
 
+/// MinIO and redis-server, which the objstore section starts: not installed here (MinIO is
+/// built from source, minutes on this machine), so a missing one fails the run with how to
+/// get it.
+pub(crate) fn check_objstore_tools() -> Result<(), String> {
+    if godepot_testkit::minio::find_minio_binary().is_none() {
+        return Err(format!(
+            "MinIO (for the objstore section) is not on PATH nor at $HOME/.cache/godepot-ci/bin/minio\n\
+             hint: install it with `{}` (what .ci/run does), or leave the section out with --only",
+            godepot_testkit::minio::INSTALL_MINIO
+        ));
+    }
+    if godepot_testkit::redis::RedisServer::find_binary().is_none() {
+        return Err("redis-server (for the objstore section) is not on PATH\n\
+             hint: install it (Debian: apt-get install redis-server), or leave the section out with --only"
+            .to_owned());
+    }
+    Ok(())
+}
+
 fn run_apt(args: &[&str]) -> Result<(), String> {
     let status = Command::new("apt-get")
         .args(args)
@@ -48,9 +67,22 @@ fn run_apt(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// How the servers and the load generator share the CPUs (`--pin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum PinMode {
+    /// The server under test on CPU 0, wrk on the others (when taskset and two CPUs exist).
+    Split,
+    /// Nothing pinned: godepot, nginx and wrk share every core, as on a real machine.
+    #[value(name = "none")]
+    #[serde(rename = "none")]
+    Shared,
+}
+
 /// Which CPUs the servers and the load generator get.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Pinning {
+    pub(crate) mode: PinMode,
     /// `taskset -c` list for the server under test, `None` when not pinned.
     pub(crate) server: Option<String>,
     pub(crate) load: Option<String>,
@@ -59,9 +91,10 @@ pub(crate) struct Pinning {
     pub(crate) note: String,
 }
 
-/// With `taskset` and at least two CPUs, the server gets CPU 0 and wrk all the others, so
-/// that neither steals the other's cycles and both servers get the same share.
-pub(crate) fn pinning() -> Pinning {
+/// Split: with `taskset` and at least two CPUs, the server gets CPU 0 and wrk all the others,
+/// so that neither steals the other's cycles and both servers get the same share. Shared (or
+/// split without the means): everything floats over all CPUs.
+pub(crate) fn pinning(mode: PinMode) -> Pinning {
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let taskset = Command::new("taskset")
         .arg("--version")
@@ -69,8 +102,9 @@ pub(crate) fn pinning() -> Pinning {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if taskset && cpus >= 2 {
+    if mode == PinMode::Split && taskset && cpus >= 2 {
         Pinning {
+            mode,
             server: Some("0".to_owned()),
             load: Some(format!("1-{}", cpus - 1)),
             load_cores: cpus - 1,
@@ -80,12 +114,17 @@ pub(crate) fn pinning() -> Pinning {
             ),
         }
     } else {
+        let why = match mode {
+            PinMode::Shared => "--pin none",
+            PinMode::Split => "no taskset or one CPU",
+        };
         Pinning {
+            mode,
             server: None,
             load: None,
             load_cores: cpus,
             note: format!(
-                "{cpus} CPU(s), no pinning: the load generator shares the cores with the server"
+                "{cpus} CPU(s), no pinning ({why}): the servers and the load generator share every core"
             ),
         }
     }

@@ -4,16 +4,19 @@
 //! - [`warm`]: small-file hits and zip throughput under wrk, memory from `/proc`;
 //! - [`cold`]: first/last byte of a cold zip and a burst of cold requests, upstream +20 ms;
 //! - [`client`]: `go mod download all` through godepot versus `file://` and upstream direct;
-//! - [`scale`]: start-up and latency with 100,000 versions in the store.
+//! - [`scale`]: start-up and latency with 100,000 versions in the store;
+//! - [`objstore`]: replicas on a bucket (MinIO) beside the local store and nginx.
 //!
 //! Everything listens on 127.0.0.1; every loop is bounded; every child process is held by a
 //! guard that stops it on drop. A missed target is reported, never turned into a failure.
 
 mod client;
 mod cold;
+mod cpu;
 mod env;
 mod fixture;
 mod httpc;
+mod objstore;
 mod plan;
 mod procs;
 mod report;
@@ -31,7 +34,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use godepot_testkit::FixtureUpstream;
 use serde::Serialize;
 
-use env::{Machine, Pinning};
+use env::{Machine, PinMode, Pinning};
 use fixture::Fixture;
 use plan::Plan;
 use report::Report;
@@ -51,6 +54,10 @@ pub(crate) struct BenchArgs {
     /// figure.
     #[arg(long, value_delimiter = ',', value_name = "SECTION")]
     only: Vec<Section>,
+    /// `split`: the server under test on CPU 0, wrk on the others; `none`: everything shares
+    /// every core (issue 16). Run both for the two sets of rows.
+    #[arg(long, value_enum, default_value = "split", value_name = "MODE")]
+    pin: PinMode,
 }
 
 /// The sections of a run, in the order they run.
@@ -60,6 +67,7 @@ pub(crate) enum Section {
     Cold,
     Client,
     Scale,
+    Objstore,
 }
 
 /// What every section gets.
@@ -98,8 +106,12 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
         .unwrap_or_else(|| root.join("target").join("bench"));
     let started = Instant::now();
     let mut report = Report::default();
+    let wanted = |s: Section| args.only.is_empty() || args.only.contains(&s);
     let setup = (|| -> Result<_, String> {
         let (nginx, wrk) = env::ensure_tools()?;
+        if wanted(Section::Objstore) {
+            env::check_objstore_tools()?;
+        }
         let godepot = match args.godepot_bin {
             Some(bin) => bin,
             None => {
@@ -123,7 +135,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
             machine.rustc_start
         );
     }
-    let pinning = env::pinning();
+    let pinning = env::pinning(args.pin);
     eprintln!("[bench] {}", pinning.note);
 
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -229,10 +241,15 @@ fn sections(
         work: work.path(),
     };
     let wanted = |s: Section| only.is_empty() || only.contains(&s);
+    // The two pinning modes' tables are pasted side by side: the sections that pin say which.
+    let unpinned = if pinning.server.is_none() {
+        " (unpinned)"
+    } else {
+        ""
+    };
     if wanted(Section::Warm) {
-        section(report, "warm store: godepot vs nginx", |r| {
-            warm::run(&ctx, r)
-        });
+        let name = format!("warm store: godepot vs nginx{unpinned}");
+        section(report, &name, |r| warm::run(&ctx, r));
     }
     if wanted(Section::Cold) {
         section(report, "cold path", |r| cold::run(&ctx, r));
@@ -242,6 +259,10 @@ fn sections(
     }
     if wanted(Section::Scale) {
         section(report, "scale", |r| scale::run(&ctx, r));
+    }
+    if wanted(Section::Objstore) {
+        let name = format!("object storage: replicas on MinIO{unpinned}");
+        section(report, &name, |r| objstore::run(&ctx, r));
     }
     Ok(())
 }

@@ -176,7 +176,7 @@ fn fmt_value(v: f64, unit: &str) -> String {
         "req/s" | "MiB/s" | "count" => format!("{v:.0}"),
         "ms" => format!("{v:.3}"),
         "MiB" => format!("{v:.1}"),
-        "s" => format!("{v:.3}"),
+        "s" | "s/GB" => format!("{v:.3}"),
         _ => format!("{v:.2}"),
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::report::{Report, Target};
-use super::servers::{GodepotSpec, Server, start_godepot};
+use super::servers::{GodepotSpec, Server, Store, start_godepot};
 use super::wrk::{WrkResult, write_paths};
 use super::{Ctx, fixture, median};
 
@@ -138,9 +138,11 @@ fn start(
 ) -> Result<(Server, Duration), String> {
     start_godepot(&GodepotSpec {
         bin: ctx.godepot,
-        data_dir,
+        store: Store::Dir(data_dir),
         upstream: Some(&ctx.upstream.url()),
         cpus,
         log: &ctx.work.join(log),
+        extra: &[],
+        env: &[],
     })
 }

@@ -1,4 +1,5 @@
-//! Starting the servers under test: godepot (the release binary) and the nginx baseline.
+//! Starting the servers under test: godepot (the release binary), the nginx baseline and
+//! nginx as a load balancer in front of godepot replicas.
 
 use std::fs;
 use std::net::{SocketAddr, TcpListener};
@@ -60,11 +61,23 @@ fn free_port() -> Result<u16, String> {
 /// How godepot is started.
 pub(crate) struct GodepotSpec<'a> {
     pub(crate) bin: &'a Path,
-    pub(crate) data_dir: &'a Path,
+    pub(crate) store: Store<'a>,
     /// `None`: `--offline`.
     pub(crate) upstream: Option<&'a str>,
     pub(crate) cpus: Option<&'a str>,
     pub(crate) log: &'a Path,
+    /// More `serve` flags (`--cache-dir`, `--coordination`).
+    pub(crate) extra: &'a [String],
+    /// More environment (a bucket's endpoint and credentials, in the `AWS_*` variables).
+    pub(crate) env: &'a [(String, String)],
+}
+
+/// Where the godepot under test keeps its modules.
+pub(crate) enum Store<'a> {
+    /// `--data-dir`: a directory on local disk.
+    Dir(&'a Path),
+    /// `--storage s3://bucket/prefix`: a replica keeping nothing locally but its cache.
+    Bucket(&'a str),
 }
 
 /// Starts godepot and waits until `/healthz` answers; returns the time from spawn to that
@@ -74,11 +87,13 @@ pub(crate) fn start_godepot(spec: &GodepotSpec<'_>) -> Result<(Server, Duration)
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let log = fs::File::create(spec.log).map_err(|e| format!("{}: {e}", spec.log.display()))?;
     let mut cmd = command(spec.bin, spec.cpus);
-    cmd.arg("serve")
-        .args(["--listen", &addr.to_string()])
-        .arg("--data-dir")
-        .arg(spec.data_dir)
-        .args(["--log-format", "text", "--log-level", "info"])
+    cmd.arg("serve").args(["--listen", &addr.to_string()]);
+    match spec.store {
+        Store::Dir(dir) => cmd.arg("--data-dir").arg(dir),
+        Store::Bucket(url) => cmd.args(["--storage", url]),
+    };
+    cmd.args(["--log-format", "text", "--log-level", "info"])
+        .args(spec.extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
@@ -89,7 +104,9 @@ pub(crate) fn start_godepot(spec: &GodepotSpec<'_>) -> Result<(Server, Duration)
         }
     }
     // Should the binary ever fall back to GOPROXY for its upstream, it finds `off`.
-    cmd.env("GOPROXY", "off").env("GOENV", "off");
+    cmd.env("GOPROXY", "off")
+        .env("GOENV", "off")
+        .envs(spec.env.iter().map(|(k, v)| (k, v)));
     match spec.upstream {
         // A list's TTL (a minute by default) would expire in the middle of the longer runs
         // and put a burst of upstream refreshes into whichever run is going on: the hits
@@ -124,11 +141,53 @@ pub(crate) fn start_nginx(
     root: &Path,
     cpus: Option<&str>,
 ) -> Result<Server, String> {
+    let site = format!("root {};", root.display());
+    launch_nginx(nginx, work, "", &site, cpus)
+}
+
+/// Starts nginx from `work` as a load balancer in front of `backends`: round robin (nginx's
+/// default), HTTP/1.1 keep-alive connections to them, responses streamed as they come rather
+/// than buffered to temp files (a zip is tens of MiB).
+pub(crate) fn start_nginx_balancer(
+    nginx: &Path,
+    work: &Path,
+    backends: &[SocketAddr],
+    cpus: Option<&str>,
+) -> Result<Server, String> {
+    let servers: String = backends
+        .iter()
+        .map(|b| format!("        server {b};\n"))
+        .collect();
+    let upstream = format!(
+        r#"upstream backends {{
+{servers}        keepalive 256;
+        keepalive_requests 100000000;
+    }}"#
+    );
+    let site = r#"location / {
+            proxy_pass http://backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_buffering off;
+        }"#;
+    launch_nginx(nginx, work, &upstream, site, cpus)
+}
+
+/// Writes the configuration, starts nginx and waits until it answers.
+fn launch_nginx(
+    nginx: &Path,
+    work: &Path,
+    http_extra: &str,
+    site: &str,
+    cpus: Option<&str>,
+) -> Result<Server, String> {
     fs::create_dir_all(work.join("tmp")).map_err(|e| format!("mkdir nginx work: {e}"))?;
     let port = free_port()?;
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let conf = work.join("nginx.conf");
-    fs::write(&conf, nginx_conf(work, root, addr)).map_err(|e| format!("nginx.conf: {e}"))?;
+    fs::write(&conf, nginx_conf(work, addr, http_extra, site))
+        .map_err(|e| format!("nginx.conf: {e}"))?;
     let log = work.join("error.log");
     let mut cmd = command(nginx, cpus);
     cmd.arg("-p")
@@ -150,18 +209,18 @@ pub(crate) fn start_nginx(
         guard,
     };
     wait_healthy(&mut server, start)?;
-    // The workers exist once it answers; their memory counts as nginx's.
+    // The workers exist once it answers; their memory and CPU time count as nginx's.
     server.pids.extend(descendants(server.pid()));
     Ok(server)
 }
 
-/// The baseline's whole configuration: static files, sendfile, no caching beyond the
-/// kernel's. Access logging is on, like godepot's per-request log line, so both servers
-/// format and write one line per request.
-fn nginx_conf(work: &Path, root: &Path, addr: SocketAddr) -> String {
+/// The baseline's whole configuration: static files (or, with `http_extra`, a proxy),
+/// sendfile, no caching beyond the kernel's. Access logging is on, like godepot's
+/// per-request log line, so both servers format and write one line per request.
+fn nginx_conf(work: &Path, addr: SocketAddr, http_extra: &str, site: &str) -> String {
     let w = work.display();
     format!(
-        r#"# Written by `xtask bench`: the static-file baseline.
+        r#"# Written by `xtask bench`.
 daemon off;
 master_process on;
 worker_processes auto;
@@ -191,17 +250,35 @@ http {{
         text/plain mod;
     }}
     default_type "text/plain; charset=utf-8";
+    {http_extra}
     server {{
         listen {addr};
-        root {root};
         location = /healthz {{
             return 200 "ok\n";
         }}
+        {site}
     }}
 }}
-"#,
-        root = root.display()
+"#
     )
+}
+
+/// Pins a running process and all its threads to `cpus` (servers the harness starts through
+/// the testkit, which knows nothing of pinning). Threads started later inherit it.
+pub(crate) fn pin_running(pid: u32, cpus: Option<&str>) -> Result<(), String> {
+    let Some(cpus) = cpus else {
+        return Ok(());
+    };
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run taskset: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("taskset -a -p -c {cpus} {pid} failed ({status})"))
+    }
 }
 
 fn wait_healthy(server: &mut Server, start: Instant) -> Result<Duration, String> {
