@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{Rig, bin, get, godepot_command, tail};
+use common::{Rig, bin, get, go_sum_lines, godepot_command, minio_cli, output_text, tail};
 use godepot_coord::Coordinator;
 use godepot_module::{ModulePath, Version};
 use godepot_store::object::ObjectStore;
@@ -22,25 +22,13 @@ use godepot_testkit::redis::RedisServer;
 use godepot_testkit::vulndb::{FixtureVuln, write_db};
 use godepot_testkit::{GoEnv, GodepotProcess};
 
-/// `godepot <args>` with MinIO's environment.
-fn cli(minio: &MinioServer, args: &[&str]) -> Output {
-    godepot_command(args)
-        .envs(minio.env())
-        .output()
-        .expect("run godepot")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn ok(minio: &MinioServer, args: &[&str]) -> Output {
-    let out = cli(minio, args);
-    assert!(out.status.success(), "godepot {args:?}:\n{}", text(&out));
+    let out = minio_cli(minio, args);
+    assert!(
+        out.status.success(),
+        "godepot {args:?}:\n{}",
+        output_text(&out)
+    );
     out
 }
 
@@ -60,7 +48,7 @@ fn key(module: &str, version: &str, kind: Kind) -> ArtifactKey {
     )
 }
 
-/// The `Version` and `Sum`/`GoModSum` lines of `go mod download -json`: the go.sum lines.
+/// The go.sum lines of the three versions the tests store, through `go`.
 fn sums(go: &GoEnv, work: &Path) -> Vec<String> {
     go.clean_modcache();
     let json = go.ok(
@@ -74,15 +62,7 @@ fn sums(go: &GoEnv, work: &Path) -> Vec<String> {
             "example.com/big@v1.0.0",
         ],
     );
-    json.lines()
-        .map(str::trim)
-        .filter(|l| {
-            l.starts_with("\"Version\"")
-                || l.starts_with("\"Sum\"")
-                || l.starts_with("\"GoModSum\"")
-        })
-        .map(str::to_string)
-        .collect()
+    go_sum_lines(&json)
 }
 
 /// `serve --upstream off` on `store` (`--data-dir DIR` or `--storage URL`).
@@ -116,9 +96,9 @@ fn a_bundle_imported_into_a_bucket_serves_and_reads_as_the_directory_it_came_fro
     let storage = minio.url("imported");
     let out = ok(&minio, &["import", "--storage", &storage, s(&bundle)]);
     assert!(
-        text(&out).contains("vulnerability database: kept the copy carried"),
+        output_text(&out).contains("vulnerability database: kept the copy carried"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     let store = bucket(&minio, "imported");
     assert_eq!(
@@ -128,7 +108,11 @@ fn a_bundle_imported_into_a_bucket_serves_and_reads_as_the_directory_it_came_fro
     );
     // A second import holds everything already.
     let again = ok(&minio, &["import", "--storage", &storage, s(&bundle)]);
-    assert!(text(&again).contains(": 0 stored"), "{}", text(&again));
+    assert!(
+        output_text(&again).contains(": 0 stored"),
+        "{}",
+        output_text(&again)
+    );
 
     // The go command gets the same sums from the bucket as from the directory.
     let work = rig.tmp.path().join("work");
@@ -150,7 +134,7 @@ fn a_bundle_imported_into_a_bucket_serves_and_reads_as_the_directory_it_came_fro
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("0 only in A, 0 only in B, 0 conflicts"),
             "{}",
-            text(&out)
+            output_text(&out)
         );
     }
 
@@ -174,8 +158,13 @@ fn a_bundle_imported_into_a_bucket_serves_and_reads_as_the_directory_it_came_fro
             let mut args = vec![command];
             args.extend_from_slice(store);
             args.extend(inputs.iter().copied());
-            let out = cli(&minio, &args);
-            assert_eq!(out.status.code(), Some(code), "{args:?}:\n{}", text(&out));
+            let out = minio_cli(&minio, &args);
+            assert_eq!(
+                out.status.code(),
+                Some(code),
+                "{args:?}:\n{}",
+                output_text(&out)
+            );
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
         let on_dir = run(&["--data-dir", s(&dir)]);
@@ -191,20 +180,20 @@ fn a_bundle_imported_into_a_bucket_serves_and_reads_as_the_directory_it_came_fro
     store
         .quarantine("example.com/f/@v/v1.1.0.zip", "test")
         .expect("move aside");
-    let out = cli(&minio, &["diff", &storage, s(&dir)]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = minio_cli(&minio, &["diff", &storage, s(&dir)]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout)
             .contains("files only in B\texample.com/f@v1.1.0\t.zip"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
-    let out = cli(
+    let out = minio_cli(
         &minio,
         &["check", "--storage", &storage, "example.com/f@v1.1.0"],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(!text(&out).contains(minio.secret()));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(!output_text(&out).contains(minio.secret()));
 }
 
 #[test]
@@ -266,7 +255,7 @@ fn prefetch_sync_and_rm_work_on_a_bucket_under_the_replicas_leases() {
         .block_on(coordinator.release(&zip.rel_path(), &token))
         .expect("release");
     let out = prefetch.wait_with_output().expect("prefetch");
-    assert!(out.status.success(), "prefetch:\n{}", text(&out));
+    assert!(out.status.success(), "prefetch:\n{}", output_text(&out));
     assert_eq!(
         rig.upstream.hits_containing("v1.0.0.zip"),
         0,
@@ -307,7 +296,7 @@ fn prefetch_sync_and_rm_work_on_a_bucket_under_the_replicas_leases() {
                 .contains(&key("example.com/f", "v1.1.0", kind))
                 .expect("head"),
             "sync did not fetch v1.1.0's {kind:?}:\n{}",
-            text(&out)
+            output_text(&out)
         );
     }
 
@@ -317,9 +306,9 @@ fn prefetch_sync_and_rm_work_on_a_bucket_under_the_replicas_leases() {
         &["rm", "--storage", &storage, "example.com/f@v1.1.0"],
     );
     assert!(
-        text(&out).contains(&format!("{storage}/.godepot/quarantine/rm-")),
+        output_text(&out).contains(&format!("{storage}/.godepot/quarantine/rm-")),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     assert!(
         !store
@@ -330,12 +319,12 @@ fn prefetch_sync_and_rm_work_on_a_bucket_under_the_replicas_leases() {
     assert_eq!(get(&replica, "/example.com/f/@v/list").text(), "v1.0.0\n");
     let gone = get(&replica, "/example.com/f/@v/v1.1.0.zip");
     assert_eq!(gone.status, 404, "{}", tail(&replica));
-    let again = cli(
+    let again = minio_cli(
         &minio,
         &["rm", "--storage", &storage, "example.com/f@v1.1.0"],
     );
-    assert!(!again.status.success(), "{}", text(&again));
-    assert!(!text(&again).contains(minio.secret()));
+    assert!(!again.status.success(), "{}", output_text(&again));
+    assert!(!output_text(&again).contains(minio.secret()));
 }
 
 #[test]
@@ -393,12 +382,12 @@ fn a_newer_bucket_is_refused_and_a_missing_one_is_never_created() {
     ] {
         for args in commands(&storage) {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = cli(&minio, &args);
+            let out = minio_cli(&minio, &args);
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(
                 !out.status.success() && err.contains(says) && err.contains("hint:"),
                 "{args:?} on {storage}:\n{}",
-                text(&out)
+                output_text(&out)
             );
             assert!(!err.contains(minio.secret()));
         }

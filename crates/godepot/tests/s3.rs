@@ -8,9 +8,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 
-use common::{Rig, bin, get, godepot_command, tail};
+use common::{Rig, bin, get, go_sum_lines, minio_cli, output_text, tail};
 use godepot_module::{ModulePath, Version};
 use godepot_store::object::ObjectStore;
 use godepot_store::{ArtifactKey, Kind, Store};
@@ -36,35 +35,6 @@ fn serve(rig: &Rig, minio: &MinioServer, prefix: &str, extra: &[&str]) -> Godepo
     GodepotProcess::start_with_env(bin(), &args, &env)
 }
 
-/// `godepot <args>` with MinIO's environment.
-fn cli(minio: &MinioServer, args: &[&str]) -> Output {
-    godepot_command(args)
-        .envs(minio.env())
-        .output()
-        .expect("run godepot")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The `Version` and `Sum`/`GoModSum` lines of `go mod download -json`, not its local paths.
-fn sums(json: &str) -> Vec<String> {
-    json.lines()
-        .map(str::trim)
-        .filter(|l| {
-            l.starts_with("\"Version\"")
-                || l.starts_with("\"Sum\"")
-                || l.starts_with("\"GoModSum\"")
-        })
-        .map(str::to_string)
-        .collect()
-}
-
 const BIG_ZIP: &str = "/example.com/big/@v/v1.0.0.zip";
 
 const MODULES: [&str; 2] = ["example.com/f@v1.1.0", "example.com/big@v1.0.0"];
@@ -73,7 +43,7 @@ fn download(go: &GoEnv, work: &Path) -> Vec<String> {
     go.clean_modcache();
     let mut args = vec!["mod", "download", "-json"];
     args.extend(MODULES);
-    sums(&go.ok(work, args))
+    go_sum_lines(&go.ok(work, args))
 }
 
 fn assert_no_secret(minio: &MinioServer, gd: &GodepotProcess, context: &str) {
@@ -117,17 +87,17 @@ fn a_bucket_serves_the_go_command_offline_verifies_and_exports() {
 
     // verify on the bucket: clean.
     let storage = minio.url("depot");
-    let out = cli(&minio, &["verify", "--storage", &storage]);
+    let out = minio_cli(&minio, &["verify", "--storage", &storage]);
     assert!(
         out.status.success(),
         "verify on the bucket:\n{}",
-        text(&out)
+        output_text(&out)
     );
-    assert!(!text(&out).contains(minio.secret()));
+    assert!(!output_text(&out).contains(minio.secret()));
 
     // export from the bucket; import into a fresh data directory, which serves it.
     let bundle = rig.tmp.path().join("bucket.tar.zst");
-    let out = cli(
+    let out = minio_cli(
         &minio,
         &[
             "export",
@@ -137,9 +107,9 @@ fn a_bucket_serves_the_go_command_offline_verifies_and_exports() {
             bundle.to_str().expect("utf-8"),
         ],
     );
-    assert!(out.status.success(), "export:\n{}", text(&out));
+    assert!(out.status.success(), "export:\n{}", output_text(&out));
     let inside = rig.tmp.path().join("inside");
-    let out = cli(
+    let out = minio_cli(
         &minio,
         &[
             "import",
@@ -148,7 +118,7 @@ fn a_bucket_serves_the_go_command_offline_verifies_and_exports() {
             bundle.to_str().expect("utf-8"),
         ],
     );
-    assert!(out.status.success(), "import:\n{}", text(&out));
+    assert!(out.status.success(), "import:\n{}", output_text(&out));
     let local = GodepotProcess::start(
         bin(),
         &[
@@ -180,18 +150,18 @@ fn a_bucket_serves_the_go_command_offline_verifies_and_exports() {
     let last = damaged.len() - 30;
     damaged[last] ^= 0xff;
     store.put(&key, &damaged).expect("put other bytes");
-    let out = cli(&minio, &["verify", "--storage", &storage]);
+    let out = minio_cli(&minio, &["verify", "--storage", &storage]);
     assert!(
         !out.status.success(),
         "verify missed a damaged object:\n{}",
-        text(&out)
+        output_text(&out)
     );
     assert!(
-        text(&out).contains("example.com/f") && text(&out).contains("v1.1.0"),
+        output_text(&out).contains("example.com/f") && output_text(&out).contains("v1.1.0"),
         "verify does not name the damaged object:\n{}",
-        text(&out)
+        output_text(&out)
     );
-    assert!(!text(&out).contains(minio.secret()));
+    assert!(!output_text(&out).contains(minio.secret()));
 }
 
 #[test]
@@ -223,13 +193,14 @@ fn minio_down_is_a_503_or_a_cache_hit_and_recovery_needs_no_restart() {
     let work = rig.tmp.path().join("work");
     std::fs::create_dir_all(&work).expect("mkdir");
     let direct = GoEnv::new(&rig.universe.proxy_url());
-    let want = sums(&direct.ok(&work, ["mod", "download", "-json", "example.com/f@v1.0.0"]));
+    let want =
+        go_sum_lines(&direct.ok(&work, ["mod", "download", "-json", "example.com/f@v1.0.0"]));
 
     minio.stop();
     // Warm hits come from the disk cache, for the go command too.
     let go = GoEnv::new(&cached.url());
     go.clean_modcache();
-    let warm = sums(&go.ok(&work, ["mod", "download", "-json", "example.com/f@v1.0.0"]));
+    let warm = go_sum_lines(&go.ok(&work, ["mod", "download", "-json", "example.com/f@v1.0.0"]));
     assert_eq!(warm, want, "warm hits from the cache with MinIO down");
     let zip = get(&cached, &f("v1.0.0", "zip"));
     assert_eq!(zip.status, 200, "{}", tail(&cached));
@@ -296,10 +267,10 @@ fn minio_down_is_a_503_or_a_cache_hit_and_recovery_needs_no_restart() {
         common::assert_healthy(gd, "after MinIO is back");
         assert_no_secret(&minio, gd, "MinIO outage");
     }
-    let out = cli(&minio, &["verify", "--storage", &minio.url("p")]);
+    let out = minio_cli(&minio, &["verify", "--storage", &minio.url("p")]);
     assert!(
         out.status.success(),
         "verify after the outage:\n{}",
-        text(&out)
+        output_text(&out)
     );
 }

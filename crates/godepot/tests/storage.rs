@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Rig, get, godepot_cli, tail};
+use common::{Rig, get, go_sum_lines, godepot_cli, tail};
 use godepot_testkit::GoEnv;
 
 fn stderr(out: &std::process::Output) -> String {
@@ -123,7 +123,11 @@ fn the_disk_cache_answers_warm_hits_the_store_no_longer_has() {
         &work,
         ["mod", "download", "-json", "example.com/big@v1.0.0"],
     );
-    assert_eq!(sums(&cold), sums(&want), "cold, through godepot");
+    assert_eq!(
+        go_sum_lines(&cold),
+        go_sum_lines(&want),
+        "cold, through godepot"
+    );
 
     // The store loses the version and upstream goes away: only the cache holds it now.
     rig.upstream.stop();
@@ -136,7 +140,11 @@ fn the_disk_cache_answers_warm_hits_the_store_no_longer_has() {
         &work,
         ["mod", "download", "-json", "example.com/big@v1.0.0"],
     );
-    assert_eq!(sums(&warm), sums(&want), "warm, from the cache alone");
+    assert_eq!(
+        go_sum_lines(&warm),
+        go_sum_lines(&want),
+        "warm, from the cache alone"
+    );
     let zip = get(&gd, "/example.com/big/@v/v1.0.0.zip");
     assert_eq!(zip.status, 200, "{}", tail(&gd));
     assert!(zip.body == rig.fixture("example.com/big", "v1.0.0", "zip"));
@@ -147,17 +155,4 @@ fn the_disk_cache_answers_warm_hits_the_store_no_longer_has() {
     let gone = get(&gd, "/example.com/big/@v/v1.0.0.zip");
     assert!(gone.status >= 500, "{}: {}", gone.status, gone.text());
     common::assert_healthy(&gd, "after the cache directory was deleted");
-}
-
-/// The `Version` and `Sum`/`GoModSum` lines of `go mod download -json`, not its local paths.
-fn sums(json: &str) -> Vec<String> {
-    json.lines()
-        .map(str::trim)
-        .filter(|l| {
-            l.starts_with("\"Version\"")
-                || l.starts_with("\"Sum\"")
-                || l.starts_with("\"GoModSum\"")
-        })
-        .map(str::to_string)
-        .collect()
 }

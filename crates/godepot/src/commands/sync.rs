@@ -96,26 +96,26 @@ pub(crate) fn run(file: &ConfigFile, args: SyncArgs) -> Result<(), Failure> {
     // Only warnings: progress and the summary are this command's output.
     logging::init(LogFormat::Text, "warn")?;
     depot::runtime()?.block_on(async {
-    let settings = DepotSettings {
-        store: depot::StoreAt::of(&location),
-        upstream: upstream.upstream.as_deref(),
-        offline: false,
-        // Asked now, whatever was asked before: that is the point. (Also how often a
-        // repository is fetched from, for private modules.)
-        list_ttl: Duration::ZERO,
-        upstream_timeout: upstream.upstream_timeout(),
-        instance_id: depot::instance_id(),
-        // No address is served: port 0 matches no upstream URL.
-        listen: SocketAddr::from(([0, 0, 0, 0], 0)),
-        reach: &reach,
-        // Sync is no client (nothing noted for gc), and has no /metrics.
-        access: None,
-        upstream_metrics: None,
-        vulndb,
-        disk_cache: None,
-        // Within the runtime: the Redis client connects on it.
-        coordination: coordination.coordination()?,
-    };
+        let settings = DepotSettings {
+            store: depot::StoreAt::of(&location),
+            upstream: upstream.upstream.as_deref(),
+            offline: false,
+            // Asked now, whatever was asked before: that is the point. (Also how often a
+            // repository is fetched from, for private modules.)
+            list_ttl: Duration::ZERO,
+            upstream_timeout: upstream.upstream_timeout(),
+            instance_id: depot::instance_id(),
+            // No address is served: port 0 matches no upstream URL.
+            listen: SocketAddr::from(([0, 0, 0, 0], 0)),
+            reach: &reach,
+            // Sync is no client (nothing noted for gc), and has no /metrics.
+            access: None,
+            upstream_metrics: None,
+            vulndb,
+            disk_cache: None,
+            // Within the runtime: the Redis client connects on it.
+            coordination: coordination.coordination()?,
+        };
         let sumdb = depot::sumdb_options(sumdb.sumdb.as_deref(), sumdb.nosumdb.as_deref(), &settings)?;
         let built = depot::build_with_sumdb(&settings, sumdb)?;
         if built.depot.is_offline() {

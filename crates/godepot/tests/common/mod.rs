@@ -216,3 +216,34 @@ pub(crate) fn go_with_sumdb(
     go.set_env("GONOSUMCHECK", "");
     go
 }
+
+/// The `Version` and `Sum`/`GoModSum` lines of `go mod download -json`: the go.sum lines,
+/// without the local paths.
+pub(crate) fn go_sum_lines(json: &str) -> Vec<String> {
+    json.lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.starts_with("\"Version\"")
+                || l.starts_with("\"Sum\"")
+                || l.starts_with("\"GoModSum\"")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// `godepot <args>` with MinIO's environment (endpoint and credentials).
+pub(crate) fn minio_cli(minio: &godepot_testkit::minio::MinioServer, args: &[&str]) -> Output {
+    godepot_command(args)
+        .envs(minio.env())
+        .output()
+        .expect("run godepot")
+}
+
+/// A command's stdout then stderr, for assertions and their messages.
+pub(crate) fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 use godepot_testkit::minio::MinioServer;
 use godepot_testkit::redis::RedisServer;
 
-use super::cold::{UPSTREAM_LATENCY, fresh_godepot, ms};
+use super::cold::{UPSTREAM_LATENCY, fresh_godepot, ms, whole_zip};
 use super::report::{Report, Target};
 use super::servers::{
     GodepotSpec, Server, Store, pin_running, start_godepot, start_nginx, start_nginx_balancer,
@@ -238,14 +238,7 @@ fn cold(ctx: &Ctx<'_>, minio: &MinioServer, report: &mut Report) -> Result<(), S
         let mut bucketed = replica(ctx, &bucket, &format!("objstore-cold-{rep}"), &[], None)?;
         let through_bucket = httpc::get_ok(bucketed.addr, &zip, TIMEOUT)?;
         bucketed.check_alive()?;
-        for t in [&direct, &through_local, &through_bucket] {
-            if t.body_bytes != f.big_zip_bytes {
-                return Err(format!(
-                    "cold zip: got {} body bytes, the file has {}",
-                    t.body_bytes, f.big_zip_bytes
-                ));
-            }
-        }
+        whole_zip(&[&direct, &through_local, &through_bucket], f.big_zip_bytes)?;
         direct_first.push(ms(direct.first_byte));
         direct_last.push(ms(direct.last_byte));
         local_first.push(ms(through_local.first_byte));
