@@ -186,6 +186,25 @@ pub(crate) fn open_bucket(url: &BucketUrl) -> Result<Arc<dyn Store>, Failure> {
     })
 }
 
+/// The store at `location` through the `Store` trait: a data directory (which must exist
+/// unless `create`, and be of a format this godepot reads) or a bucket.
+pub(crate) fn open_location(
+    location: &StoreLocation,
+    create: bool,
+) -> Result<Arc<dyn Store>, Failure> {
+    match location {
+        StoreLocation::Dir(dir) => {
+            if !create {
+                crate::datadir::existing_dir(dir)?;
+            }
+            let store = godepot_store::LocalStore::open(dir)
+                .map_err(|e| crate::datadir::store_failure(dir, &e))?;
+            Ok(Arc::new(store))
+        }
+        StoreLocation::Bucket(url) => open_bucket(url),
+    }
+}
+
 /// What a store holds, for `ls`: its files, and the sizes of its checksum-database
 /// answers. A directory is walked as it is (nothing is written to it, not even a scratch
 /// directory); a bucket is listed through its store.
