@@ -343,7 +343,10 @@ pub fn metadata_compare_and_swap(new_tree: NewTree<'_>) {
     let open = new_tree();
     let store = open();
     assert!(store.get_meta_versioned(NAME).unwrap().is_none());
-    assert!(store.put_meta_if(NAME, b"one", None).unwrap(), "absent: created");
+    assert!(
+        store.put_meta_if(NAME, b"one", None).unwrap(),
+        "absent: created"
+    );
     assert!(
         !store.put_meta_if(NAME, b"other", None).unwrap(),
         "present: not created again"
@@ -385,7 +388,10 @@ pub fn metadata_compare_and_swap(new_tree: NewTree<'_>) {
         }
     });
     let text = store.get_meta("shared/lines").unwrap().unwrap();
-    let lines: BTreeSet<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: BTreeSet<&[u8]> = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     assert_eq!(lines.len(), REPLICAS * EACH, "no change lost");
 }
 

@@ -13,9 +13,9 @@ use common::{Rig, bin, godepot_command, tail};
 use godepot_module::{ModulePath, Version};
 use godepot_store::object::ObjectStore;
 use godepot_store::{ArtifactKey, Kind, Store};
+use godepot_testkit::GodepotProcess;
 use godepot_testkit::http::http_request;
 use godepot_testkit::minio::MinioServer;
-use godepot_testkit::GodepotProcess;
 
 /// How long a replica on a bucket may go on accepting a revoked token (the token file is
 /// looked at every 5 seconds; README, docs/scale-out.md), with slack for a loaded machine.
@@ -77,7 +77,10 @@ fn status(gd: &GodepotProcess, path: &str, token: Option<&str>) -> u16 {
 fn until_all(replicas: &[&GodepotProcess], path: &str, token: &str, want: u16) -> Duration {
     let start = Instant::now();
     loop {
-        if replicas.iter().all(|gd| status(gd, path, Some(token)) == want) {
+        if replicas
+            .iter()
+            .all(|gd| status(gd, path, Some(token)) == want)
+        {
             return start.elapsed();
         }
         assert!(
@@ -139,7 +142,10 @@ fn tokens_in_a_bucket_work_on_every_replica_and_revocation_reaches_them_all() {
 
     // No secret in the bucket or a log.
     let bucket = ObjectStore::open_s3_with_env(&storage, minio.env(), None).unwrap();
-    let file = bucket.get_meta("tokens.json").unwrap().expect("the token file");
+    let file = bucket
+        .get_meta("tokens.json")
+        .unwrap()
+        .expect("the token file");
     let file = String::from_utf8_lossy(&file);
     assert!(file.contains("\"sha256\""), "{file}");
     for gd in [&a, &b] {
@@ -203,7 +209,11 @@ fn gc_on_a_bucket_removes_only_what_no_replica_served() {
     a.stop();
     b.stop();
     let objects = bucket.list_meta("access").unwrap();
-    assert_eq!(objects.len(), 3, "since + one object per replica: {objects:?}");
+    assert_eq!(
+        objects.len(),
+        3,
+        "since + one object per replica: {objects:?}"
+    );
 
     // Every version is older than a second, so only the noted ones count as used.
     std::thread::sleep(Duration::from_secs(2).saturating_sub(stored.elapsed()));
@@ -234,13 +244,23 @@ fn gc_on_a_bucket_removes_only_what_no_replica_served() {
     let dry = gc(&[]);
     assert_eq!(
         names(&dry, "removed"),
-        ["example.com/big@v1.0.0 unused", "example.com/f@v1.1.0 unused"]
+        [
+            "example.com/big@v1.0.0 unused",
+            "example.com/f@v1.1.0 unused"
+        ]
     );
     assert_eq!(
         names(&dry, "kept"),
-        ["example.com/Upper/Mod@v1.0.0 used", "example.com/f@v1.0.0 used"]
+        [
+            "example.com/Upper/Mod@v1.0.0 used",
+            "example.com/f@v1.0.0 used"
+        ]
     );
-    assert!(bucket.contains(&key("example.com/big", "v1.0.0", Kind::Zip)).unwrap());
+    assert!(
+        bucket
+            .contains(&key("example.com/big", "v1.0.0", Kind::Zip))
+            .unwrap()
+    );
 
     let done = gc(&["--yes"]);
     assert_eq!(names(&done, "removed"), names(&dry, "removed"));
@@ -264,7 +284,11 @@ fn gc_on_a_bucket_removes_only_what_no_replica_served() {
         .map(|e| e.rel_path)
         .filter(|rel| rel.contains("big"))
         .collect();
-    assert_eq!(left, ["example.com/big/@v/list"], "nothing of big but its (empty) list");
+    assert_eq!(
+        left,
+        ["example.com/big/@v/list"],
+        "nothing of big but its (empty) list"
+    );
     assert!(
         bucket.list_meta("quarantine").unwrap().is_empty(),
         "the quarantine batch is purged"
@@ -273,9 +297,20 @@ fn gc_on_a_bucket_removes_only_what_no_replica_served() {
     // --keep cannot be resolved from a bucket (yet): refused, saying so.
     let out = cli(
         &minio,
-        &["gc", "--storage", &storage, "--unused-for", "1s", "--keep", "x@v1.0.0"],
+        &[
+            "gc",
+            "--storage",
+            &storage,
+            "--unused-for",
+            "1s",
+            "--keep",
+            "x@v1.0.0",
+        ],
     );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("error:") && stderr.contains("hint:"), "{stderr}");
+    assert!(
+        stderr.contains("error:") && stderr.contains("hint:"),
+        "{stderr}"
+    );
 }

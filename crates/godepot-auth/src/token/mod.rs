@@ -126,10 +126,7 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    fn new(
-        records: Vec<(TokenInfo, [u8; 32])>,
-        stamp: Option<godepot_store::MetaVersion>,
-    ) -> Self {
+    fn new(records: Vec<(TokenInfo, [u8; 32])>, stamp: Option<godepot_store::MetaVersion>) -> Self {
         Self {
             records,
             stamp,

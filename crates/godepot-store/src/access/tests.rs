@@ -148,7 +148,8 @@ fn fs_read(path: &Path) -> String {
 /// time of a version winning, and the bucket's record starts with the first replica.
 #[test]
 fn replicas_on_a_bucket_write_their_own_objects_and_are_merged() {
-    let backend: Arc<dyn object_store::ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let backend: Arc<dyn object_store::ObjectStore> =
+        Arc::new(object_store::memory::InMemory::new());
     let open = || {
         let store = crate::object::ObjectStore::with_backend(
             Arc::clone(&backend),

@@ -129,8 +129,11 @@ async fn serve(config: Config) -> Result<(), Failure> {
         StoreLocation::Dir(dir) => (access_recorder(dir)?, None),
         StoreLocation::Bucket(url) => {
             let bucket = crate::storage::open_bucket(url)?;
-            let recorder =
-                AccessRecorder::open_bucket(Arc::clone(&bucket), &instance_id, Arc::new(SystemClock));
+            let recorder = AccessRecorder::open_bucket(
+                Arc::clone(&bucket),
+                &instance_id,
+                Arc::new(SystemClock),
+            );
             (Arc::new(recorder), Some(bucket))
         }
     };

@@ -165,9 +165,7 @@ fn token_failure(e: TokenError) -> Failure {
         TokenError::Store(_)
         | TokenError::Corrupt { .. }
         | TokenError::Contended(_)
-        | TokenError::Random(_) => {
-            Failure::runtime(e.to_string())
-        }
+        | TokenError::Random(_) => Failure::runtime(e.to_string()),
         e => Failure::config(e.to_string()),
     }
 }
