@@ -189,15 +189,23 @@ impl TokenStore {
             let (mut body, version) = self.read()?;
             body.format = FORMAT;
             let outcome = change(&mut body)?;
-            let mut text = serde_json::to_vec_pretty(&body)
-                .unwrap_or_else(|e| unreachable!("a token file always serializes: {e}"));
-            text.push(b'\n');
-            if self.store.put_meta_if(FILE, &text, version.as_ref())? {
+            if self
+                .store
+                .put_meta_if(FILE, &serialize(&body), version.as_ref())?
+            {
                 return Ok(outcome);
             }
         }
         Err(TokenError::Contended(self.location()))
     }
+}
+
+/// The file's text: pretty JSON and a final newline.
+fn serialize(body: &FileBody) -> Vec<u8> {
+    let mut text = serde_json::to_vec_pretty(body)
+        .unwrap_or_else(|e| unreachable!("a token file always serializes: {e}"));
+    text.push(b'\n');
+    text
 }
 
 fn to_secs(t: SystemTime) -> u64 {
