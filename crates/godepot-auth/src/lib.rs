@@ -1,7 +1,7 @@
 //! Who may use godepot, and the record of what it refused.
 //!
-//! - [`token`]: API tokens kept as SHA-256 hashes in `.godepot/tokens.json`, checked in
-//!   constant time; written atomically under a lock file.
+//! - [`token`]: API tokens kept as SHA-256 hashes in the store's `.godepot/tokens.json`
+//!   (on disk or in a bucket), checked in constant time; changed by compare-and-swap.
 //! - [`header`]: the `Authorization` header (Basic with the token as password, or
 //!   Bearer) to a presented secret.
 //! - [`limiter`]: repeated failures from one address are slowed down, in bounded memory.

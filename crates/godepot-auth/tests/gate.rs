@@ -19,7 +19,9 @@ fn basic(user: &str, password: &str) -> Vec<u8> {
 #[test]
 fn every_kind_of_request() {
     let dir = tempfile::tempdir().unwrap();
-    let store = TokenStore::new(dir.path());
+    let store = TokenStore::new(std::sync::Arc::new(
+        godepot_store::LocalStore::open(dir.path()).unwrap(),
+    ));
     let now = SystemTime::now();
     let (_, read) = store.add("dev", Scope::Read, None, now).unwrap();
     let (_, admin) = store.add("ops", Scope::Admin, None, now).unwrap();
@@ -91,7 +93,9 @@ fn every_kind_of_request() {
 #[test]
 fn guessing_is_slowed_down_and_audited_without_the_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let store = TokenStore::new(dir.path());
+    let store = TokenStore::new(std::sync::Arc::new(
+        godepot_store::LocalStore::open(dir.path()).unwrap(),
+    ));
     let now = SystemTime::now();
     let (_, good) = store.add("dev", Scope::Read, None, now).unwrap();
     let tokens = store.load().unwrap();

@@ -2,12 +2,26 @@
 
 use std::time::{Duration, SystemTime};
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use godepot_auth::{Scope, Secret, TokenError, TokenStore};
+use godepot_store::LocalStore;
 
 fn store() -> (tempfile::TempDir, TokenStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = TokenStore::new(dir.path().join(".godepot"));
+    let store = open(dir.path());
     (dir, store)
+}
+
+/// The token file of the data directory `dir`, through a store of its own (as another
+/// process's would be).
+fn open(dir: &Path) -> TokenStore {
+    TokenStore::new(Arc::new(LocalStore::open(dir).unwrap()))
+}
+
+fn file(dir: &Path) -> PathBuf {
+    dir.join(".godepot/tokens.json")
 }
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -43,19 +57,19 @@ fn add_then_verify_and_list_without_the_secret() {
             entry.display()
         );
     }
-    let file = std::fs::read_to_string(store.path()).unwrap();
-    assert!(file.contains("\"sha256\""), "{file}");
+    let text = std::fs::read_to_string(file(dir.path())).unwrap();
+    assert!(text.contains("\"sha256\""), "{text}");
 }
 
 #[cfg(unix)]
 #[test]
 fn the_token_file_is_private() {
     use std::os::unix::fs::PermissionsExt;
-    let (_dir, store) = store();
+    let (dir, store) = store();
     store
         .add("ci", Scope::Read, None, SystemTime::now())
         .unwrap();
-    let mode = std::fs::metadata(store.path())
+    let mode = std::fs::metadata(file(dir.path()))
         .unwrap()
         .permissions()
         .mode();
@@ -139,12 +153,12 @@ fn last_use_is_recorded_when_written_back() {
 
 #[test]
 fn concurrent_writers_lose_nothing() {
-    let (_dir, store) = store();
+    let (dir, store) = store();
     let now = SystemTime::now();
     std::thread::scope(|s| {
         for t in 0..6 {
-            // Each thread its own store value, so each opens its own lock file handle.
-            let store = store.clone();
+            // Each thread a store of its own, as separate processes would have.
+            let store = open(dir.path());
             s.spawn(move || {
                 for i in 0..8 {
                     store
@@ -159,9 +173,8 @@ fn concurrent_writers_lose_nothing() {
 
 #[test]
 fn a_corrupt_file_is_an_error_naming_it() {
-    let (_dir, store) = store();
-    std::fs::create_dir_all(store.path().parent().unwrap()).unwrap();
-    std::fs::write(store.path(), "{not json").unwrap();
+    let (dir, store) = store();
+    std::fs::write(file(dir.path()), "{not json").unwrap();
     let e = store.load().unwrap_err().to_string();
     assert!(
         e.contains("tokens.json") && e.contains("not a token file"),

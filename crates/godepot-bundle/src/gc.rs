@@ -4,29 +4,30 @@
 //! - it is not among the newest `keep_latest` of its module (by semantic version, counting
 //!   the versions a client can download first: those are what `@latest` picks);
 //! - no `--keep` project needs it (resolved from the store by the caller);
-//! - the access log ([`godepot_store::access`]) is readable, and says no client asked for it
-//!   since the cutoff. A version with no noted access counts as used when recording began
+//! - the access times ([`godepot_store::access`]: the data directory's log, or on a bucket
+//!   every replica's object merged) are readable, and say no client asked for it since the
+//!   cutoff. A version with no noted access counts as used when recording began
 //!   (or when it was stored, if later): the log is complete from its start, so "not noted"
 //!   means "not asked for since then". Without a readable log every version is kept.
 //!
 //! Noted times lag the real access by up to [`RESOLUTION`], which is added before comparing.
-//! Removal goes through [`quarantine_version`] (one rename per file, the list rewritten under
-//! its lock), then the quarantined copies are deleted: gc is for freeing space. A download
-//! under way keeps its open file: on Unix an unlinked file lives until its last reader
-//! closes it.
+//! Removal goes through the quarantine, as `godepot rm` does (one move per file, the zip
+//! first, then the list brought in step), then the batch is purged: gc is for freeing space.
+//! All of it through the [`Store`] trait, so a bucket is collected as a data directory is. A
+//! download under way keeps its open file: on Unix an unlinked file lives until its last
+//! reader closes it (an object being streamed from a bucket is read to its end).
 
 use std::collections::HashSet;
-use std::fs;
 use std::time::{Duration, SystemTime};
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::access::{AccessData, AccessTimes, RESOLUTION, Recorded};
-use godepot_store::{LocalStore, Store};
+use godepot_store::Store;
+use godepot_store::access::{AccessData, RESOLUTION, Recorded};
 use serde::Serialize;
 
 use crate::BundleError;
 use crate::ls::{ModuleListing, VersionListing, list};
-use crate::remove::quarantine_version;
+use crate::remove::quarantine_files;
 use crate::time::format_rfc3339;
 
 /// What to collect.
@@ -101,9 +102,9 @@ pub struct GcFailure {
 
 /// Decides every version of the store (matching `options.modules`), and removes the unused
 /// ones unless it is a dry run.
-pub fn gc(store: &LocalStore, options: &GcOptions) -> Result<GcReport, BundleError> {
+pub fn gc(store: &dyn Store, options: &GcOptions) -> Result<GcReport, BundleError> {
     let listing = list(store.walk()?, &[], options.modules.as_deref())?;
-    let recorded = AccessTimes::new(store.root()).read()?;
+    let recorded = godepot_store::access::read(store)?;
     let cutoff = options
         .now
         .checked_sub(options.unused_for)
@@ -168,7 +169,7 @@ pub fn gc(store: &LocalStore, options: &GcOptions) -> Result<GcReport, BundleErr
                 continue;
             }
             if options.remove
-                && let Err(e) = delete_version(store, &path, &version, &batch)
+                && let Err(e) = quarantine_files(store, &path, &version, &batch)
             {
                 report.failed.push(GcFailure {
                     target: format!("{path}@{version}"),
@@ -183,7 +184,7 @@ pub fn gc(store: &LocalStore, options: &GcOptions) -> Result<GcReport, BundleErr
         }
     }
     if options.remove {
-        let _ = fs::remove_dir_all(store.root().join(".godepot/quarantine").join(&batch));
+        store.purge_quarantine(&batch)?;
     }
     Ok(report)
 }
@@ -210,22 +211,6 @@ fn newest(module: &ModuleListing, n: usize) -> Vec<&str> {
         .collect();
     ranked.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
     ranked.into_iter().take(n).map(|(_, _, v)| v).collect()
-}
-
-/// Takes the version out of the tree (to the quarantine, list updated), then deletes the
-/// quarantined files.
-fn delete_version(
-    store: &LocalStore,
-    module: &ModulePath,
-    version: &Version,
-    batch: &str,
-) -> Result<(), BundleError> {
-    let removed = quarantine_version(store, module, version, batch)?;
-    for rel in &removed.quarantined {
-        let path = std::path::Path::new(&removed.quarantine).join(rel);
-        fs::remove_file(&path).map_err(BundleError::io(&path))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

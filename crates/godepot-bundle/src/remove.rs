@@ -47,23 +47,33 @@ pub fn quarantine_version(
     version: &Version,
     batch: &str,
 ) -> Result<Removed, BundleError> {
-    let target = format!("{module}@{version}");
+    let quarantined = quarantine_files(store, module, version, batch)?;
+    Ok(Removed {
+        target: format!("{module}@{version}"),
+        quarantined,
+        quarantine: store.quarantine_location(batch),
+    })
+}
+
+/// [`quarantine_version`] on any store (a bucket's too): the files moved, by relative path.
+pub(crate) fn quarantine_files(
+    store: &dyn Store,
+    module: &ModulePath,
+    version: &Version,
+    batch: &str,
+) -> Result<Vec<String>, BundleError> {
     let mut quarantined = Vec::new();
     for kind in [Kind::Zip, Kind::Info, Kind::Mod, Kind::ZipHash] {
         let key = ArtifactKey::new(module.clone(), version.clone(), kind);
-        let rel = key.rel_path();
         if store.contains(&key)? {
+            let rel = key.rel_path();
             store.quarantine(&rel, batch)?;
             quarantined.push(rel);
         }
     }
     if quarantined.is_empty() {
-        return Err(BundleError::NotHeld(vec![target]));
+        return Err(BundleError::NotHeld(vec![format!("{module}@{version}")]));
     }
     store.reconcile_list(module)?;
-    Ok(Removed {
-        target,
-        quarantined,
-        quarantine: store.quarantine_location(batch),
-    })
+    Ok(quarantined)
 }

@@ -153,6 +153,20 @@ impl Store for Remote {
     fn put_meta(&self, name: &str, data: &[u8]) -> Result<(), godepot_store::StoreError> {
         self.0.put_meta(name, data)
     }
+    fn get_meta_versioned(
+        &self,
+        name: &str,
+    ) -> Result<Option<(bytes::Bytes, godepot_store::MetaVersion)>, godepot_store::StoreError> {
+        self.0.get_meta_versioned(name)
+    }
+    fn put_meta_if(
+        &self,
+        name: &str,
+        data: &[u8],
+        expected: Option<&godepot_store::MetaVersion>,
+    ) -> Result<bool, godepot_store::StoreError> {
+        self.0.put_meta_if(name, data, expected)
+    }
     fn check_writable(&self) -> Result<(), godepot_store::StoreError> {
         self.0.check_writable()
     }

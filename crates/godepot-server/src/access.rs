@@ -3,7 +3,7 @@
 //! required; the decision itself is `godepot_auth::authenticate`, this is its HTTP glue.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,15 +13,10 @@ use godepot_policy::Blocked;
 
 use crate::response;
 
-/// How often the token file is looked at for added or revoked tokens: a revoked token
-/// stops working within this, without a restart.
-const RELOAD_EVERY: Duration = Duration::from_secs(1);
-
 /// The tokens a server accepts, reloaded when the file changes.
 pub struct Access {
     store: TokenStore,
     tokens: RwLock<Arc<Tokens>>,
-    checked: Mutex<Instant>,
     limiter: FailureLimiter,
 }
 
@@ -32,45 +27,36 @@ impl std::fmt::Debug for Access {
 }
 
 impl Access {
-    /// Tokens from `store` (the data directory's `.godepot/`), read now.
+    /// Tokens from `store` (the token file of the store served), read now.
     pub fn new(store: TokenStore) -> Result<Self, godepot_auth::TokenError> {
         let tokens = store.load()?;
         Ok(Access {
             store,
             tokens: RwLock::new(Arc::new(tokens)),
-            checked: Mutex::new(Instant::now()),
             // Ten wrong secrets a minute from one address, then 429 until the minute ends.
             limiter: FailureLimiter::new(10, Duration::from_secs(60), 10_000),
         })
     }
 
-    /// The tokens in force, after a look at the file at most once per [`RELOAD_EVERY`].
-    /// A file that cannot be read keeps the tokens in force (logged).
+    /// The tokens in force. No I/O: [`Access::keep_current`] replaces them.
     fn current(&self) -> Arc<Tokens> {
-        let due = {
-            let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
-            let due = checked.elapsed() >= RELOAD_EVERY;
-            if due {
-                *checked = Instant::now();
-            }
-            due
-        };
-        let current = Arc::clone(&self.tokens.read().unwrap_or_else(|e| e.into_inner()));
-        if !due {
-            return current;
-        }
+        Arc::clone(&self.tokens.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Looks at the token file for added or revoked tokens. A file that cannot be read
+    /// keeps the tokens in force (logged).
+    fn reload(&self) {
+        let current = self.current();
         match self.store.reload_if_changed(&current) {
-            Ok(None) => current,
+            Ok(None) => {}
             Ok(Some(fresh)) => {
-                self.flush_uses(&current);
-                let fresh = Arc::new(fresh);
-                *self.tokens.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&fresh);
-                tracing::info!(tokens = fresh.list().len(), "tokens reloaded");
-                fresh
+                fresh.carry_uses_from(&current);
+                let count = fresh.list().len();
+                *self.tokens.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+                tracing::info!(tokens = count, "tokens reloaded");
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot reload the tokens; keeping those in force");
-                current
             }
         }
     }
@@ -105,14 +91,24 @@ impl Access {
         .map(|info| info.name)
     }
 
-    /// Writes last-use times now and then; run for the server's lifetime.
-    pub async fn flush_uses_every(self: Arc<Self>, every: Duration) {
+    /// For the server's lifetime (spawn it): the token file looked at every `reload_every`,
+    /// on the blocking pool, never in a request (on a bucket it is a round trip), so that a
+    /// token added or revoked anywhere takes effect within that time; the last-use times
+    /// written back every `flush_every`.
+    pub async fn keep_current(self: Arc<Self>, reload_every: Duration, flush_every: Duration) {
+        let mut flushed = Instant::now();
         loop {
-            tokio::time::sleep(every).await;
+            tokio::time::sleep(reload_every).await;
             let access = Arc::clone(&self);
+            let flush = flushed.elapsed() >= flush_every;
+            if flush {
+                flushed = Instant::now();
+            }
             let _ = tokio::task::spawn_blocking(move || {
-                let tokens = access.current();
-                access.flush_uses(&tokens);
+                access.reload();
+                if flush {
+                    access.flush_uses(&access.current());
+                }
             })
             .await;
         }

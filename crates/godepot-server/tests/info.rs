@@ -102,7 +102,9 @@ async fn a_host_that_is_no_url_gives_no_base_url() {
 #[tokio::test]
 async fn behind_require_auth_any_valid_token_reads_it() {
     let dir = tempfile::tempdir().unwrap();
-    let tokens = godepot_auth::TokenStore::new(dir.path().join(".godepot"));
+    let tokens = godepot_auth::TokenStore::new(std::sync::Arc::new(
+        godepot_store::LocalStore::open(dir.path()).unwrap(),
+    ));
     let now = SystemTime::now();
     let (_, secret) = tokens
         .add("dev", godepot_auth::Scope::Read, None, now)

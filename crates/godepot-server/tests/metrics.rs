@@ -166,7 +166,9 @@ async fn counters_move_as_the_requests_made() {
 #[tokio::test]
 async fn with_require_auth_metrics_take_a_read_token_and_refusals_are_counted() {
     let rig = rig();
-    let tokens = godepot_auth::TokenStore::new(rig.tmp.path().join("data/.godepot"));
+    let tokens = godepot_auth::TokenStore::new(std::sync::Arc::new(
+        godepot_store::LocalStore::open(rig.tmp.path().join("data")).unwrap(),
+    ));
     let (_, secret) = tokens
         .add(
             "prometheus",

@@ -54,6 +54,7 @@ pub fn run_all(new_tree: NewTree<'_>, memory: Memory) {
     list_under_concurrent_appends(new_tree);
     walk_for_export_and_verify(new_tree);
     metadata(new_tree);
+    metadata_compare_and_swap(new_tree);
     quarantine(new_tree);
 }
 
@@ -333,6 +334,65 @@ pub fn metadata(new_tree: NewTree<'_>) {
     );
     store.check_writable().unwrap();
     assert!(!store.describe().is_empty());
+}
+
+/// A metadata compare-and-swap writes only over the version read (or only where nothing is,
+/// with `None`), and replicas racing read-modify-write loops on one file lose no change.
+pub fn metadata_compare_and_swap(new_tree: NewTree<'_>) {
+    const NAME: &str = "shared/state";
+    let open = new_tree();
+    let store = open();
+    assert!(store.get_meta_versioned(NAME).unwrap().is_none());
+    assert!(
+        store.put_meta_if(NAME, b"one", None).unwrap(),
+        "absent: created"
+    );
+    assert!(
+        !store.put_meta_if(NAME, b"other", None).unwrap(),
+        "present: not created again"
+    );
+    let (data, first) = store.get_meta_versioned(NAME).unwrap().unwrap();
+    assert_eq!(&data[..], b"one");
+    assert!(store.put_meta_if(NAME, b"two", Some(&first)).unwrap());
+    assert!(
+        !store.put_meta_if(NAME, b"stale", Some(&first)).unwrap(),
+        "a version that is no longer current is refused"
+    );
+    assert_eq!(&store.get_meta(NAME).unwrap().unwrap()[..], b"two");
+    for bad in ["", "../x", "/abs"] {
+        assert!(store.get_meta_versioned(bad).is_err(), "{bad:?}");
+        assert!(store.put_meta_if(bad, b"x", None).is_err(), "{bad:?}");
+    }
+
+    // Each replica appends its own lines to one file; all of them must survive.
+    const REPLICAS: usize = 4;
+    const EACH: usize = 5;
+    let barrier = Barrier::new(REPLICAS);
+    std::thread::scope(|s| {
+        for r in 0..REPLICAS {
+            let (store, barrier) = (open(), &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..EACH {
+                    loop {
+                        let read = store.get_meta_versioned("shared/lines").unwrap();
+                        let mut text = read.as_ref().map(|(d, _)| d.to_vec()).unwrap_or_default();
+                        text.extend_from_slice(format!("{r}-{i}\n").as_bytes());
+                        let expected = read.as_ref().map(|(_, v)| v);
+                        if store.put_meta_if("shared/lines", &text, expected).unwrap() {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let text = store.get_meta("shared/lines").unwrap().unwrap();
+    let lines: BTreeSet<&[u8]> = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), REPLICAS * EACH, "no change lost");
 }
 
 /// Quarantine takes a file out of the tree (kept aside), never replaces a quarantined copy,

@@ -42,7 +42,9 @@ pub use cache::{CachedStore, DiskCache};
 pub use error::StoreError;
 pub use key::{ArtifactKey, Kind};
 pub use local::{HeldKinds, ListDrift, LocalStore, TreeEntry, TreeFile, classify, walk_tree};
-pub use store::{Artifact, ArtifactBody, ClosedSpool, PutOutcome, Spool, Store, StoreObserver};
+pub use store::{
+    Artifact, ArtifactBody, ClosedSpool, MetaVersion, PutOutcome, Spool, Store, StoreObserver,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -88,6 +88,18 @@ impl Artifact {
     }
 }
 
+/// Which version of a metadata file was read ([`Store::get_meta_versioned`]), for a
+/// compare-and-swap ([`Store::put_meta_if`]). Opaque: the local store compares the content
+/// itself (under its lock), object storage the ETag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaVersion(pub(crate) MetaTag);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MetaTag {
+    Content(Bytes),
+    ETag(String),
+}
+
 /// What a write of an immutable artifact did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -206,8 +218,22 @@ pub trait Store: Send + Sync + 'static {
     fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, StoreError>;
     /// Reads a metadata file under `.godepot/`.
     fn get_meta(&self, name: &str) -> Result<Option<Bytes>, StoreError>;
-    /// Writes (replaces) a metadata file under `.godepot/`, atomically.
+    /// Writes (replaces) a metadata file under `.godepot/`, atomically. The last writer
+    /// wins: for state that several processes change, use [`Store::put_meta_if`].
     fn put_meta(&self, name: &str, data: &[u8]) -> Result<(), StoreError>;
+    /// Reads a metadata file with its version, for a later [`Store::put_meta_if`].
+    fn get_meta_versioned(&self, name: &str) -> Result<Option<(Bytes, MetaVersion)>, StoreError>;
+    /// Replaces a metadata file only if it is still the version read (`expected`), or, with
+    /// `None`, only if it does not exist: a compare-and-swap, also across processes and
+    /// machines. `Ok(false)` when another writer got there first (read again, retry).
+    /// On disk the file is readable by its owner only: this is how shared state such as the
+    /// token file is written.
+    fn put_meta_if(
+        &self,
+        name: &str,
+        data: &[u8],
+        expected: Option<&MetaVersion>,
+    ) -> Result<bool, StoreError>;
     /// Proves the store can take writes right now (for readiness checks).
     fn check_writable(&self) -> Result<(), StoreError>;
     /// A human-readable location, for logs. Never carries credentials.

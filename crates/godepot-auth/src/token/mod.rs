@@ -1,19 +1,19 @@
-//! API tokens: `.godepot/tokens.json` under the data directory keeps, per token, its
-//! name, scope, times and the SHA-256 of the secret; never the secret.
+//! API tokens: the store's metadata file `.godepot/tokens.json` (in the data directory, or
+//! in the bucket) keeps, per token, its name, scope, times and the SHA-256 of the secret;
+//! never the secret.
 //!
 //! A plain hash suffices (no bcrypt/argon2): a token is 256 random bits, so there is
 //! no dictionary to try and a fast hash cannot be reversed by guessing; slow hashes
 //! exist to protect low-entropy passwords. It also keeps a check per request cheap.
 //!
-//! Changes (add, revoke, last-used) are read-modify-write under an exclusive lock on
-//! `.godepot/tokens.lock`, so a `godepot token add` beside a running server loses
-//! nothing; the file is replaced atomically (temporary file, fsync, rename, fsync of
-//! the directory), so a reader never sees half a file. Readers take no lock.
+//! Changes (add, revoke, last-used) are read-modify-write by compare-and-swap
+//! ([`godepot_store::Store::put_meta_if`]: on disk under the store's lock file, on a bucket
+//! by `If-Match`), retried when another writer got there first, so a `godepot token add`
+//! beside running servers, or two of them on two machines, lose nothing. The file is
+//! replaced whole and atomically, so a reader never sees half of it; readers take no lock.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io;
-use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -84,10 +84,12 @@ impl TokenInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
-    #[error("{path}: not a token file: {message}")]
-    Corrupt { path: PathBuf, message: String },
+    #[error(transparent)]
+    Store(#[from] godepot_store::StoreError),
+    #[error("{location}: not a token file: {message}")]
+    Corrupt { location: String, message: String },
+    #[error("{0}: changed by other writers at every attempt; try again")]
+    Contended(String),
     #[error(
         "{0:?} is not a token name (1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit)"
     )]
@@ -117,14 +119,14 @@ pub enum Refused {
 pub struct Tokens {
     /// Each token with the SHA-256 of its secret.
     records: Vec<(TokenInfo, [u8; 32])>,
-    /// Which version of the file this is.
-    stamp: Option<store::Stamp>,
+    /// Which version of the file this is (`None`: there was none).
+    stamp: Option<godepot_store::MetaVersion>,
     /// Last use per token name, not yet written back ([`Tokens::take_uses`]).
     uses: Mutex<HashMap<String, SystemTime>>,
 }
 
 impl Tokens {
-    fn new(records: Vec<(TokenInfo, [u8; 32])>, stamp: Option<store::Stamp>) -> Self {
+    fn new(records: Vec<(TokenInfo, [u8; 32])>, stamp: Option<godepot_store::MetaVersion>) -> Self {
         Self {
             records,
             stamp,
@@ -170,6 +172,18 @@ impl Tokens {
     /// request).
     pub fn take_uses(&self) -> Vec<(String, SystemTime)> {
         self.lock_uses().drain().collect()
+    }
+
+    /// Takes over the uses `older` (the tokens these replace) noted and did not write back,
+    /// so that a reload writes nothing: on a bucket a write makes every other replica reload,
+    /// and a write per reload would echo between them.
+    pub fn carry_uses_from(&self, older: &Tokens) {
+        let taken = older.take_uses();
+        let mut uses = self.lock_uses();
+        for (name, at) in taken {
+            let slot = uses.entry(name).or_insert(at);
+            *slot = (*slot).max(at);
+        }
     }
 
     fn lock_uses(&self) -> std::sync::MutexGuard<'_, HashMap<String, SystemTime>> {

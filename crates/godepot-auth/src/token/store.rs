@@ -1,19 +1,21 @@
-//! The token file: `tokens.json` beside `tokens.lock` in the data directory's
-//! `.godepot/`. See the parent module for why hashes only and why the lock.
+//! The token file: the metadata file `tokens.json` of the store (the data directory's
+//! `.godepot/tokens.json`, or `<prefix>/.godepot/tokens.json` in a bucket). See the parent
+//! module for why hashes only and why compare-and-swap.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use godepot_store::{MetaVersion, Store};
 use serde::{Deserialize, Serialize};
 
 use super::{Scope, TokenError, TokenInfo, Tokens, check_name};
 use crate::secret::Secret;
 
 const FILE: &str = "tokens.json";
-const LOCK: &str = "tokens.lock";
 const FORMAT: u32 = 1;
+
+/// How many times a change is tried while other writers keep changing the file first.
+const CAS_ATTEMPTS: usize = 64;
 
 /// One token as stored. Times are Unix seconds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,55 +49,47 @@ impl Record {
     }
 }
 
-/// The token file of one data directory.
-#[derive(Debug, Clone)]
+/// The token file of one store.
+#[derive(Clone)]
 pub struct TokenStore {
-    dir: PathBuf,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for TokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenStore")
+            .field("location", &self.location())
+            .finish()
+    }
 }
 
 impl TokenStore {
-    /// `meta_dir` is the data directory's `.godepot/`.
-    pub fn new(meta_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            dir: meta_dir.into(),
-        }
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
     }
 
-    pub fn path(&self) -> PathBuf {
-        self.dir.join(FILE)
+    /// Where the file is, for messages (a path, or a URL without credentials).
+    pub fn location(&self) -> String {
+        format!("{}/.godepot/{FILE}", self.store.describe())
     }
 
     /// Reads the tokens; no file means no tokens.
     pub fn load(&self) -> Result<Tokens, TokenError> {
-        let path = self.path();
-        // The stamp before the content: a change in between makes the next
-        // `reload_if_changed` reload once more, never miss it.
-        let stamp = modified(&path);
-        let body = self.read()?;
-        let records = body
-            .tokens
-            .into_iter()
-            .map(|r| {
-                let digest = parse_hex(&r.sha256).ok_or_else(|| TokenError::Corrupt {
-                    path: path.clone(),
-                    message: format!("token {:?} has a malformed hash", r.name),
-                })?;
-                Ok((r.info(), digest))
-            })
-            .collect::<Result<_, TokenError>>()?;
-        Ok(Tokens::new(records, stamp))
+        let (body, version) = self.read()?;
+        Ok(Tokens::new(self.records(body)?, version))
     }
 
     /// A fresh [`Tokens`] when the file changed since `current` was loaded.
     pub fn reload_if_changed(&self, current: &Tokens) -> Result<Option<Tokens>, TokenError> {
-        if modified(&self.path()) == current.stamp {
+        let (body, version) = self.read()?;
+        if version == current.stamp {
             return Ok(None);
         }
-        self.load().map(Some)
+        Ok(Some(Tokens::new(self.records(body)?, version)))
     }
 
     pub fn list(&self) -> Result<Vec<TokenInfo>, TokenError> {
-        Ok(self.read()?.tokens.iter().map(Record::info).collect())
+        Ok(self.read()?.0.tokens.iter().map(Record::info).collect())
     }
 
     /// Creates a token; the returned secret is the only copy there will ever be.
@@ -124,7 +118,7 @@ impl TokenStore {
             if body.tokens.iter().any(|r| r.name == name) {
                 return Err(TokenError::Exists(name.to_owned()));
             }
-            body.tokens.push(record);
+            body.tokens.push(record.clone());
             Ok(())
         })?;
         Ok((info, secret))
@@ -154,88 +148,64 @@ impl TokenStore {
         })
     }
 
-    fn read(&self) -> Result<FileBody, TokenError> {
-        let path = self.path();
-        let text = match fs::read(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileBody::default()),
-            Err(source) => return Err(TokenError::Io { path, source }),
+    fn records(&self, body: FileBody) -> Result<Vec<(TokenInfo, [u8; 32])>, TokenError> {
+        body.tokens
+            .into_iter()
+            .map(|r| {
+                let digest = parse_hex(&r.sha256).ok_or_else(|| TokenError::Corrupt {
+                    location: self.location(),
+                    message: format!("token {:?} has a malformed hash", r.name),
+                })?;
+                Ok((r.info(), digest))
+            })
+            .collect()
+    }
+
+    fn read(&self) -> Result<(FileBody, Option<MetaVersion>), TokenError> {
+        let Some((text, version)) = self.store.get_meta_versioned(FILE)? else {
+            return Ok((FileBody::default(), None));
         };
         let body: FileBody = serde_json::from_slice(&text).map_err(|e| TokenError::Corrupt {
-            path: path.clone(),
+            location: self.location(),
             message: e.to_string(),
         })?;
         if body.format != FORMAT {
             return Err(TokenError::Corrupt {
-                path,
+                location: self.location(),
                 message: format!("format {} is not {FORMAT}", body.format),
             });
         }
-        Ok(body)
+        Ok((body, Some(version)))
     }
 
-    /// Read, change, write back atomically, all under the lock.
+    /// Read, change, write back only over the version read (a compare-and-swap, on disk and
+    /// on a bucket alike), else read again and redo the change: concurrent writers, on one
+    /// machine or several, lose nothing.
     fn modify<T>(
         &self,
-        change: impl FnOnce(&mut FileBody) -> Result<T, TokenError>,
+        mut change: impl FnMut(&mut FileBody) -> Result<T, TokenError>,
     ) -> Result<T, TokenError> {
-        let io_err = |path: &Path| {
-            let path = path.to_owned();
-            move |source| TokenError::Io { path, source }
-        };
-        fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
-        let lock_path = self.dir.join(LOCK);
-        let lock = private_file(&lock_path, false).map_err(io_err(&lock_path))?;
-        lock.lock().map_err(io_err(&lock_path))?;
-        let mut body = self.read()?;
-        body.format = FORMAT;
-        let outcome = change(&mut body)?;
-        let mut text = serde_json::to_vec_pretty(&body)
-            .unwrap_or_else(|e| unreachable!("a token file always serializes: {e}"));
-        text.push(b'\n');
-        // A fixed scratch name is safe: only the lock holder writes it.
-        let tmp = self.dir.join(format!("{FILE}.tmp"));
-        let dest = self.path();
-        let mut file = private_file(&tmp, true).map_err(io_err(&tmp))?;
-        file.write_all(&text).map_err(io_err(&tmp))?;
-        godepot_store::atomic::publish_replace(&tmp, &file, &dest).map_err(io_err(&dest))?;
-        // The lock is released when `lock` is dropped, after the rename.
-        Ok(outcome)
+        for _ in 0..CAS_ATTEMPTS {
+            let (mut body, version) = self.read()?;
+            body.format = FORMAT;
+            let outcome = change(&mut body)?;
+            if self
+                .store
+                .put_meta_if(FILE, &serialize(&body), version.as_ref())?
+            {
+                return Ok(outcome);
+            }
+        }
+        Err(TokenError::Contended(self.location()))
     }
 }
 
-/// Opens (creating) a file only its owner can read: the token hashes are not secrets,
-/// but nobody else has any business reading them.
-fn private_file(path: &Path, truncate: bool) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(truncate);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
-}
-
-/// What tells one version of the file from the next: every write is a rename of a
-/// new file, so the inode changes even when the modification time's tick does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Stamp {
-    modified: Option<SystemTime>,
-    len: u64,
-    #[cfg(unix)]
-    inode: u64,
-}
-
-fn modified(path: &Path) -> Option<Stamp> {
-    let meta = fs::metadata(path).ok()?;
-    Some(Stamp {
-        modified: meta.modified().ok(),
-        len: meta.len(),
-        #[cfg(unix)]
-        inode: std::os::unix::fs::MetadataExt::ino(&meta),
-    })
+/// The file's text: pretty JSON and a final newline.
+fn serialize(body: &FileBody) -> Vec<u8> {
+    let mut text = serde_json::to_vec_pretty(body)
+        .unwrap_or_else(|e| unreachable!("a token file always serializes: {e}"));
+    text.push(b'\n');
+    text
 }
 
 fn to_secs(t: SystemTime) -> u64 {

@@ -1,7 +1,7 @@
 use std::fs::File;
 
-use godepot_store::access::AccessRecord;
-use godepot_store::{Kind, Store};
+use godepot_store::access::{AccessRecord, AccessTimes};
+use godepot_store::{Kind, LocalStore, Store};
 
 use super::*;
 use crate::testutil::{key, put_version};

@@ -66,7 +66,15 @@ impl AccessData {
             .flat_map(|(m, vs)| vs.iter().map(move |(v, t)| (m, v, *t)))
     }
 
-    fn note(&mut self, module: ModulePath, version: Version, at: SystemTime) {
+    /// Nothing noted yet, recording since `since`.
+    pub(super) fn new(since: SystemTime) -> Self {
+        AccessData {
+            since,
+            times: HashMap::new(),
+        }
+    }
+
+    pub(super) fn note(&mut self, module: ModulePath, version: Version, at: SystemTime) {
         let slot = self.times.entry(module).or_default().entry(version);
         let held = slot.or_insert(at);
         *held = (*held).max(at);
@@ -167,16 +175,7 @@ impl AccessTimes {
                 return Ok(HEADER.len() as u64);
             }
         };
-        let mut text = header(data.since);
-        let mut sorted: Vec<_> = data.iter().collect();
-        sorted.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
-        for (module, version, at) in sorted {
-            text.push_str(&line(&AccessRecord {
-                module: module.clone(),
-                version: version.clone(),
-                at,
-            }));
-        }
+        let text = compacted(&data);
         let path = self.log_path();
         atomic::write_replace(&self.dir, &path, text.as_bytes()).map_err(StoreError::io(&path))?;
         Ok(text.len() as u64)
@@ -206,7 +205,22 @@ impl AccessTimes {
     }
 }
 
-fn header(since: SystemTime) -> String {
+/// The header, then one line per version (its latest time), sorted: a compacted log.
+pub(super) fn compacted(data: &AccessData) -> String {
+    let mut text = header(data.since);
+    let mut sorted: Vec<_> = data.iter().collect();
+    sorted.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+    for (module, version, at) in sorted {
+        text.push_str(&line(&AccessRecord {
+            module: module.clone(),
+            version: version.clone(),
+            at,
+        }));
+    }
+    text
+}
+
+pub(super) fn header(since: SystemTime) -> String {
     format!("{HEADER}{}\n", unix(since))
 }
 
@@ -223,17 +237,14 @@ fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn parse(text: &str) -> Result<AccessData, String> {
+pub(super) fn parse(text: &str) -> Result<AccessData, String> {
     let mut lines = text.split_inclusive('\n');
     let first = lines.next().unwrap_or_default();
     let since = first
         .strip_prefix(HEADER)
         .and_then(|rest| rest.trim_end().parse::<u64>().ok())
         .ok_or("no header line")?;
-    let mut data = AccessData {
-        since: UNIX_EPOCH + Duration::from_secs(since),
-        times: HashMap::new(),
-    };
+    let mut data = AccessData::new(UNIX_EPOCH + Duration::from_secs(since));
     for (n, raw) in lines.enumerate() {
         let Some(content) = raw.strip_suffix('\n') else {
             // A partial last line: a crash mid-append. That access is simply not known.

@@ -3,7 +3,8 @@
 //! Recording must cost a request nothing measurable, so a hit only touches memory: the
 //! [`AccessRecorder`] notes a version at most once per [`RESOLUTION`] (an hour) and a
 //! background task appends what was noted to the log ([`log`], under `.godepot/access/`)
-//! every few seconds. The log is derived data: deleting it loses the times, and then every
+//! every few seconds. On a bucket each replica writes an object of its own instead, and
+//! readers merge them ([`bucket`]); [`read`] reads either. The log is derived data: deleting it loses the times, and then every
 //! version's last access is *unknown*, which gc treats as "keep", never as "unused".
 //!
 //! What the times mean, for whoever reads them:
@@ -14,6 +15,7 @@
 //! - Only `godepot serve` records. Clients reading the tree some other way (a static file
 //!   server, `GOPROXY=file://`) are not seen.
 
+mod bucket;
 mod log;
 
 use std::collections::HashMap;
@@ -25,7 +27,8 @@ use godepot_module::{ModulePath, Version};
 
 pub use log::{AccessData, AccessRecord, AccessTimes, Recorded};
 
-use crate::StoreError;
+use crate::{Store, StoreError};
+use bucket::BucketTimes;
 
 /// How often one version's access is noted at most; also how much older than the latest
 /// access a noted time may be.
@@ -51,9 +54,27 @@ impl Clock for SystemClock {
     }
 }
 
+/// The access times of a store, however it keeps them: its log on disk, or every replica's
+/// object merged on a bucket (any store without a local root).
+pub fn read(store: &dyn Store) -> Result<Recorded, StoreError> {
+    match store.local_root() {
+        Some(root) => AccessTimes::new(root).read(),
+        None => bucket::read(store),
+    }
+}
+
+/// Where a recorder writes.
+#[derive(Debug)]
+enum Sink {
+    /// The data directory's append-only log, shared by its processes.
+    Log(AccessTimes),
+    /// This replica's own object in a bucket.
+    Bucket(BucketTimes),
+}
+
 /// Notes accesses in memory and appends them to the store's access log when flushed.
 pub struct AccessRecorder {
-    log: AccessTimes,
+    sink: Sink,
     clock: Arc<dyn Clock>,
     state: Mutex<State>,
 }
@@ -71,7 +92,7 @@ struct State {
 impl std::fmt::Debug for AccessRecorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessRecorder")
-            .field("log", &self.log)
+            .field("sink", &self.sink)
             .finish_non_exhaustive()
     }
 }
@@ -82,10 +103,21 @@ impl AccessRecorder {
         let log = AccessTimes::new(data_dir);
         log.begin(clock.now())?;
         Ok(AccessRecorder {
-            log,
+            sink: Sink::Log(log),
             clock,
             state: Mutex::new(State::default()),
         })
+    }
+
+    /// A recorder for replica `instance` (unique to this process) of a bucket's store; starts
+    /// the bucket's record unless another replica did.
+    pub fn open_bucket(store: Arc<dyn Store>, instance: &str, clock: Arc<dyn Clock>) -> Self {
+        let times = BucketTimes::open(store, instance, clock.now());
+        AccessRecorder {
+            sink: Sink::Bucket(times),
+            clock,
+            state: Mutex::new(State::default()),
+        }
     }
 
     /// A client was served `module@version` (its `.info`, `.mod` or `.zip`). Memory only:
@@ -121,17 +153,25 @@ impl AccessRecorder {
             });
             (std::mem::take(&mut state.pending), state.compacted)
         };
-        if let Err(e) = self.log.append(&pending, self.clock.now()) {
+        let appended = match &self.sink {
+            Sink::Log(log) => log.append(&pending, self.clock.now()),
+            Sink::Bucket(times) => times.append(&pending, self.clock.now()),
+        };
+        if let Err(e) = appended {
             let mut state = self.lock();
             let newer = std::mem::replace(&mut state.pending, pending);
             state.pending.extend(newer);
             return Err(e);
         }
-        let size = self.log.size()?;
-        let due = compacted.is_none_or(|after| size > (after * COMPACT_GROWTH).max(COMPACT_FLOOR));
-        if due {
-            let after = self.log.compact(self.clock.now())?;
-            self.lock().compacted = Some(after);
+        // A replica's object is rewritten compact every time; only the log grows.
+        if let Sink::Log(log) = &self.sink {
+            let size = log.size()?;
+            let due =
+                compacted.is_none_or(|after| size > (after * COMPACT_GROWTH).max(COMPACT_FLOOR));
+            if due {
+                let after = log.compact(self.clock.now())?;
+                self.lock().compacted = Some(after);
+            }
         }
         Ok(pending.len())
     }

@@ -27,7 +27,10 @@ fn mv(module: &str, version: &str) -> (ModulePath, Version) {
 }
 
 fn known(recorder: &AccessRecorder) -> AccessData {
-    match recorder.log.read().unwrap() {
+    let Sink::Log(log) = &recorder.sink else {
+        panic!("not a log")
+    };
+    match log.read().unwrap() {
         Recorded::Known(data) => data,
         Recorded::Unknown(why) => panic!("unknown: {why}"),
     }
@@ -139,4 +142,63 @@ fn a_lost_or_damaged_log_is_unknown_and_starts_afresh() {
 
 fn fs_read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
+}
+
+/// Two replicas of one bucket each write their own object; a reader merges them, the latest
+/// time of a version winning, and the bucket's record starts with the first replica.
+#[test]
+fn replicas_on_a_bucket_write_their_own_objects_and_are_merged() {
+    let backend: Arc<dyn object_store::ObjectStore> =
+        Arc::new(object_store::memory::InMemory::new());
+    let open = || {
+        let store = crate::object::ObjectStore::with_backend(
+            Arc::clone(&backend),
+            "memory://bucket/tree".into(),
+            "tree",
+            None,
+        )
+        .unwrap();
+        Arc::new(store) as Arc<dyn Store>
+    };
+    let (a_store, b_store) = (open(), open());
+    assert!(matches!(read(&*a_store).unwrap(), Recorded::Unknown(_)));
+
+    let clock = Arc::new(FakeClock::default());
+    let start = clock.now();
+    let a = AccessRecorder::open_bucket(Arc::clone(&a_store), "a", clock.clone());
+    clock.set(Duration::from_secs(600));
+    let b = AccessRecorder::open_bucket(Arc::clone(&b_store), "b", clock.clone());
+    let (shared, sv) = mv("example.com/shared", "v1.0.0");
+    let (only_b, bv) = mv("example.com/b", "v0.1.0");
+    a.note(&shared, &sv);
+    a.flush().unwrap();
+    clock.set(Duration::from_secs(7200));
+    b.note(&shared, &sv);
+    b.note(&only_b, &bv);
+    b.flush().unwrap();
+    // A later flush of `a` rewrites its object with everything it noted, not only the new.
+    clock.set(Duration::from_secs(7300));
+    let (only_a, av) = mv("example.com/a", "v2.0.0");
+    a.note(&only_a, &av);
+    a.flush().unwrap();
+
+    let Recorded::Known(data) = read(&*b_store).unwrap() else {
+        panic!("merged times unreadable");
+    };
+    assert_eq!(data.since, start, "since the first replica started");
+    let at = |secs| Some(start + Duration::from_secs(secs));
+    assert_eq!(data.last(&shared, &sv), at(7200), "the latest wins");
+    assert_eq!(data.last(&only_b, &bv), at(7200));
+    assert_eq!(data.last(&only_a, &av), at(7300));
+    assert_eq!(
+        a_store.list_meta("access").unwrap(),
+        ["access/replica-a", "access/replica-b", "access/since"]
+    );
+
+    // One damaged object makes every time unknown: its versions could be in use.
+    a_store.put_meta("access/replica-a", b"garbage").unwrap();
+    let Recorded::Unknown(why) = read(&*b_store).unwrap() else {
+        panic!("a damaged object was trusted");
+    };
+    assert!(why.contains("replica-a"), "{why}");
 }

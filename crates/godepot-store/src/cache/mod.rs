@@ -41,8 +41,8 @@ use godepot_module::{ModulePath, Version};
 
 use crate::atomic;
 use crate::{
-    Artifact, ArtifactBody, ArtifactKey, Kind, ListDrift, PutOutcome, Spool, Store, StoreError,
-    StoreObserver, TreeEntry, TreeFile, classify,
+    Artifact, ArtifactBody, ArtifactKey, Kind, ListDrift, MetaVersion, PutOutcome, Spool, Store,
+    StoreError, StoreObserver, TreeEntry, TreeFile, classify,
 };
 use lru::{LIVE_TICKS, Lru};
 
@@ -523,6 +523,19 @@ impl Store for CachedStore {
 
     fn put_meta(&self, name: &str, data: &[u8]) -> Result<(), StoreError> {
         self.inner.put_meta(name, data)
+    }
+
+    fn get_meta_versioned(&self, name: &str) -> Result<Option<(Bytes, MetaVersion)>, StoreError> {
+        self.inner.get_meta_versioned(name)
+    }
+
+    fn put_meta_if(
+        &self,
+        name: &str,
+        data: &[u8],
+        expected: Option<&MetaVersion>,
+    ) -> Result<bool, StoreError> {
+        self.inner.put_meta_if(name, data, expected)
     }
 
     fn list_meta(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

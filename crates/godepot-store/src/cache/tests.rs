@@ -80,6 +80,17 @@ impl Store for Counting {
     fn put_meta(&self, name: &str, data: &[u8]) -> Result<(), StoreError> {
         self.inner.put_meta(name, data)
     }
+    fn get_meta_versioned(&self, name: &str) -> Result<Option<(Bytes, MetaVersion)>, StoreError> {
+        self.inner.get_meta_versioned(name)
+    }
+    fn put_meta_if(
+        &self,
+        name: &str,
+        data: &[u8],
+        expected: Option<&MetaVersion>,
+    ) -> Result<bool, StoreError> {
+        self.inner.put_meta_if(name, data, expected)
+    }
     fn list_meta(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         self.inner.list_meta(prefix)
     }

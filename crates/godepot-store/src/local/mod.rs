@@ -1,7 +1,7 @@
 //! The local-disk store.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -13,7 +13,7 @@ pub use walk::{TreeEntry, TreeFile, classify, walk_tree};
 
 use crate::atomic;
 use crate::key::list_rel_path;
-use crate::store::{Artifact, PutOutcome, Spool, Store, StoreObserver};
+use crate::store::{Artifact, MetaTag, MetaVersion, PutOutcome, Spool, Store, StoreObserver};
 use crate::{ArtifactKey, Kind, StoreError};
 
 /// godepot's own metadata directory. No module path element may start with a dot, so no
@@ -187,6 +187,44 @@ impl Store for LocalStore {
         atomic::write_replace(&self.tmp, &dest, data).map_err(StoreError::io(&dest))
     }
 
+    fn get_meta_versioned(&self, name: &str) -> Result<Option<(Bytes, MetaVersion)>, StoreError> {
+        Ok(self.get_meta(name)?.map(|data| {
+            let version = MetaVersion(MetaTag::Content(data.clone()));
+            (data, version)
+        }))
+    }
+
+    /// Under the lock `.godepot/meta.lock` (every compare-and-swap of every process on this
+    /// directory takes it), the content now is compared with the content read, then the new
+    /// one is renamed into place: a reader without the lock sees the old file or the new.
+    fn put_meta_if(
+        &self,
+        name: &str,
+        data: &[u8],
+        expected: Option<&MetaVersion>,
+    ) -> Result<bool, StoreError> {
+        let dest = self.meta_path(name)?;
+        let _lock = lock_file(&self.root.join(META_DIR).join("meta.lock"))?;
+        let current = read_optional(&dest)?;
+        let unchanged = match (expected.map(|v| &v.0), &current) {
+            (None, None) => true,
+            (Some(MetaTag::Content(read)), Some(now)) => read[..] == now[..],
+            _ => false,
+        };
+        if !unchanged {
+            return Ok(false);
+        }
+        let (tmp, mut file) = atomic::temp_file(&self.tmp).map_err(StoreError::io(&self.tmp))?;
+        let written = private(&file)
+            .and_then(|()| file.write_all(data))
+            .and_then(|()| atomic::publish_replace(&tmp, &file, &dest));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written.map_err(StoreError::io(&dest))?;
+        Ok(true)
+    }
+
     fn list_meta(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let dir = self.meta_path(prefix)?;
         let mut names = Vec::new();
@@ -302,6 +340,16 @@ fn open_optional(path: &Path) -> Result<Option<Artifact>, StoreError> {
     }
     let modified = meta.modified().map_err(StoreError::io(path))?;
     Ok(Some(Artifact::from_file(file, meta.len(), modified)))
+}
+
+/// Makes a file readable by its owner only: shared state such as the token hashes is not
+/// secret, but nobody else has any business reading it.
+fn private(file: &File) -> io::Result<()> {
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }
 
 fn outcome(created: bool) -> PutOutcome {

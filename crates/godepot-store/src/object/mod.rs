@@ -52,7 +52,9 @@ use object_store::{
 use crate::format::{self, FORMAT_FILE, Marker};
 use crate::key::list_rel_path;
 use crate::local::{META_DIR, list};
-use crate::store::{Artifact, ArtifactBody, PutOutcome, Spool, Store, StoreObserver};
+use crate::store::{
+    Artifact, ArtifactBody, MetaTag, MetaVersion, PutOutcome, Spool, Store, StoreObserver,
+};
 use crate::{ArtifactKey, Kind, ListDrift, StoreError, TreeEntry, TreeFile, classify};
 
 use bridge::Bridge;
@@ -592,6 +594,53 @@ impl Store for ObjectStore {
         let data = Bytes::copy_from_slice(data);
         self.run(&rel, async move {
             backend.put(&key, PutPayload::from(data)).await.map(|_| ())
+        })
+    }
+
+    fn get_meta_versioned(&self, name: &str) -> Result<Option<(Bytes, MetaVersion)>, StoreError> {
+        self.meta_key(name)?;
+        let got = self.get_bytes(&format!("{META_DIR}/{name}"))?;
+        got.map(|(data, e_tag)| match e_tag {
+            Some(e_tag) => Ok((data, MetaVersion(MetaTag::ETag(e_tag)))),
+            // Without an ETag no conditional put is possible: refused rather than racy.
+            None => Err(StoreError::Object {
+                location: self.url_of(&format!("{META_DIR}/{name}")),
+                message: "the object store gave no ETag".into(),
+            }),
+        })
+        .transpose()
+    }
+
+    /// `If-Match` on the ETag read, or `If-None-Match: *` for a file that must not exist yet,
+    /// as the `@v/list` compare-and-swap does.
+    fn put_meta_if(
+        &self,
+        name: &str,
+        data: &[u8],
+        expected: Option<&MetaVersion>,
+    ) -> Result<bool, StoreError> {
+        let rel = format!("{META_DIR}/{name}");
+        let (backend, key) = (Arc::clone(&self.backend), self.meta_key(name)?);
+        let mode = match expected.map(|v| &v.0) {
+            None => PutMode::Create,
+            Some(MetaTag::ETag(e_tag)) => PutMode::Update(UpdateVersion {
+                e_tag: Some(e_tag.clone()),
+                version: None,
+            }),
+            // A version read from another backend can never match.
+            Some(MetaTag::Content(_)) => return Ok(false),
+        };
+        let data = Bytes::copy_from_slice(data);
+        self.run(&rel, async move {
+            match backend
+                .put_opts(&key, PutPayload::from(data), mode.into())
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::Precondition { .. })
+                | Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
         })
     }
 

@@ -2,10 +2,12 @@
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use godepot_auth::{AuditEvent, AuditLog};
 use godepot_bundle::gc::{GcOptions, GcReport, Verdict, gc};
+use godepot_store::Store;
 
 use crate::commands::{depot, export};
 use crate::config::ConfigFile;
@@ -13,9 +15,10 @@ use crate::datadir;
 use crate::failure::Failure;
 use crate::progress::{count, human_bytes};
 use crate::settings::{AuditSettings, RetentionSettings, StoreSettings};
+use crate::storage::StoreLocation;
 
 /// Remove module versions no client asked for in a while, by the access times `serve`
-/// records (.godepot/access/). Always kept: the newest --keep-latest of each module, every
+/// records (.godepot/access/; on a bucket, every replica's merged). Always kept: the newest --keep-latest of each module, every
 /// version a --keep project needs, and everything when the access times are unknown (the log
 /// missing or damaged). Removed versions are deleted (a download under way still completes);
 /// a later request fetches them again, or, offline, fails. With --audit-log, each removal is
@@ -27,6 +30,7 @@ use crate::settings::{AuditSettings, RetentionSettings, StoreSettings};
 ///   godepot gc --data-dir /srv/godepot --unused-for 90d               # what would go
 ///   godepot gc --data-dir /srv/godepot --unused-for 90d --yes         # remove it
 ///   godepot gc --unused-for 30d --keep-latest 3 --keep ./app --modules 'example.com/*' --yes
+///   godepot gc --storage s3://bucket/prefix --unused-for 90d --yes    # a bucket
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct GcArgs {
@@ -62,15 +66,30 @@ pub(crate) struct GcArgs {
 pub(crate) fn run(file: &ConfigFile, args: GcArgs) -> Result<(), Failure> {
     let retention = file.merge(args.retention)?;
     let unused_for = retention.unused_for()?;
-    let root = datadir::existing(&file.merge(args.store)?)?;
+    let location = file.merge(args.store)?.location()?;
     let audit = file.merge(args.audit)?.open()?;
-    let keep = if args.keep.is_empty() {
-        HashSet::new()
-    } else {
-        let needs = export::resolve_from_store(&root, &args.keep).map_err(Failure::into_io)?;
-        needs.mods.into_iter().chain(needs.zips).collect()
+    let store: Arc<dyn Store> = match &location {
+        StoreLocation::Dir(dir) => {
+            let root = datadir::existing_dir(dir)?;
+            Arc::new(depot::open_store(&root).map_err(Failure::into_io)?)
+        }
+        StoreLocation::Bucket(_) if !args.keep.is_empty() => {
+            return Err(Failure::config(format!(
+                "--keep resolves projects from a data directory only, not from {location}"
+            ))
+            .hint("run gc on the bucket without --keep (--keep-latest still applies), or on a copy of its tree with --data-dir"));
+        }
+        StoreLocation::Bucket(url) => {
+            crate::storage::open_bucket(url, crate::storage::Access::Write)?
+        }
     };
-    let store = depot::open_store(&root).map_err(Failure::into_io)?;
+    let keep = match &location {
+        StoreLocation::Dir(root) if !args.keep.is_empty() => {
+            let needs = export::resolve_from_store(root, &args.keep).map_err(Failure::into_io)?;
+            needs.mods.into_iter().chain(needs.zips).collect()
+        }
+        _ => HashSet::new(),
+    };
     let options = GcOptions {
         unused_for,
         keep_latest: retention.keep_latest(),
@@ -82,8 +101,8 @@ pub(crate) fn run(file: &ConfigFile, args: GcArgs) -> Result<(), Failure> {
     if !args.yes && !args.dry_run && !std::io::stderr().is_terminal() {
         eprintln!("note: a dry run (pass --yes to remove, --dry-run to say so)");
     }
-    let report = gc(&store, &options)
-        .map_err(|e| Failure::io(format!("gc of {} failed: {e}", root.display())))?;
+    let report =
+        gc(&*store, &options).map_err(|e| Failure::io(format!("gc of {location} failed: {e}")))?;
     if let Some(log) = &audit
         && !report.dry_run
     {

@@ -72,12 +72,6 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
     let mut config = config;
     config.data_dir = match &config.location {
         StoreLocation::Dir(dir) => Some(dir.clone()),
-        StoreLocation::Bucket(url) if config.require_auth => {
-            return Err(Failure::config(format!(
-                "--require-auth needs a data directory: the tokens are not kept in a bucket ({url}) yet"
-            ))
-            .hint("run the replicas without --require-auth behind an authenticating proxy, or serve a data directory"));
-        }
         StoreLocation::Bucket(_) => None,
     };
     if let Some(data_dir) = &config.data_dir
@@ -129,15 +123,22 @@ async fn serve(config: Config) -> Result<(), Failure> {
     )?;
     let about = about(&config, &sumdb);
     let created = config.data_dir.as_deref().map(datadir::Created::guard);
-    let recorder = match &config.data_dir {
-        Some(dir) => Some(access_recorder(dir)?),
-        None => {
-            tracing::warn!(storage = %config.location, "access times are not recorded for a bucket yet: gc cannot judge what is unused there");
-            None
+    // A bucket's shared state (tokens, access times) goes through a handle of its own: the
+    // depot's is built after the recorder it is given.
+    let (recorder, bucket) = match &config.location {
+        StoreLocation::Dir(dir) => (access_recorder(dir)?, None),
+        StoreLocation::Bucket(url) => {
+            let bucket = crate::storage::open_bucket(url, crate::storage::Access::Read)?;
+            let recorder = AccessRecorder::open_bucket(
+                Arc::clone(&bucket),
+                &instance_id,
+                Arc::new(SystemClock),
+            );
+            (Arc::new(recorder), Some(bucket))
         }
     };
     let settings = DepotSettings {
-        access: recorder.clone(),
+        access: Some(Arc::clone(&recorder)),
         ..settings
     };
     let built = depot::build_with_sumdb(&settings, sumdb)?;
@@ -179,16 +180,19 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let access = match config.require_auth {
         false => None,
         true => {
-            // A bucket with --require-auth was refused in `run`.
-            let Some(data_dir) = &config.data_dir else {
-                return Err(Failure::config("--require-auth needs a data directory"));
+            let (store, reload_every) = match &bucket {
+                Some(bucket) => (Arc::clone(bucket), TOKENS_RELOAD_BUCKET),
+                None => (
+                    crate::storage::open(&config.location, crate::storage::Access::Read)?.store,
+                    TOKENS_RELOAD_DIR,
+                ),
             };
-            let store = godepot_auth::TokenStore::new(data_dir.join(".godepot"));
+            let store = godepot_auth::TokenStore::new(store);
             let access = godepot_server::Access::new(store).map_err(|e| {
                 Failure::config(format!("--require-auth: cannot read the tokens: {e}"))
             })?;
             let access = Arc::new(access);
-            tokio::spawn(Arc::clone(&access).flush_uses_every(std::time::Duration::from_secs(60)));
+            tokio::spawn(Arc::clone(&access).keep_current(reload_every, TOKENS_USES_EVERY));
             Some(access)
         }
     };
@@ -217,9 +221,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
     let activity = Arc::new(Activity::default());
     tokio::spawn(memory::release_when_idle(Arc::clone(&activity)));
-    if let Some(recorder) = &recorder {
-        tokio::spawn(Arc::clone(recorder).flush_every(ACCESS_FLUSH));
-    }
+    tokio::spawn(Arc::clone(&recorder).flush_every(ACCESS_FLUSH));
     let mut metrics = godepot_server::Metrics::default().with_source(upstream_metrics);
     if let Some(index) = &built.index {
         // The store's size for /metrics: one query over the index's module rows a scrape.
@@ -276,9 +278,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     )
     .await
     .map_err(|e| Failure::runtime(format!("server failed: {e}")))?;
-    if let Some(recorder) = &recorder {
-        recorder.flush_logged().await;
-    }
+    recorder.flush_logged().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -308,8 +308,16 @@ fn about(config: &Config, sumdb: &godepot_depot::SumdbOptions) -> godepot_server
     }
 }
 
-/// How often the access times noted in memory are appended to the store's log: what a
-/// crash can lose of them.
+/// How often the token file is looked at for tokens added or revoked: the longest a revoked
+/// token still works. A data directory's is a small local read; a bucket's a GET per replica.
+const TOKENS_RELOAD_DIR: std::time::Duration = std::time::Duration::from_secs(1);
+const TOKENS_RELOAD_BUCKET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often the tokens' last-use times are written back.
+const TOKENS_USES_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How often the access times noted in memory are appended to the store's log (or, on a
+/// bucket, written to this replica's object): what a crash can lose of them.
 const ACCESS_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Notes the versions served, for `godepot gc` (see `godepot_store::access`).

@@ -1,8 +1,8 @@
 //! `godepot token add|list|revoke`: the API tokens of `serve --require-auth`, kept (as
-//! hashes only) under the data directory's `.godepot/`. Safe beside a running server, which
-//! picks the change up within a second.
+//! hashes only) in the store's `.godepot/tokens.json`, in a data directory or a bucket. Safe
+//! beside running servers, which pick the change up within a second (a data directory) or
+//! five (a bucket), and beside the same command on other machines (compare-and-swap).
 
-use std::path::Path;
 use std::time::SystemTime;
 
 use godepot_auth::{AuditEvent, AuditLog, Scope, TokenError, TokenInfo, TokenStore};
@@ -11,6 +11,7 @@ use godepot_bundle::time::format_rfc3339;
 use crate::config::ConfigFile;
 use crate::failure::Failure;
 use crate::settings::{AuditSettings, StoreSettings};
+use crate::storage::{self, Access};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct TokenArgs {
@@ -47,7 +48,7 @@ pub(crate) enum TokenAction {
         #[command(flatten)]
         common: Common,
     },
-    /// Remove a token: a running server refuses it within a second.
+    /// Remove a token: running servers refuse it within a second (five on a bucket).
     Revoke {
         name: String,
         #[command(flatten)]
@@ -69,10 +70,15 @@ impl TokenAction {
 
 pub(crate) fn run(file: &ConfigFile, mut args: TokenArgs) -> Result<(), Failure> {
     let common = args.action.common();
-    let data_dir = file.merge(common.store)?.data_dir()?;
-    crate::datadir::check_format(&data_dir)?;
+    let location = file.merge(common.store)?.location()?;
     let audit = file.merge(common.audit)?.open()?;
-    let store = TokenStore::new(data_dir.join(".godepot"));
+    // Only adding a token may make a data directory; listing and revoking need one.
+    let access = match args.action {
+        TokenAction::Add { .. } => Access::Create,
+        TokenAction::List { .. } | TokenAction::Revoke { .. } => Access::Read,
+    };
+    let opened = storage::open(&location, access)?;
+    let store = TokenStore::new(std::sync::Arc::clone(&opened.store));
     let now = SystemTime::now();
     match args.action {
         TokenAction::Add {
@@ -89,7 +95,6 @@ pub(crate) fn run(file: &ConfigFile, mut args: TokenArgs) -> Result<(), Failure>
                 ),
                 None => None,
             };
-            ensure_dir(&data_dir)?;
             let (info, secret) = store
                 .add(&name, scope, expires, now)
                 .map_err(token_failure)?;
@@ -129,6 +134,7 @@ pub(crate) fn run(file: &ConfigFile, mut args: TokenArgs) -> Result<(), Failure>
             println!("revoked token {}", info.name);
         }
     }
+    opened.keep();
     Ok(())
 }
 
@@ -149,15 +155,6 @@ fn unix_secs(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn ensure_dir(data_dir: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(data_dir.join(".godepot")).map_err(|e| {
-        Failure::runtime(format!(
-            "cannot create {}: {e}",
-            data_dir.join(".godepot").display()
-        ))
-    })
-}
-
 fn record(audit: Option<&AuditLog>, event: &AuditEvent) {
     if let Some(log) = audit
         && let Err(e) = log.append(event)
@@ -171,9 +168,10 @@ fn record(audit: Option<&AuditLog>, event: &AuditEvent) {
 
 fn token_failure(e: TokenError) -> Failure {
     match e {
-        TokenError::Io { .. } | TokenError::Corrupt { .. } | TokenError::Random(_) => {
-            Failure::runtime(e.to_string())
-        }
+        TokenError::Store(_)
+        | TokenError::Corrupt { .. }
+        | TokenError::Contended(_)
+        | TokenError::Random(_) => Failure::runtime(e.to_string()),
         e => Failure::config(e.to_string()),
     }
 }
