@@ -1,15 +1,14 @@
-//! One version's row, read from its files: the sizes of `.info`, `.mod` and `.zip` (each
+//! One version's row, read from its files through the [`Store`] trait (a data directory or a
+//! bucket alike): the sizes of `.info`, `.mod` and `.zip` (each
 //! absent when not held), the `h1:` of the zip (its `.ziphash`), and when it was added (the
 //! oldest modification time among them, which a rebuild finds again), and the licence its
 //! zip's licence files carry (`godepot_license`; absent when the zip is not held).
 
-use std::fs;
 use std::io;
-use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{ArtifactKey, Kind};
+use godepot_store::{Artifact, ArtifactKey, Kind, Store};
 use rusqlite::{Connection, params};
 
 use crate::IndexError;
@@ -29,53 +28,65 @@ struct Held {
     license: Option<(String, i64)>,
 }
 
-fn read_held(root: &Path, module: &ModulePath, version: &Version) -> Result<Held, IndexError> {
+fn read_held(
+    store: &dyn Store,
+    module: &ModulePath,
+    version: &Version,
+) -> Result<Held, IndexError> {
     let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Info);
     let mut held = Held::default();
+    let mut zip = None;
     for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::ZipHash] {
-        let path = root.join(key.with_kind(kind).rel_path());
-        let meta = match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => meta,
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(IndexError::io(&path)(e)),
+        let key = key.with_kind(kind);
+        let Some(artifact) = store.open(&key)? else {
+            continue;
         };
-        let size = Some(meta.len());
+        let size = Some(artifact.len);
         match kind {
             Kind::Info => held.info = size,
             Kind::Mod => held.go_mod = size,
             Kind::Zip => held.zip = size,
             Kind::ZipHash => {
-                held.h1 = fs::read_to_string(&path)
+                held.h1 = artifact
+                    .read_all()
                     .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
                     .map(|s| s.trim().to_string())
                     .filter(|s| s.starts_with("h1:"));
                 continue;
             }
         }
-        let modified = meta
-            .modified()
+        let modified = artifact
+            .modified
+            .duration_since(UNIX_EPOCH)
             .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| d.as_secs() as i64);
         held.added = match (held.added, modified) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        // The others are dropped unread (a bucket's stream ends there): their size is all.
+        if kind == Kind::Zip {
+            zip = Some(artifact);
+        }
     }
-    if held.zip.is_some() {
-        held.license = license(
-            &root.join(key.with_kind(Kind::Zip).rel_path()),
-            module,
-            version,
-        );
+    if let Some(zip) = zip {
+        held.license = license(store, zip, module, version);
     }
     Ok(held)
 }
 
-/// The licence of a held zip; `None` when it cannot be read as one (verify's business).
-fn license(path: &Path, module: &ModulePath, version: &Version) -> Option<(String, i64)> {
-    let file = fs::File::open(path).ok()?;
+/// The licence of a held zip; `None` when it cannot be read as one (verify's business). A
+/// zip not in a local file (a bucket's) is spooled to an unnamed file in the store's scratch
+/// directory first, since the zip's directory is at its end: memory stays bounded whatever
+/// its size.
+fn license(
+    store: &dyn Store,
+    zip: Artifact,
+    module: &ModulePath,
+    version: &Version,
+) -> Option<(String, i64)> {
+    let file = zip.into_file(store.scratch_dir()).ok()?;
     let root = format!("{module}@{version}/");
     let detected = godepot_license::detect_zip(io::BufReader::new(file), &root).ok()?;
     let license = detected.license();
@@ -93,11 +104,11 @@ fn license(path: &Path, module: &ModulePath, version: &Version) -> Option<(Strin
 /// look at the files and the write. Hits and last access survive an update.
 pub(crate) fn sync(
     conn: &Connection,
-    root: &Path,
+    store: &dyn Store,
     module: &ModulePath,
     version: &Version,
 ) -> Result<(), IndexError> {
-    let held = read_held(root, module, version)?;
+    let held = read_held(store, module, version)?;
     let (module, version) = (module.as_str(), version.as_str());
     let Some(added) = held.added else {
         // No .info, .mod or .zip: the version is not held (a lone .ziphash is not one).

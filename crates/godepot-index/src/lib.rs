@@ -1,10 +1,12 @@
 //! The module index: what the store holds, as derived data that answers listing, search and
 //! totals without walking the store.
 //!
-//! The index lives under `<data-dir>/.godepot/index/` in one SQLite database (through
-//! `rusqlite` with the bundled library; see `docs/index.md` for why). Files stay the truth:
-//! every row is computed from a version's files ([`files`]), so deleting the directory loses
-//! nothing but hit counts, and [`Index::rebuild`] brings it back.
+//! The index is one SQLite database (through `rusqlite` with the bundled library; see
+//! `docs/index.md` for why) in a directory the caller chooses: `<data-dir>/.godepot/index/`
+//! for a data directory ([`local_dir`]), a replica's own directory for a bucket. Files stay
+//! the truth: every row is computed from a version's files, read through the
+//! [`godepot_store::Store`] trait ([`files`]), so deleting the directory loses nothing but
+//! hit counts, and [`Index::rebuild`] brings it back.
 //!
 //! - [`schema`]: the tables, the triggers that keep per-module sums, the format version.
 //! - [`files`]: one version's row, read from its files.
@@ -15,7 +17,8 @@
 //! It is kept current by [`StoreObserver`]: the store tells it of every version stored or
 //! quarantined, after the files changed, and the index re-reads that version's files. A crash
 //! between the two is caught by [`writers`]: the next process to open the index finds the dead
-//! writer's marker and marks the index for a rebuild.
+//! writer's marker and marks the index for a rebuild. What the store cannot tell it of
+//! (another replica's writes to a shared bucket) reaches it by [`Index::refresh`].
 
 mod error;
 mod files;
@@ -29,21 +32,27 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{LocalStore, Store, StoreObserver};
+use godepot_store::{Store, StoreObserver};
 use rusqlite::Connection;
 
 pub use error::IndexError;
 pub use query::{ModuleDetail, ModuleSummary, SearchPage, Totals, VersionRow};
 pub use rebuild::{Rebuilt, walk_versions};
 
-/// Where the index lives, under the data directory.
+/// Where the index of a data directory lives, under it.
 pub const INDEX_DIR: &str = ".godepot/index";
 const DB_FILE: &str = "index.sqlite3";
+
+/// The index directory of the data directory `root`.
+pub fn local_dir(root: &Path) -> PathBuf {
+    root.join(INDEX_DIR)
+}
 
 /// An open module index. Cheap to share (`Arc`); all methods are synchronous and short but
 /// for [`Index::rebuild`]; async callers run them on the blocking pool.
 pub struct Index {
-    root: PathBuf,
+    /// The index's own directory (the database and the writers' markers).
+    dir: PathBuf,
     /// Every write goes through this connection, in `BEGIN IMMEDIATE` transactions that read
     /// the files while holding SQLite's write lock, so the last writer always saw the files
     /// as they are (see [`files`]).
@@ -58,20 +67,20 @@ pub struct Index {
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Index")
-            .field("root", &self.root)
+            .field("dir", &self.dir)
             .finish_non_exhaustive()
     }
 }
 
 impl Index {
-    /// Opens (creating if needed) the index of the store at `root`. O(1) when the index is
-    /// current: it reads a few rows of metadata and looks into the markers directory, whose
-    /// size is the number of processes that crashed since. An index that is missing, of
-    /// another format, or was left behind by a crashed writer is marked for a rebuild
-    /// ([`Index::needs_rebuild`]), which the caller starts (the server does so in the
-    /// background).
-    pub fn open(root: &Path) -> Result<Index, IndexError> {
-        let dir = root.join(INDEX_DIR);
+    /// Opens (creating if needed) the index kept in the directory `dir` ([`local_dir`] for a
+    /// data directory). O(1) when the index is current: it reads a few rows of metadata and
+    /// looks into the markers directory, whose size is the number of processes that crashed
+    /// since. An index that is missing, of another format, or was left behind by a crashed
+    /// writer is marked for a rebuild ([`Index::needs_rebuild`]), which the caller starts
+    /// (the server does so in the background).
+    pub fn open_at(dir: &Path) -> Result<Index, IndexError> {
+        let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir).map_err(IndexError::io(&dir))?;
         let (marker, crashed) = writers::claim(&dir)?;
         let db = dir.join(DB_FILE);
@@ -99,7 +108,7 @@ impl Index {
         }
         let reader = schema::connect(&db)?;
         Ok(Index {
-            root: root.to_path_buf(),
+            dir,
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             hits: hits::Hits::default(),
@@ -107,9 +116,9 @@ impl Index {
         })
     }
 
-    /// Opens the index of `store` and has the store tell it of every change from now on.
-    pub fn attach(store: &LocalStore) -> Result<Arc<Index>, IndexError> {
-        let index = Arc::new(Index::open(store.root())?);
+    /// Opens the index kept in `dir` and has `store` tell it of every change from now on.
+    pub fn attach(store: &dyn Store, dir: &Path) -> Result<Arc<Index>, IndexError> {
+        let index = Arc::new(Index::open_at(dir)?);
         let observer: Arc<dyn StoreObserver> = index.clone();
         if store.observe(observer).is_err() {
             return Err(IndexError::AlreadyAttached);
@@ -123,12 +132,17 @@ impl Index {
         schema::is_dirty(&self.read())
     }
 
-    /// Brings the row of `module@version` in step with its files (inserted, updated, or
-    /// removed when none is held any more).
-    pub fn sync_version(&self, module: &ModulePath, version: &Version) -> Result<(), IndexError> {
+    /// Brings the row of `module@version` in step with its files in `store` (inserted,
+    /// updated, or removed when none is held any more).
+    pub fn sync_version(
+        &self,
+        store: &dyn Store,
+        module: &ModulePath,
+        version: &Version,
+    ) -> Result<(), IndexError> {
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        files::sync(&tx, &self.root, module, version)?;
+        files::sync(&tx, store, module, version)?;
         tx.commit()?;
         Ok(())
     }
@@ -159,10 +173,10 @@ impl Index {
 }
 
 impl StoreObserver for Index {
-    fn version_changed(&self, module: &ModulePath, version: &Version) {
+    fn version_changed(&self, store: &dyn Store, module: &ModulePath, version: &Version) {
         // The file change already happened; a failed index update must not fail it. The
         // index is marked dirty instead, so the next start rebuilds it.
-        if let Err(e) = self.sync_version(module, version) {
+        if let Err(e) = self.sync_version(store, module, version) {
             tracing::warn!(module = %module, version = %version, error = %e, "the module index could not be updated; it will be rebuilt");
             if let Err(e) = schema::mark_dirty(&self.write()) {
                 tracing::warn!(error = %e, "the module index could not be marked for a rebuild");

@@ -1,7 +1,9 @@
 use std::path::Path;
 
 use godepot_module::{ModulePath, Version};
+use godepot_store::object::ObjectStore;
 use godepot_store::{ArtifactKey, Kind, LocalStore, Store};
+use object_store::memory::InMemory;
 
 use super::*;
 
@@ -14,7 +16,7 @@ fn key(module: &str, version: &str, kind: Kind) -> ArtifactKey {
 }
 
 /// Puts a whole version (`.info`, `.mod`, `.zip`, `.ziphash`) through the store.
-fn put_version(store: &LocalStore, module: &str, version: &str) {
+fn put_version(store: &dyn Store, module: &str, version: &str) {
     let info = format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}");
     store
         .put(&key(module, version, Kind::Info), info.as_bytes())
@@ -32,16 +34,21 @@ fn put_version(store: &LocalStore, module: &str, version: &str) {
 }
 
 /// What a walk of the files says the store holds, as the index lists it.
-fn walked(root: &Path) -> Vec<(String, String)> {
-    let found = walk_versions(root).unwrap().into_iter();
+fn walked(store: &dyn Store) -> Vec<(String, String)> {
+    let found = walk_versions(store).unwrap().into_iter();
     found.map(|(m, v)| (m.to_string(), v.to_string())).collect()
 }
 
 fn store() -> (tempfile::TempDir, LocalStore, Arc<Index>) {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(dir.path()).unwrap();
-    let index = Index::attach(&store).unwrap();
+    let index = Index::attach(&store, &local_dir(dir.path())).unwrap();
     (dir, store, index)
+}
+
+/// The index of a data directory, opened without a store.
+fn open_local(root: &Path) -> Index {
+    Index::open_at(&local_dir(root)).unwrap()
 }
 
 #[test]
@@ -68,7 +75,7 @@ fn every_put_is_indexed_with_sizes_and_h1() {
     let totals = index.totals().unwrap();
     assert_eq!((totals.modules, totals.versions), (2, 3));
     assert_eq!(totals.bytes, detail.module.bytes + b.module.bytes);
-    assert!(!index.needs_rebuild().unwrap() || index.rebuild().is_ok());
+    assert!(!index.needs_rebuild().unwrap() || index.rebuild(&store).is_ok());
 }
 
 #[test]
@@ -99,35 +106,36 @@ fn a_deleted_index_is_rebuilt_from_the_files_and_a_current_one_is_not() {
     {
         let (store, index) = {
             let store = LocalStore::open(dir.path()).unwrap();
-            let index = Index::attach(&store).unwrap();
+            let index = Index::attach(&store, &local_dir(dir.path())).unwrap();
             (store, index)
         };
-        index.rebuild().unwrap();
+        index.rebuild(&store).unwrap();
         put_version(&store, "example.com/a", "v1.0.0");
         put_version(&store, "example.com/c", "v2.0.0+incompatible");
     }
-    let index = Index::open(dir.path()).unwrap();
+    let index = open_local(dir.path());
     assert!(
         !index.needs_rebuild().unwrap(),
         "a clean exit leaves it current"
     );
     drop(index);
     std::fs::remove_dir_all(dir.path().join(INDEX_DIR)).unwrap();
-    let index = Index::open(dir.path()).unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let index = open_local(dir.path());
     assert!(index.needs_rebuild().unwrap());
     assert!(index.indexed_versions().unwrap().is_empty());
-    let rebuilt = index.rebuild().unwrap();
+    let rebuilt = index.rebuild(&store).unwrap();
     assert_eq!(rebuilt.totals.versions, 2);
     assert!(!index.needs_rebuild().unwrap());
-    assert_eq!(index.indexed_versions().unwrap(), walked(dir.path()));
+    assert_eq!(index.indexed_versions().unwrap(), walked(&store));
 }
 
 #[test]
 fn a_dead_writer_marks_the_index_for_a_rebuild_which_repairs_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(dir.path()).unwrap();
-    let index = Index::attach(&store).unwrap();
-    index.rebuild().unwrap();
+    let index = Index::attach(&store, &local_dir(dir.path())).unwrap();
+    index.rebuild(&store).unwrap();
     put_version(&store, "example.com/a", "v1.0.0");
     // A file written by a process that died before telling the index, and its marker left
     // unlocked, as kill -9 leaves them.
@@ -142,14 +150,14 @@ fn a_dead_writer_marks_the_index_for_a_rebuild_which_repairs_it() {
         b"",
     )
     .unwrap();
-    let second = Index::open(dir.path()).unwrap();
+    let second = open_local(dir.path());
     assert!(second.needs_rebuild().unwrap());
     assert!(
         index.needs_rebuild().unwrap(),
         "one database, seen by every process"
     );
-    second.rebuild().unwrap();
-    assert_eq!(second.indexed_versions().unwrap(), walked(dir.path()));
+    second.rebuild(&store).unwrap();
+    assert_eq!(second.indexed_versions().unwrap(), walked(&store));
     assert!(!second.needs_rebuild().unwrap());
 }
 
@@ -157,11 +165,12 @@ fn a_dead_writer_marks_the_index_for_a_rebuild_which_repairs_it() {
 fn an_index_of_another_format_is_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let index = Index::open(dir.path()).unwrap();
-        index.rebuild().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let index = open_local(dir.path());
+        index.rebuild(&store).unwrap();
         schema::set(&index.write(), "format", schema::FORMAT - 1).unwrap();
     }
-    let index = Index::open(dir.path()).unwrap();
+    let index = open_local(dir.path());
     assert!(index.needs_rebuild().unwrap());
 }
 
@@ -219,7 +228,7 @@ fn hits_are_counted_and_written_in_batches() {
     assert_eq!(row.hits, 2);
     assert!(row.last_access.is_some());
     // A rebuild keeps them: they are not in the files.
-    index.rebuild().unwrap();
+    index.rebuild(&store).unwrap();
     assert_eq!(
         index.module("example.com/a").unwrap().unwrap().versions[0].hits,
         2
@@ -231,7 +240,7 @@ fn hits_are_counted_and_written_in_batches() {
 #[test]
 fn search_over_100000_versions_finds_every_match() {
     let dir = tempfile::tempdir().unwrap();
-    let index = Index::open(dir.path()).unwrap();
+    let index = open_local(dir.path());
     {
         let mut conn = index.write();
         let tx = conn.transaction().unwrap();
@@ -260,20 +269,14 @@ fn a_damaged_database_is_started_afresh() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join(INDEX_DIR)).unwrap();
     std::fs::write(dir.path().join(INDEX_DIR).join(DB_FILE), vec![7u8; 8192]).unwrap();
-    let index = Index::open(dir.path()).unwrap();
+    let index = open_local(dir.path());
     assert!(index.needs_rebuild().unwrap());
 }
 
 #[test]
 fn the_licence_of_a_held_zip_is_a_column_and_a_rebuild_finds_it_again() {
     let (dir, store, index) = store();
-    let zip = godepot_testkit::universe::zip_bytes(&[
-        ("example.com/lic@v1.0.0/go.mod", b"module example.com/lic\n"),
-        (
-            "example.com/lic@v1.0.0/LICENSE",
-            godepot_testkit::licenses::MIT.as_bytes(),
-        ),
-    ]);
+    let zip = licensed_zip("example.com/lic", "v1.0.0");
     store
         .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
         .unwrap();
@@ -298,12 +301,130 @@ fn the_licence_of_a_held_zip_is_a_column_and_a_rebuild_finds_it_again() {
 
     drop(index);
     drop(store);
-    let index = Index::open(dir.path()).unwrap();
+    let store = LocalStore::open(dir.path()).unwrap();
+    let index = open_local(dir.path());
     index
         .write()
         .execute("UPDATE versions SET license = NULL", [])
         .unwrap();
-    index.rebuild().unwrap();
+    index.rebuild(&store).unwrap();
     let (license, _) = row(&index, "v1.0.0").unwrap();
     assert_eq!(license.as_deref(), Some("MIT"), "recomputed from the files");
+}
+
+/// A tree in a bucket in memory (conditional puts as S3 does them), as one replica opens it;
+/// two replicas of one bucket share `bucket`.
+fn replica(bucket: &Arc<InMemory>) -> ObjectStore {
+    let backend: Arc<dyn object_store::ObjectStore> = bucket.clone();
+    ObjectStore::with_backend(backend, "memory://bucket/tree".into(), "tree", None).unwrap()
+}
+
+fn licensed_zip(module: &str, version: &str) -> Vec<u8> {
+    let (go_mod, license) = (
+        format!("{module}@{version}/go.mod"),
+        format!("{module}@{version}/LICENSE"),
+    );
+    let module_line = format!("module {module}\n");
+    godepot_testkit::universe::zip_bytes(&[
+        (go_mod.as_str(), module_line.as_bytes()),
+        (license.as_str(), godepot_testkit::licenses::MIT.as_bytes()),
+    ])
+}
+
+#[test]
+fn a_bucket_is_indexed_through_the_store_with_the_index_where_the_caller_says() {
+    let bucket = Arc::new(InMemory::new());
+    let store = replica(&bucket);
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::attach(&store, dir.path()).unwrap();
+    put_version(&store, "example.com/a", "v1.0.0");
+    store
+        .put(
+            &key("example.com/lic", "v1.0.0", Kind::Zip),
+            &licensed_zip("example.com/lic", "v1.0.0"),
+        )
+        .unwrap();
+    assert!(dir.path().join(DB_FILE).is_file(), "in the directory given");
+    let a = index.module("example.com/a").unwrap().unwrap();
+    let v = &a.versions[0];
+    assert_eq!((v.zip_size, v.mod_size), (Some(19), Some(21)));
+    assert_eq!(v.h1.as_deref(), Some("h1:abc="));
+    assert!(v.added > 0, "the objects' modification time");
+    let lic = index.module("example.com/lic").unwrap().unwrap();
+    assert_eq!(
+        lic.versions[0].license.as_deref(),
+        Some("MIT"),
+        "the zip read from the bucket"
+    );
+    assert_eq!(index.search("lic", 1, 10).unwrap().total, 1);
+
+    // A replica starting with an index of its own finds the same by a rebuild.
+    let other = tempfile::tempdir().unwrap();
+    let second = Index::open_at(other.path()).unwrap();
+    assert!(second.needs_rebuild().unwrap());
+    let rebuilt = second.rebuild(&replica(&bucket)).unwrap();
+    assert_eq!(rebuilt.totals, index.totals().unwrap());
+    assert_eq!(second.indexed_versions().unwrap(), walked(&store));
+    assert_eq!(
+        second.module("example.com/lic").unwrap().unwrap().versions[0]
+            .license
+            .as_deref(),
+        Some("MIT")
+    );
+}
+
+#[test]
+fn a_refresh_syncs_only_what_other_replicas_added_changed_or_removed() {
+    let bucket = Arc::new(InMemory::new());
+    let (one, two) = (replica(&bucket), replica(&bucket));
+    let (dir_one, dir_two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let _index_one = Index::attach(&one, dir_one.path()).unwrap();
+    let index_two = Index::attach(&two, dir_two.path()).unwrap();
+    index_two.rebuild(&two).unwrap();
+    put_version(&two, "example.com/own", "v1.0.0");
+    assert_eq!(
+        index_two.totals().unwrap().versions,
+        1,
+        "its own write, told"
+    );
+
+    put_version(&one, "example.com/a", "v1.0.0");
+    put_version(&one, "example.com/a", "v1.1.0");
+    one.put(
+        &key("example.com/b", "v0.1.0", Kind::Mod),
+        b"module example.com/b\n",
+    )
+    .unwrap();
+    assert_eq!(index_two.totals().unwrap().versions, 1, "not told of those");
+    let refreshed = index_two.refresh(&two).unwrap();
+    assert_eq!(refreshed.examined, 3, "only the versions added");
+    assert_eq!(refreshed.totals.versions, 4);
+    assert_eq!(index_two.indexed_versions().unwrap(), walked(&two));
+    assert_eq!(index_two.search("example.com/a", 1, 10).unwrap().total, 1);
+    assert_eq!(
+        index_two.refresh(&two).unwrap().examined,
+        0,
+        "nothing changed, nothing read"
+    );
+
+    // A zip arriving for a version held as .mod only, and a version taken out.
+    one.put(
+        &key("example.com/b", "v0.1.0", Kind::Zip),
+        &licensed_zip("example.com/b", "v0.1.0"),
+    )
+    .unwrap();
+    for kind in [Kind::Info, Kind::Mod, Kind::Zip, Kind::ZipHash] {
+        one.quarantine(&key("example.com/a", "v1.0.0", kind).rel_path(), "rm-test")
+            .unwrap();
+    }
+    let refreshed = index_two.refresh(&two).unwrap();
+    assert_eq!(refreshed.examined, 2);
+    assert_eq!(index_two.indexed_versions().unwrap(), walked(&two));
+    let b = index_two.module("example.com/b").unwrap().unwrap();
+    assert_eq!(b.versions[0].license.as_deref(), Some("MIT"));
+    assert!(b.versions[0].zip_size.is_some());
+    assert!(
+        !index_two.needs_rebuild().unwrap(),
+        "a refresh leaves a current index current"
+    );
 }

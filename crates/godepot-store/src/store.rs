@@ -285,8 +285,9 @@ pub trait Store: Send + Sync + 'static {
 
 /// Told of every change to what a store holds, after the files changed: an artifact of
 /// `module@version` was stored, or moved to the quarantine. Derived data (the module index)
-/// listens here and brings itself in step from the files, so it needs no more than the
-/// names; a crash between the change and the call is the listener's to detect.
+/// listens here and brings itself in step from the files of `store` (the store that made
+/// the change, so the listener holds no handle on it), so it needs no more than the names;
+/// a crash between the change and the call is the listener's to detect.
 pub trait StoreObserver: Send + Sync + 'static {
-    fn version_changed(&self, module: &ModulePath, version: &Version);
+    fn version_changed(&self, store: &dyn Store, module: &ModulePath, version: &Version);
 }

@@ -8,15 +8,9 @@ use godepot_store::StoreError;
 use godepot_store::local::META_DIR;
 
 use crate::failure::Failure;
-use crate::settings::StoreSettings;
 
 /// A data directory that must already exist (reading commands never create one), of a
 /// format this godepot reads.
-pub(crate) fn existing(store: &StoreSettings) -> Result<PathBuf, Failure> {
-    existing_dir(&store.data_dir()?)
-}
-
-/// [`existing`], for a directory already known.
 pub(crate) fn existing_dir(dir: &Path) -> Result<PathBuf, Failure> {
     let dir = dir.to_path_buf();
     if !dir.is_dir() {

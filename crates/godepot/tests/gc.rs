@@ -185,12 +185,13 @@ fn gc_keeps_the_newest_what_projects_need_and_what_was_used() {
     assert!(!data.join("example.com/f/@v/v0.9.0.zip").exists());
     assert!(!data.join("example.com/f/@v/v0.9.0.mod").exists());
     // The module index heard of every removal: it holds what a walk of the files finds.
-    let walked: Vec<(String, String)> = godepot_index::walk_versions(&data)
-        .unwrap()
-        .into_iter()
-        .map(|(m, v)| (m.to_string(), v.to_string()))
-        .collect();
-    let indexed = godepot_index::Index::open(&data)
+    let walked: Vec<(String, String)> =
+        godepot_index::walk_versions(&godepot_store::LocalStore::open(&data).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|(m, v)| (m.to_string(), v.to_string()))
+            .collect();
+    let indexed = godepot_index::Index::open_at(&godepot_index::local_dir(&data))
         .unwrap()
         .indexed_versions()
         .unwrap();

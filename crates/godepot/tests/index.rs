@@ -13,13 +13,17 @@ use godepot_testkit::GoEnv;
 
 /// What a walk of the files says the store holds, as the index lists it.
 fn walked(root: &Path) -> Vec<(String, String)> {
-    let found = walk_versions(root).unwrap().into_iter();
+    let store = godepot_store::LocalStore::open(root).unwrap();
+    let found = walk_versions(&store).unwrap().into_iter();
     found.map(|(m, v)| (m.to_string(), v.to_string())).collect()
 }
 
 /// What the index of `data` holds (opened as another process would).
 fn indexed(data: &Path) -> Vec<(String, String)> {
-    Index::open(data).unwrap().indexed_versions().unwrap()
+    Index::open_at(&godepot_index::local_dir(data))
+        .unwrap()
+        .indexed_versions()
+        .unwrap()
 }
 
 fn api_json(gd: &godepot_testkit::GodepotProcess, path: &str) -> serde_json::Value {

@@ -3,7 +3,8 @@
 //! stopped and `--offline`; `verify` on the bucket, clean and then with one object damaged;
 //! `export` from the bucket into a bundle that `import` and a local `serve` accept; the disk
 //! cache (`--cache-dir`) answering warm hits while MinIO is down; without it, a clear 503
-//! and recovery once MinIO is back, without a restart; the secret key in no log line.
+//! and recovery once MinIO is back, without a restart; the secret key in no log line; the
+//! module index each replica keeps of the bucket (web UI, `/api/`, `/metrics`, `reindex`).
 
 mod common;
 
@@ -271,6 +272,144 @@ fn minio_down_is_a_503_or_a_cache_hit_and_recovery_needs_no_restart() {
     assert!(
         out.status.success(),
         "verify after the outage:\n{}",
+        output_text(&out)
+    );
+}
+
+/// `GET path` on `gd`, as JSON.
+fn api(gd: &GodepotProcess, path: &str) -> serde_json::Value {
+    let r = get(gd, path);
+    assert_eq!(r.status, 200, "{path}: {}", r.text());
+    serde_json::from_slice(&r.body).expect("JSON")
+}
+
+/// The versions `/api/module/<module>` lists, newest first.
+fn indexed_versions(gd: &GodepotProcess, module: &str) -> Vec<String> {
+    let json = api(gd, &format!("/api/module/{module}"));
+    let versions = json["versions"].as_array().expect("versions");
+    versions
+        .iter()
+        .map(|v| v["version"].as_str().expect("version").to_string())
+        .collect()
+}
+
+#[test]
+fn each_replica_on_a_bucket_keeps_an_index_of_everything_in_it() {
+    let rig = Rig::small();
+    let minio = MinioServer::start();
+    let dir = |name: &str| {
+        rig.tmp
+            .path()
+            .join(name)
+            .to_str()
+            .expect("utf-8")
+            .to_string()
+    };
+    let (cache_one, cache_two) = (dir("cache-one"), dir("cache-two"));
+    let one = serve(&rig, &minio, "depot", &["--cache-dir", &cache_one]);
+    assert!(
+        !one.logs()
+            .iter()
+            .any(|l| l.contains("module index is not kept")),
+        "{}",
+        tail(&one)
+    );
+    let work = rig.tmp.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let go = GoEnv::new(&one.url());
+    go.ok(
+        &work,
+        [
+            "mod",
+            "download",
+            "example.com/f@v1.1.0",
+            "example.com/big@v1.0.0",
+        ],
+    );
+
+    // Replica one was told of its own writes: listed, searched, counted at once.
+    let found = api(&one, "/api/search?q=example.com");
+    assert_eq!(found["total"], 2, "{found}");
+    assert_eq!(indexed_versions(&one, "example.com/f"), ["v1.1.0"]);
+    let row = &api(&one, "/api/module/example.com/f")["versions"][0];
+    assert!(row["zip_size"].as_u64().expect("zip_size") > 0, "{row}");
+    assert!(row["h1"].as_str().expect("h1").starts_with("h1:"), "{row}");
+    let page = get(&one, "/module/example.com/f");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("v1.1.0"), "{}", page.text());
+    let metrics = get(&one, "/metrics").text();
+    assert!(
+        metrics.lines().any(|l| l == "godepot_store_versions 2"),
+        "{metrics}"
+    );
+
+    // A second replica, its own --cache-dir: its background rebuild finds what one stored.
+    let mut two = serve(&rig, &minio, "depot", &["--cache-dir", &cache_two]);
+    two.wait_for_log(std::time::Duration::from_secs(60), "module index rebuilt")
+        .unwrap_or_else(|| panic!("no rebuild: {}", tail(&two)));
+    assert_eq!(api(&two, "/api/search?q=example.com")["total"], 2);
+    assert_eq!(indexed_versions(&two, "example.com/big"), ["v1.0.0"]);
+
+    // A version stored by replica one afterwards: replica two is not told of it; its
+    // refresh finds it (here the one at start, after a clean stop kept its index current).
+    go.ok(&work, ["mod", "download", "example.com/f@v1.0.0"]);
+    assert_eq!(
+        indexed_versions(&one, "example.com/f"),
+        ["v1.1.0", "v1.0.0"]
+    );
+    two.stop();
+    let two = serve(&rig, &minio, "depot", &["--cache-dir", &cache_two]);
+    two.wait_for_log(std::time::Duration::from_secs(60), "module index current")
+        .unwrap_or_else(|| panic!("rebuilt after a clean stop: {}", tail(&two)));
+    two.wait_for_log(std::time::Duration::from_secs(60), "module index refreshed")
+        .unwrap_or_else(|| panic!("no refresh: {}", tail(&two)));
+    assert_eq!(
+        indexed_versions(&two, "example.com/f"),
+        ["v1.1.0", "v1.0.0"]
+    );
+    assert_no_secret(&minio, &two, "replica two");
+
+    // reindex rebuilds the index of the replica with that --cache-dir, beside it.
+    let storage = minio.url("depot");
+    let out = minio_cli(
+        &minio,
+        &[
+            "reindex",
+            "--json",
+            "--storage",
+            &storage,
+            "--cache-dir",
+            &cache_two,
+        ],
+    );
+    assert!(out.status.success(), "reindex:\n{}", output_text(&out));
+    let rebuilt: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(rebuilt["totals"]["versions"], 3, "{rebuilt}");
+    assert!(!output_text(&out).contains(minio.secret()));
+    let out = minio_cli(&minio, &["reindex", "--storage", &storage]);
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("error: reindex on s3://")
+            && output_text(&out).contains("hint: "),
+        "{}",
+        output_text(&out)
+    );
+    let out = minio_cli(
+        &minio,
+        &[
+            "reindex",
+            "--storage",
+            &storage,
+            "--cache-dir",
+            &cache_two,
+            "--cache-size",
+            "1GiB",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("error: --cache-size"),
+        "{}",
         output_text(&out)
     );
 }

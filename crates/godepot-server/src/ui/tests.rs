@@ -36,7 +36,7 @@ fn put(store: &LocalStore, module: &str, version: &str, kind: Kind, data: &str) 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(dir.path()).unwrap();
-    let index = Index::attach(&store).unwrap();
+    let index = Index::attach(&store, &godepot_index::local_dir(dir.path())).unwrap();
     for version in ["v1.0.0", "v1.1.0"] {
         let info = format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}");
         put(&store, "example.com/a", version, Kind::Info, &info);

@@ -70,7 +70,7 @@ impl LocalStore {
 
     fn changed(&self, module: &ModulePath, version: &Version) {
         if let Some(observer) = self.observer.get() {
-            observer.version_changed(module, version);
+            observer.version_changed(self, module, version);
         }
     }
 

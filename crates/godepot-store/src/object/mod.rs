@@ -476,7 +476,7 @@ impl ObjectStore {
         if outcome == PutOutcome::Stored
             && let Some(observer) = self.observer.get()
         {
-            observer.version_changed(&key.module, &key.version);
+            observer.version_changed(self, &key.module, &key.version);
         }
         Ok(outcome)
     }
@@ -742,7 +742,7 @@ impl Store for ObjectStore {
         if let TreeFile::Artifact(key) = classify(rel_path)
             && let Some(observer) = self.observer.get()
         {
-            observer.version_changed(&key.module, &key.version);
+            observer.version_changed(self, &key.module, &key.version);
         }
         Ok(())
     }

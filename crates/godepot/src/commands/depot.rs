@@ -99,7 +99,12 @@ impl<'a> StoreAt<'a> {
 /// The depot over the store and the upstream (unless offline or `off`).
 pub(crate) struct Built {
     pub(crate) depot: Depot,
-    /// The module index the store keeps current, unless it could not be opened.
+    /// The store as opened, without the disk cache in front: what the module index reads
+    /// its rows from (a rebuild must not fill the cache with every zip held).
+    pub(crate) origin: Arc<dyn Store>,
+    /// The module index the store keeps current, unless it could not be opened. A data
+    /// directory's, shared by every command on it; none for a bucket, whose index is each
+    /// replica's own ([`attach_replica_index`], `serve`'s).
     pub(crate) index: Option<Arc<Index>>,
     /// The store the depot works on (behind the disk cache, if any), for the admin API.
     pub(crate) store: Arc<dyn Store>,
@@ -115,7 +120,7 @@ pub(crate) fn build_with_sumdb(
     sumdb: SumdbOptions,
 ) -> Result<Built, Failure> {
     // Derived local state: beside the tree for a data directory; for a bucket, git mirrors
-    // under --cache-dir (else this process's scratch directory) and no module index yet.
+    // under --cache-dir (else this process's scratch directory).
     let (store, index, git_dir): (Arc<dyn Store>, _, _) = match settings.store {
         StoreAt::Dir(dir) => {
             let (store, index) = open_indexed_store(dir)?;
@@ -132,7 +137,6 @@ pub(crate) fn build_with_sumdb(
                 false => Access::Write,
             };
             let store = crate::storage::open_bucket(url, access)?;
-            tracing::warn!(storage = %url, "the module index is not kept for a bucket yet: the web UI's listing and search and /metrics' store totals are empty");
             let git_dir = match &settings.disk_cache {
                 Some((dir, _)) => dir.join("git"),
                 None => store.scratch_dir().join("git"),
@@ -141,6 +145,7 @@ pub(crate) fn build_with_sumdb(
         }
     };
     let scratch = store.scratch_dir().to_path_buf();
+    let opened = Arc::clone(&store);
     let store = with_disk_cache(store, settings.disk_cache.as_ref())?;
     let options = DepotOptions {
         offline: settings.offline,
@@ -155,8 +160,9 @@ pub(crate) fn build_with_sumdb(
         let depot = Depot::with_fetchers(store.clone(), Fetchers::offline(), None, options);
         return Ok(Built {
             depot,
-            index,
             store,
+            origin: opened,
+            index,
         });
     }
     let resolved = discover::upstream(settings.upstream, settings.listen)?;
@@ -183,8 +189,9 @@ pub(crate) fn build_with_sumdb(
     let depot = Depot::with_fetchers(store.clone(), fetchers, upstream, options);
     Ok(Built {
         depot,
-        index,
         store,
+        origin: opened,
+        index,
     })
 }
 
@@ -347,10 +354,36 @@ pub(crate) fn open_indexed_store(
 /// opened (an unwritable `.godepot/index/`), the command goes on without it, warned; what it
 /// writes reaches the index at the next `godepot reindex`.
 pub(crate) fn attach_index(store: &LocalStore) -> Option<Arc<Index>> {
-    match Index::attach(store) {
+    match Index::attach(store, &godepot_index::local_dir(store.root())) {
         Ok(index) => Some(index),
         Err(e) => {
             tracing::warn!(error = %e, "the module index is not kept current by this command; run godepot reindex");
+            None
+        }
+    }
+}
+
+/// Where a replica on a bucket keeps its own module index (derived, per replica: SQLite
+/// wants a local file, and replicas share nothing but the bucket): under `--cache-dir`,
+/// which outlives the process, else in the store's scratch directory, gone with it.
+pub(crate) fn replica_index_dir(cache_dir: Option<&Path>, store: &dyn Store) -> PathBuf {
+    match cache_dir {
+        Some(dir) => dir.join("index"),
+        None => store.scratch_dir().join("index"),
+    }
+}
+
+/// Attaches a replica's own module index to the bucket `store` (see [`replica_index_dir`]);
+/// `None`, warned, when it cannot be opened: the web UI's listing and search are then empty.
+pub(crate) fn attach_replica_index(
+    store: &dyn Store,
+    cache_dir: Option<&Path>,
+) -> Option<Arc<Index>> {
+    let dir = replica_index_dir(cache_dir, store);
+    match Index::attach(store, &dir) {
+        Ok(index) => Some(index),
+        Err(e) => {
+            tracing::warn!(index = %dir.display(), error = %e, "the module index is not kept: the web UI's listing and search and /metrics' store totals are empty");
             None
         }
     }

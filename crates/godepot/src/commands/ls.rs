@@ -76,7 +76,7 @@ pub(crate) fn run(file: &ConfigFile, args: LsArgs) -> Result<(), Failure> {
 /// Fills each version's licence from the module index (derived data: a listing without it
 /// is still right, so an index that cannot be read or is behind is a warning).
 fn add_licenses(root: &std::path::Path, listing: &mut Listing) {
-    let index = match godepot_index::Index::open(root) {
+    let index = match godepot_index::Index::open_at(&godepot_index::local_dir(root)) {
         Ok(index) => index,
         Err(e) => {
             tracing::warn!(error = %e, "cannot open the module index: licences not shown");

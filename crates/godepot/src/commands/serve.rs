@@ -141,7 +141,17 @@ async fn serve(config: Config) -> Result<(), Failure> {
         access: Some(Arc::clone(&recorder)),
         ..settings
     };
-    let built = depot::build_with_sumdb(&settings, sumdb)?;
+    let mut built = depot::build_with_sumdb(&settings, sumdb)?;
+    // On a bucket each replica keeps its own index, told of its own writes by the store
+    // and refreshed from the bucket's listing for everyone else's.
+    let refresh = match settings.store {
+        StoreAt::Bucket(_) => {
+            let cache_dir = settings.disk_cache.as_ref().map(|(dir, _)| dir.as_path());
+            built.index = depot::attach_replica_index(&*built.origin, cache_dir);
+            Some(INDEX_REFRESH)
+        }
+        StoreAt::Dir(_) => None,
+    };
     if let Some(data_dir) = &config.data_dir
         && config.offline
         && datadir::holds_nothing(data_dir)
@@ -166,7 +176,11 @@ async fn serve(config: Config) -> Result<(), Failure> {
         } else {
             tracing::info!("module index current");
         }
-        tokio::spawn(keep_index(Arc::clone(index)));
+        tokio::spawn(keep_index(
+            Arc::clone(index),
+            Arc::clone(&built.origin),
+            refresh,
+        ));
     }
     let depot = built.depot;
     crate::policy::put_in_force(&depot, config.policy);
@@ -333,24 +347,38 @@ fn access_recorder(data_dir: &std::path::Path) -> Result<Arc<AccessRecorder>, Fa
 /// How often download counts are written to the index.
 const HITS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How often a replica on a bucket refreshes its index from the bucket's listing, for the
+/// versions other replicas (or an import, a prefetch) stored there: what the web UI and
+/// `/metrics` may lag behind them. One refresh costs a listing of the whole bucket (a
+/// request per thousand keys); see docs/scale-out.md for why five minutes.
+const INDEX_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The module index's upkeep while serving: a rebuild in the background when it is not
 /// current (missing, older format, a crashed writer, an update that failed: the server
 /// answers meanwhile), looked at again every few seconds, and the download counts written
-/// as often.
-async fn keep_index(index: Arc<godepot_index::Index>) {
-    let blocking = |f: fn(&godepot_index::Index) -> Result<(), godepot_index::IndexError>| {
-        let index = Arc::clone(&index);
-        async move {
-            tokio::task::spawn_blocking(move || f(&index))
-                .await
-                .unwrap_or(Ok(()))
-        }
-    };
-    let rebuild = |index: &godepot_index::Index| {
+/// as often. With `refresh` (a bucket), a refresh at start and then at that interval.
+async fn keep_index(
+    index: Arc<godepot_index::Index>,
+    store: Arc<dyn godepot_store::Store>,
+    refresh: Option<std::time::Duration>,
+) {
+    type Step<T> = fn(&godepot_index::Index, &dyn godepot_store::Store) -> IndexResult<T>;
+    async fn blocking<T: Default + Send + 'static>(
+        index: &Arc<godepot_index::Index>,
+        store: &Arc<dyn godepot_store::Store>,
+        f: Step<T>,
+    ) -> IndexResult<T> {
+        let (index, store) = (Arc::clone(index), Arc::clone(store));
+        tokio::task::spawn_blocking(move || f(&index, &*store))
+            .await
+            .unwrap_or(Ok(T::default()))
+    }
+    // Says whether it rebuilt.
+    let rebuild: Step<bool> = |index, store| {
         if !index.needs_rebuild()? {
-            return Ok(());
+            return Ok(false);
         }
-        let rebuilt = index.rebuild()?;
+        let rebuilt = index.rebuild(store)?;
         let t = rebuilt.totals;
         tracing::info!(
             modules = t.modules,
@@ -359,22 +387,53 @@ async fn keep_index(index: Arc<godepot_index::Index>) {
             seconds = rebuilt.seconds,
             "module index rebuilt"
         );
+        Ok(true)
+    };
+    let refresh_now: Step<()> = |index, store| {
+        let refreshed = index.refresh(store)?;
+        if refreshed.examined > 0 {
+            tracing::info!(
+                changed = refreshed.examined,
+                versions = refreshed.totals.versions,
+                seconds = refreshed.seconds,
+                "module index refreshed from the store"
+            );
+        }
         Ok(())
     };
     let mut every = tokio::time::interval(HITS_EVERY);
     let mut failed_rebuild = false;
+    let mut last_refresh: Option<std::time::Instant> = None;
     loop {
         // A rebuild that failed is not tried again in a loop: `godepot reindex` says why.
-        if !failed_rebuild && let Err(e) = blocking(rebuild).await {
-            tracing::warn!(error = %e, "module index rebuild failed; run godepot reindex");
-            failed_rebuild = true;
+        // One that ran stands for a refresh.
+        if !failed_rebuild {
+            match blocking(&index, &store, rebuild).await {
+                Ok(true) => last_refresh = Some(std::time::Instant::now()),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "module index rebuild failed; run godepot reindex");
+                    failed_rebuild = true;
+                }
+            }
+        }
+        if let Some(interval) = refresh
+            && last_refresh.is_none_or(|at| at.elapsed() >= interval)
+        {
+            // Tried again at the next interval, not sooner, when the store is unreachable.
+            last_refresh = Some(std::time::Instant::now());
+            if let Err(e) = blocking(&index, &store, refresh_now).await {
+                tracing::warn!(error = %e, "module index refresh failed; tried again later");
+            }
         }
         every.tick().await;
-        if let Err(e) = blocking(godepot_index::Index::flush_hits).await {
+        if let Err(e) = blocking(&index, &store, |index, _| index.flush_hits()).await {
             tracing::warn!(error = %e, "download counts not written to the module index");
         }
     }
 }
+
+type IndexResult<T> = Result<T, godepot_index::IndexError>;
 
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown_signal() {

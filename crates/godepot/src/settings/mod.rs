@@ -67,18 +67,6 @@ impl StoreSettings {
         storage::open(&self.location()?, access)
     }
 
-    /// The store's directory, for a command that works on local disk only: a bucket is
-    /// refused, saying so.
-    pub(crate) fn data_dir(&self) -> Result<PathBuf, Failure> {
-        match self.location()? {
-            StoreLocation::Dir(dir) => Ok(dir),
-            StoreLocation::Bucket(bucket) => Err(Failure::config(format!(
-                "this command works on a local data directory only, not on {bucket}"
-            ))
-            .hint("copy the bucket's tree to a directory (it is a GOPROXY=file:// tree) and pass --data-dir, or see the README's \"Object storage\" for the commands that take a bucket")),
-        }
-    }
-
     fn dir_or_default(&self) -> Result<PathBuf, Failure> {
         match &self.data_dir {
             Some(dir) => Ok(dir.clone()),
