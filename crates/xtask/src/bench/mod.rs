@@ -4,11 +4,13 @@
 //! - [`warm`]: small-file hits and zip throughput under wrk, memory from `/proc`;
 //! - [`cold`]: first/last byte of a cold zip and a burst of cold requests, upstream +20 ms;
 //! - [`client`]: `go mod download all` through godepot versus `file://` and upstream direct;
-//! - [`scale`]: start-up and latency with 100,000 versions in the store.
+//! - [`scale`]: start-up and latency with 100,000 versions in the store;
+//! - [`airgap`]: export, import and verify of 100,000 versions.
 //!
 //! Everything listens on 127.0.0.1; every loop is bounded; every child process is held by a
 //! guard that stops it on drop. A missed target is reported, never turned into a failure.
 
+mod airgap;
 mod client;
 mod cold;
 mod env;
@@ -60,6 +62,7 @@ pub(crate) enum Section {
     Cold,
     Client,
     Scale,
+    Airgap,
 }
 
 /// What every section gets.
@@ -242,6 +245,9 @@ fn sections(
     }
     if wanted(Section::Scale) {
         section(report, "scale", |r| scale::run(&ctx, r));
+    }
+    if wanted(Section::Airgap) {
+        section(report, "air gap", |r| airgap::run(&ctx, r));
     }
     Ok(())
 }
