@@ -200,13 +200,18 @@ fn export_tree(
     let total: u64 = plan.artifacts.iter().map(|(e, _)| e.size).sum();
     progress.phase("hashing", total);
     let mut zip_h1 = std::collections::HashMap::new();
-    for (entry, key) in &plan.artifacts {
+    // Checked and hashed on every core; the records come back in the plan's order.
+    let records = crate::parallel::map(&plan.artifacts, |(entry, key)| {
         progress.file(&entry.rel_path);
-        let record = describe(tree, entry, key)?;
+        let record = describe(tree, entry, key);
+        progress.advance(entry.size);
+        record
+    });
+    for ((entry, key), record) in plan.artifacts.iter().zip(records) {
+        let record = record?;
         if let Some(h1) = record.h1.as_ref().filter(|_| key.kind == Kind::Zip) {
             zip_h1.insert((key.module.clone(), key.version.clone()), h1.clone());
         }
-        progress.advance(entry.size);
         files.push((record, Source::Artifact(entry)));
     }
     progress.finish_phase();

@@ -21,6 +21,7 @@ mod hashing;
 pub mod import;
 pub mod ls;
 pub mod manifest;
+mod parallel;
 mod progress;
 pub mod remove;
 mod select;

@@ -124,28 +124,52 @@ pub fn verify(
     let total = versions.values().flatten().map(|(e, _)| e.size).sum();
     progress.phase("verifying", total);
     let empty = Default::default();
-    // The checksum database's held records are among the store's metadata.
-    let records = options.sumdb.keyed().map(|db| {
-        let key = db.key.as_ref().expect("keyed");
-        Records::new(store, &db.name, key, &empty)
-    });
-    let against = Against {
-        go_sums: &options.go_sums,
-        sumdb: &options.sumdb,
-        records: records.as_ref(),
-    };
-    for files in versions.values() {
-        verify_version(store, files, &against, progress, &mut report);
-        check_complete(files, &mut report);
+    // The checksum database's held records are among the store's metadata. Versions are
+    // checked on every core, each thread with its own records (and their cache of the tiles
+    // read), and reported in the walk's order.
+    let versions: Vec<Vec<(&TreeEntry, &ArtifactKey)>> = versions.into_values().collect();
+    let parts = crate::parallel::map_with(
+        &versions,
+        || {
+            options.sumdb.keyed().map(|db| {
+                let key = db.key.as_ref().expect("keyed");
+                Records::new(store, &db.name, key, &empty)
+            })
+        },
+        |records, files| {
+            let against = Against {
+                go_sums: &options.go_sums,
+                sumdb: &options.sumdb,
+                records: records.as_ref(),
+            };
+            let mut part = VerifyReport::default();
+            verify_version(store, files, &against, progress, &mut part);
+            check_complete(files, &mut part);
+            part
+        },
+    );
+    for part in parts {
+        report.checked += part.checked;
+        report.bytes += part.bytes;
+        report.sumdb_matched += part.sumdb_matched;
+        report.findings.extend(part.findings);
     }
     progress.finish_phase();
-    let mut modules: BTreeSet<ModulePath> = versions.keys().map(|(m, _)| m.clone()).collect();
+    let mut modules: BTreeSet<ModulePath> = versions
+        .iter()
+        .filter_map(|files| files.first().map(|(_, k)| k.module.clone()))
+        .collect();
     modules.extend(entries.iter().filter_map(|e| match &e.file {
         TreeFile::List(m) => Some(m.clone()),
         _ => None,
     }));
-    for module in &modules {
-        check_list(store, module, &mut report)?;
+    let modules: Vec<ModulePath> = modules.into_iter().collect();
+    let lists = crate::parallel::map(&modules, |module| {
+        let mut part = VerifyReport::default();
+        check_list(store, module, &mut part).map(|()| part.findings)
+    });
+    for findings in lists {
+        report.findings.extend(findings?);
     }
     if let Some(copy) = crate::vulndb::held(store)? {
         match godepot_vulndb::validate(&copy) {

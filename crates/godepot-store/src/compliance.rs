@@ -49,6 +49,7 @@ pub enum Memory {
 pub fn run_all(new_tree: NewTree<'_>, memory: Memory) {
     large_artifact_streams(new_tree, memory);
     write_once(new_tree);
+    batch_puts(new_tree);
     racing_writers(new_tree);
     partial_writes_never_visible(new_tree);
     list_under_concurrent_appends(new_tree);
@@ -111,6 +112,61 @@ pub fn write_once(new_tree: NewTree<'_>) {
     assert_eq!(store.put_spool(&z, spool).unwrap(), PutOutcome::Stored);
     assert_eq!(store.put(&z, b"other").unwrap(), PutOutcome::AlreadyHeld);
     assert_eq!(read_all(&*store, &z).unwrap(), b"spooled zip");
+}
+
+/// `put_spools` stores what is not held and keeps what is, saying which in order, and lists
+/// the versions it completed, as `put_spool` of each in turn would.
+pub fn batch_puts(new_tree: NewTree<'_>) {
+    let open = new_tree();
+    let store = open();
+    let m = "example.com/batch";
+    store.put(&key(m, "v1.0.0", Kind::Mod), b"held").unwrap();
+    let spooled = |data: &[u8]| {
+        let mut spool = store.spool().unwrap();
+        spool.file.write_all(data).unwrap();
+        spool.close()
+    };
+    let mut batch = Vec::new();
+    for v in ["v1.0.0", "v1.1.0"] {
+        let info = format!("{{\"Version\":\"{v}\"}}");
+        batch.push((key(m, v, Kind::Mod), spooled(b"module example.com/batch\n")));
+        batch.push((
+            key(m, v, Kind::Zip),
+            spooled(format!("zip of {v}").as_bytes()),
+        ));
+        batch.push((key(m, v, Kind::Info), spooled(info.as_bytes())));
+    }
+    let outcomes = store.put_spools(batch).unwrap();
+    let stored = PutOutcome::Stored;
+    assert_eq!(
+        outcomes,
+        [
+            PutOutcome::AlreadyHeld,
+            stored,
+            stored,
+            stored,
+            stored,
+            stored
+        ]
+    );
+    assert_eq!(
+        read_all(&*store, &key(m, "v1.0.0", Kind::Mod)).unwrap(),
+        b"held"
+    );
+    assert_eq!(
+        read_all(&*store, &key(m, "v1.1.0", Kind::Zip)).unwrap(),
+        b"zip of v1.1.0"
+    );
+    let versions: Vec<String> = store
+        .versions(&module(m))
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(versions, ["v1.0.0", "v1.1.0"]);
+    let list = store.open_file(&format!("{m}/@v/list")).unwrap().unwrap();
+    assert_eq!(list.read_all().unwrap(), b"v1.0.0\nv1.1.0\n");
+    assert!(store.put_spools(Vec::new()).unwrap().is_empty());
 }
 
 /// Writers on several replicas racing for one key: exactly one stores, every other is told

@@ -150,6 +150,12 @@ impl ClosedSpool {
         &self.path
     }
 
+    /// The file's path, which the caller now removes (a batch publish moves it into place).
+    pub(crate) fn into_path(mut self) -> PathBuf {
+        self.reopened = true;
+        std::mem::take(&mut self.path)
+    }
+
     pub fn reopen(mut self) -> Result<Spool, StoreError> {
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -213,6 +219,21 @@ pub trait Store: Send + Sync + 'static {
     /// Makes a filled spool visible as `key`, atomically, unless already held. Nothing of it
     /// is visible if this fails.
     fn put_spool(&self, key: &ArtifactKey, spool: Spool) -> Result<PutOutcome, StoreError>;
+    /// Makes many filled spools visible, each as its key unless already held, and returns
+    /// each one's outcome, in order: what [`Store::put_spool`] of each in turn does (the
+    /// default), for batch writers (import) on backends that can do it faster together. Each
+    /// artifact is whole or invisible, as with `put_spool`; a version's `.info` is published
+    /// no sooner than the other files of the batch before it (callers put it last). On an
+    /// error, some of the batch may be visible (each whole), and the rest is not.
+    fn put_spools(
+        &self,
+        batch: Vec<(ArtifactKey, ClosedSpool)>,
+    ) -> Result<Vec<PutOutcome>, StoreError> {
+        batch
+            .into_iter()
+            .map(|(key, spool)| self.put_spool(&key, spool.reopen()?))
+            .collect()
+    }
     /// The versions of a module a client can download (what its `@v/list` lists), in
     /// semver order. Versions held only as `.mod` are not among them.
     fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, StoreError>;

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use godepot_store::{ArtifactKey, ClosedSpool, Kind, PutOutcome, Store};
+use godepot_store::{ArtifactKey, ClosedSpool, Kind, PutOutcome, Spool, Store};
 
 use super::{ImportSummary, Problem};
 use crate::check::{Facts, inspect};
@@ -37,6 +37,25 @@ pub(super) fn stage(
     reader: &mut impl Read,
     progress: &dyn Progress,
 ) -> Result<Result<Staged, String>, StageError> {
+    let copied = copy_to_spool(store, reader, progress)?;
+    Ok(copied.inspect(key.clone(), rel_path.to_owned()))
+}
+
+/// An artifact's bytes in a spool, measured, not yet inspected.
+#[derive(Debug)]
+pub(super) struct Copied {
+    spool: Spool,
+    size: u64,
+    sha256: String,
+}
+
+/// The first half of [`stage`]: the copy, which reads the source (a bundle's stream is read
+/// by one thread); the inspection can then run on another.
+pub(super) fn copy_to_spool(
+    store: &dyn Store,
+    reader: &mut impl Read,
+    progress: &dyn Progress,
+) -> Result<Copied, StageError> {
     let mut spool = store.spool()?;
     let (size, sha256) =
         copy_hashing(reader, &mut spool.file, |n| progress.advance(n)).map_err(|e| match e {
@@ -46,20 +65,29 @@ pub(super) fn stage(
                 source,
             }),
         })?;
-    let facts = match inspect(key, &mut spool.file) {
-        Ok(facts) => facts,
-        Err(reason) => return Ok(Err(reason)),
-    };
-    Ok(Ok(Staged {
-        id: Identity {
-            key: key.clone(),
-            rel_path: rel_path.to_owned(),
-            size,
-            sha256,
-            facts,
-        },
-        spool: spool.close(),
-    }))
+    Ok(Copied {
+        spool,
+        size,
+        sha256,
+    })
+}
+
+impl Copied {
+    /// The second half of [`stage`]: the artifact's own checks. `Err(reason)` when it fails
+    /// them.
+    pub(super) fn inspect(mut self, key: ArtifactKey, rel_path: String) -> Result<Staged, String> {
+        let facts = inspect(&key, &mut self.spool.file)?;
+        Ok(Staged {
+            id: Identity {
+                key,
+                rel_path,
+                size: self.size,
+                sha256: self.sha256,
+                facts,
+            },
+            spool: self.spool.close(),
+        })
+    }
 }
 
 /// Why staging failed as a whole: the source could not be read, or the store failed.
@@ -111,34 +139,46 @@ pub(super) fn held_same(store: &dyn Store, staged: &Identity) -> Result<Option<b
     Ok(Some(false))
 }
 
-/// Makes a staged artifact visible unless it is held; records the outcome.
-pub(super) fn publish(
+/// How many artifacts one `put_spools` publishes: enough that the file system commits the
+/// flushes of many at once, few enough that a failure leaves little published and lists are
+/// rewritten once for many versions.
+const PUBLISH_BATCH: usize = 4096;
+
+/// Makes staged artifacts visible, those not held, in the order given (callers sort them by
+/// [`publish_rank`] within each version); records each outcome.
+pub(super) fn publish_all(
     store: &dyn Store,
-    staged: Staged,
+    staged: Vec<Staged>,
     summary: &mut ImportSummary,
 ) -> Result<(), BundleError> {
-    let Staged { id, spool } = staged;
-    match held_same(store, &id)? {
-        Some(true) => {
-            summary.already_held += 1;
-            return Ok(());
+    let mut staged = staged.into_iter().peekable();
+    while staged.peek().is_some() {
+        let mut ids = Vec::new();
+        let mut batch = Vec::new();
+        for Staged { id, spool } in staged.by_ref().take(PUBLISH_BATCH) {
+            match held_same(store, &id)? {
+                Some(true) => summary.already_held += 1,
+                Some(false) => summary.conflicts.push(conflict(&id)),
+                None => {
+                    batch.push((id.key.clone(), spool));
+                    ids.push(id);
+                }
+            }
         }
-        Some(false) => {
-            summary.conflicts.push(conflict(&id));
-            return Ok(());
+        let outcomes = store.put_spools(batch)?;
+        for (id, outcome) in ids.iter().zip(outcomes) {
+            match outcome {
+                PutOutcome::Stored => {
+                    summary.stored += 1;
+                    summary.stored_bytes += id.size;
+                }
+                // Another writer (a running server) stored it between our check and our put.
+                PutOutcome::AlreadyHeld => match held_same(store, id)? {
+                    Some(false) => summary.conflicts.push(conflict(id)),
+                    _ => summary.already_held += 1,
+                },
+            }
         }
-        None => {}
-    }
-    match store.put_spool(&id.key, spool.reopen()?)? {
-        PutOutcome::Stored => {
-            summary.stored += 1;
-            summary.stored_bytes += id.size;
-        }
-        // Another writer (a running server) stored it between our check and our put.
-        PutOutcome::AlreadyHeld => match held_same(store, &id)? {
-            Some(false) => summary.conflicts.push(conflict(&id)),
-            _ => summary.already_held += 1,
-        },
     }
     Ok(())
 }

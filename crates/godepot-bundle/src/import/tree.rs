@@ -13,11 +13,11 @@ use godepot_module::{ModulePath, Version};
 use godepot_store::{ArtifactKey, Kind, Store, TreeEntry, TreeFile, walk_tree};
 
 use super::bundle::held_zip_h1;
-use super::publish::{StageError, publish, publish_rank, repair_lists, stage};
+use super::publish::{StageError, Staged, publish_all, publish_rank, repair_lists, stage};
 use super::{ImportOptions, ImportSummary, Problem};
 use crate::check::{Facts, check_expected, check_ziphash, max_size};
 use crate::sumdb::records::Records;
-use crate::{BundleError, Progress};
+use crate::{BundleError, Progress, parallel};
 
 pub(super) fn import_tree(
     store: &dyn Store,
@@ -49,6 +49,7 @@ pub(super) fn import_tree(
     let total = versions.values().flatten().map(|(e, _)| e.size).sum();
     progress.phase("importing", total);
     let modules: BTreeSet<ModulePath> = versions.keys().map(|(m, _)| m.clone()).collect();
+    let mut wanted = Vec::new();
     for mut files in versions.into_values() {
         if let Some(problem) = files.first().and_then(|(_, key)| options.blocked(key)) {
             progress.advance(files.iter().map(|(e, _)| e.size).sum());
@@ -59,42 +60,60 @@ pub(super) fn import_tree(
             continue;
         }
         files.sort_by_key(|(_, k)| publish_rank(k.kind));
-        import_version(store, root, &files, options, progress, &mut summary)?;
+        wanted.push(files);
+    }
+    // Versions are checked on every core, then published together, a chunk at a time (so
+    // that the spools waiting to be published stay few).
+    for chunk in wanted.chunks(VERSIONS_PER_CHUNK) {
+        let checked = parallel::map(chunk, |files| {
+            let mut refused = Vec::new();
+            import_version(store, root, files, options, progress, &mut refused)
+                .map(|staged| (staged, refused))
+        });
+        let mut staged = Vec::new();
+        for one in checked {
+            let (good, refused) = one?;
+            staged.extend(good);
+            summary.refused.extend(refused);
+        }
+        publish_all(store, staged, &mut summary)?;
     }
     progress.finish_phase();
     repair_lists(store, modules.iter(), &mut summary)?;
     Ok(summary)
 }
 
-/// One version's files, in publish order (zip before its `.ziphash`).
+/// Versions checked before a publish.
+const VERSIONS_PER_CHUNK: usize = 2048;
+
+/// One version's files, in publish order (zip before its `.ziphash`): those that pass their
+/// checks, staged; those that do not, in `refused`.
 fn import_version(
     store: &dyn Store,
     root: &Path,
     files: &[(&TreeEntry, &ArtifactKey)],
     options: &ImportOptions,
     progress: &dyn Progress,
-    summary: &mut ImportSummary,
-) -> Result<(), BundleError> {
+    refused: &mut Vec<Problem>,
+) -> Result<Vec<Staged>, BundleError> {
+    let mut good = Vec::new();
     // None: no zip in the source; Some(None): a zip that was refused.
     let mut zip_h1: Option<Option<String>> = None;
     for (entry, key) in files {
         progress.file(&entry.rel_path);
-        let refuse = |summary: &mut ImportSummary, reason: String| {
-            summary.refused.push(Problem {
+        let mut refuse = |reason: String| {
+            refused.push(Problem {
                 path: entry.rel_path.clone(),
                 reason,
             })
         };
         if entry.size > max_size(key.kind) {
-            refuse(
-                summary,
-                format!(
-                    "{} bytes, more than the {} a .{} may have",
-                    entry.size,
-                    max_size(key.kind),
-                    key.kind.extension()
-                ),
-            );
+            refuse(format!(
+                "{} bytes, more than the {} a .{} may have",
+                entry.size,
+                max_size(key.kind),
+                key.kind.extension()
+            ));
             continue;
         }
         let path = root.join(&entry.rel_path);
@@ -107,11 +126,11 @@ fn import_version(
                 if key.kind == Kind::Zip {
                     zip_h1 = Some(None);
                 }
-                refuse(summary, reason);
+                refuse(reason);
                 continue;
             }
             Err(StageError::Read(e)) => {
-                refuse(summary, format!("cannot read it: {e}"));
+                refuse(format!("cannot read it: {e}"));
                 continue;
             }
             Err(StageError::Store(e)) => return Err(e),
@@ -139,11 +158,11 @@ fn import_version(
             _ => {}
         }
         match verdict {
-            Ok(()) => publish(store, staged, summary)?,
-            Err(reason) => refuse(summary, reason),
+            Ok(()) => good.push(staged),
+            Err(reason) => refuse(reason),
         }
     }
-    Ok(())
+    Ok(good)
 }
 
 /// With a keyed database: the artifact must match the records the store holds (a tree

@@ -1,5 +1,6 @@
 //! The local-disk store.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -13,7 +14,7 @@ pub use walk::{TreeEntry, TreeFile, classify, walk_tree};
 
 use crate::atomic;
 use crate::key::list_rel_path;
-use crate::store::{Artifact, MetaTag, MetaVersion, PutOutcome, Spool, Store, StoreObserver};
+use crate::store::{Artifact, ClosedSpool, MetaTag, MetaVersion, PutOutcome, Spool, Store, StoreObserver};
 use crate::{ArtifactKey, Kind, StoreError};
 
 /// godepot's own metadata directory. No module path element may start with a dot, so no
@@ -102,15 +103,9 @@ impl LocalStore {
     }
 
     fn sync_list(&self, module: &ModulePath, write: bool) -> Result<ListDrift, StoreError> {
-        let path = self.root.join(list_rel_path(module));
         let _guard = self.list_lock.lock().unwrap_or_else(|e| e.into_inner());
         let _lock = lock_file(&self.root.join(META_DIR).join("list.lock"))?;
-        let want = list::listable(&list::held_kinds(&self.root, module)?);
-        let current = read_optional(&path)?;
-        let (text, drift) = list::reconcile(
-            &list::parse_list(current.as_deref().unwrap_or_default()),
-            &want,
-        );
+        let (path, text, drift) = self.list_update(module)?;
         // A missing list drifted by every downloadable version (so a module with none
         // keeps having no list).
         if write && !drift.is_empty() {
@@ -118,6 +113,40 @@ impl LocalStore {
                 .map_err(StoreError::io(&path))?;
         }
         Ok(drift)
+    }
+
+    /// Brings the lists of many modules in step, those that drifted written together (one
+    /// round of flushes for all of them). The list locks are held for a few hundred modules
+    /// at a time, so that a server publishing on the same tree waits at most that long.
+    fn sync_lists(&self, modules: &[&ModulePath]) -> Result<(), StoreError> {
+        const MODULES_PER_LOCK: usize = 256;
+        for chunk in modules.chunks(MODULES_PER_LOCK) {
+            let _guard = self.list_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let _lock = lock_file(&self.root.join(META_DIR).join("list.lock"))?;
+            let mut writes = Vec::new();
+            for module in chunk {
+                let (path, text, drift) = self.list_update(module)?;
+                if !drift.is_empty() {
+                    writes.push((path, text.into_bytes()));
+                }
+            }
+            atomic::write_replace_batch(&self.tmp, &writes)
+                .map_err(|(path, e)| StoreError::io(&path)(e))?;
+        }
+        Ok(())
+    }
+
+    /// The module's list file, what it must say, and how it drifted from that; callers hold
+    /// the list locks.
+    fn list_update(&self, module: &ModulePath) -> Result<(PathBuf, String, ListDrift), StoreError> {
+        let path = self.root.join(list_rel_path(module));
+        let want = list::listable(&list::held_kinds(&self.root, module)?);
+        let current = read_optional(&path)?;
+        let (text, drift) = list::reconcile(
+            &list::parse_list(current.as_deref().unwrap_or_default()),
+            &want,
+        );
+        Ok((path, text, drift))
     }
 
     fn after_put(&self, key: &ArtifactKey, outcome: PutOutcome) -> Result<PutOutcome, StoreError> {
@@ -167,6 +196,64 @@ impl Store for LocalStore {
             atomic::publish_new(&spool.path, &spool.file, &dest).map_err(StoreError::io(&dest))?;
         spool.committed = true;
         self.after_put(key, outcome(created))
+    }
+
+    /// Flushed together ([`atomic::publish_new_batch`]: every file, then every link, then
+    /// every directory), then each module's list rewritten once. The `.info` files go in a
+    /// second such round once the first is durable, so that a power cut never leaves an
+    /// `.info` (what makes a version one clients are told of) without the batch's other
+    /// files; and lists are written only once everything they could name is durable.
+    fn put_spools(
+        &self,
+        batch: Vec<(ArtifactKey, ClosedSpool)>,
+    ) -> Result<Vec<PutOutcome>, StoreError> {
+        let (keys, temps): (Vec<ArtifactKey>, Vec<PathBuf>) = batch
+            .into_iter()
+            .map(|(key, spool)| (key, spool.into_path()))
+            .unzip();
+        let mut outcomes = vec![PutOutcome::AlreadyHeld; keys.len()];
+        let published = (|| {
+            for info_round in [false, true] {
+                let round: Vec<usize> = (0..keys.len())
+                    .filter(|&i| (keys[i].kind == Kind::Info) == info_round)
+                    .collect();
+                let files: Vec<(PathBuf, PathBuf)> = round
+                    .iter()
+                    .map(|&i| (temps[i].clone(), self.path_of(&keys[i])))
+                    .collect();
+                let created = atomic::publish_new_batch(&files)
+                    .map_err(|(path, e)| StoreError::io(&path)(e))?;
+                for (&i, created) in round.iter().zip(created) {
+                    outcomes[i] = outcome(created);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = published {
+            for tmp in &temps {
+                let _ = fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+        let stored = || {
+            keys.iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| **o == PutOutcome::Stored)
+                .map(|(k, _)| k)
+        };
+        let mut modules: Vec<&ModulePath> = stored()
+            .filter(|k| k.kind != Kind::ZipHash)
+            .map(|k| &k.module)
+            .collect();
+        modules.sort();
+        modules.dedup();
+        self.sync_lists(&modules)?;
+        let versions: BTreeSet<(&ModulePath, &Version)> =
+            stored().map(|k| (&k.module, &k.version)).collect();
+        for (module, version) in versions {
+            self.changed(module, version);
+        }
+        Ok(outcomes)
     }
 
     fn versions(&self, module: &ModulePath) -> Result<Vec<Version>, StoreError> {

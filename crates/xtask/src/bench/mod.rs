@@ -5,11 +5,13 @@
 //! - [`cold`]: first/last byte of a cold zip and a burst of cold requests, upstream +20 ms;
 //! - [`client`]: `go mod download all` through godepot versus `file://` and upstream direct;
 //! - [`scale`]: start-up and latency with 100,000 versions in the store;
-//! - [`objstore`]: replicas on a bucket (MinIO) beside the local store and nginx.
+//! - [`objstore`]: replicas on a bucket (MinIO) beside the local store and nginx;
+//! - [`airgap`]: export, import and verify of 100,000 versions.
 //!
 //! Everything listens on 127.0.0.1; every loop is bounded; every child process is held by a
 //! guard that stops it on drop. A missed target is reported, never turned into a failure.
 
+mod airgap;
 mod client;
 mod cold;
 mod cpu;
@@ -68,6 +70,7 @@ pub(crate) enum Section {
     Client,
     Scale,
     Objstore,
+    Airgap,
 }
 
 /// What every section gets.
@@ -263,6 +266,9 @@ fn sections(
     if wanted(Section::Objstore) {
         let name = format!("object storage: replicas on MinIO{unpinned}");
         section(report, &name, |r| objstore::run(&ctx, r));
+    }
+    if wanted(Section::Airgap) {
+        section(report, "air gap", |r| airgap::run(&ctx, r));
     }
     Ok(())
 }
