@@ -163,6 +163,9 @@ fn closed(reader: &mut impl BufRead) -> bool {
     matches!(reader.read_to_end(&mut rest), Ok(0))
 }
 
+/// A request, whether it is a HEAD, and the status, body and Content-Range expected.
+type Row<'a> = (String, bool, u16, &'a [u8], Option<String>);
+
 const BIG_PATH: &str = "/example.com/big/@v/v1.0.0.zip";
 const MEDIUM_PATH: &str = "/example.com/medium/@v/v1.0.0.zip";
 
@@ -185,8 +188,7 @@ async fn file_bodies_on_one_keep_alive_connection() {
         };
         let inm = format!("If-None-Match: {etag}\r\n");
         let stale_if_range = "Range: bytes=0-9\r\nIf-Range: \"other\"\r\n".to_owned();
-        // (request, head only, status, body, content-range)
-        let table: Vec<(String, bool, u16, &[u8], Option<String>)> = vec![
+        let table: Vec<Row<'_>> = vec![
             (get(BIG_PATH, ""), false, 200, big, None),
             (get(MEDIUM_PATH, ""), false, 200, &s.medium, None),
             (
