@@ -10,6 +10,7 @@
 //! - [`info`]: `GET /api/server`, what a client needs to know to use this server.
 //! - [`tls`]: HTTPS (rustls, HTTP/2 by ALPN), its certificate reloadable.
 //! - [`listen`]: the accept loop, with a cap on connections and deadlines on slow clients.
+//! - [`zerocopy`]: large stored files sent with sendfile on plain-HTTP/1 connections.
 //! - [`ui`]: the web UI (`/`, `/search`, `/module/...`) and its JSON API (`/api/...`), over
 //!   the module index.
 //! - [`probe`]: the client side of `/healthz` (`godepot health`, a container's healthcheck).
@@ -26,6 +27,7 @@ pub mod request;
 pub mod response;
 mod tls;
 mod ui;
+mod zerocopy;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -20,6 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
 use crate::tls::Tls;
+use crate::zerocopy::Offer;
 use watch::{Connection, Watched};
 
 /// How long connections may wait on their clients, and how many are served at once.
@@ -56,7 +57,11 @@ pub async fn serve(
     tls: Option<Arc<Tls>>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Vectored writes queue body chunks as they are instead of copying them into one
+    // buffer: the placeholders of a file sent with sendfile must reach `Watched` as
+    // themselves (see `crate::zerocopy`).
+    builder.http1().writev(true);
     let graceful = GracefulShutdown::new();
     let mut at_limit = false;
     tokio::pin!(shutdown);
@@ -79,9 +84,21 @@ pub async fn serve(
                 request.extensions_mut().insert(crate::OverTls);
             }
             let busy = connection.begin();
+            // sendfile writes to the socket itself: not under TLS, nor into HTTP/2 frames;
+            // a HEAD response has no body to send.
+            let zero_copy = !secure
+                && matches!(
+                    request.version(),
+                    http::Version::HTTP_10 | http::Version::HTTP_11
+                )
+                && request.method() == http::Method::GET;
+            let connection = connection.clone();
             let mut router = router.clone();
             async move {
                 let response = router.call(request).await?;
+                if zero_copy && let Some(offer) = response.extensions().get::<Offer>() {
+                    offer.claim(Arc::new(connection));
+                }
                 Ok::<_, std::convert::Infallible>(response.map(|body| busy.track(body)))
             }
         });

@@ -12,9 +12,21 @@ use axum::response::Response;
 use godepot_depot::{Answer, DepotError};
 use godepot_store::ArtifactBody;
 
-/// Read size for streaming stored files: large enough to keep a single client at the disk's
-/// pace, small enough that hundreds of concurrent downloads stay within tens of MiB.
-const FILE_CHUNK: u64 = 64 * 1024;
+use crate::zerocopy;
+
+/// Read size for streaming stored files where they cannot be sent with sendfile (TLS,
+/// HTTP/2): each chunk is a hop to the blocking pool and a wake-up, so large enough that a
+/// 24 MiB zip is under a hundred of them, small enough that hundreds of concurrent downloads
+/// stay within a few hundred MiB.
+const FILE_CHUNK: u64 = 256 * 1024;
+
+/// Read size for streams from a store without local files (object storage), whose reads are
+/// network reads: the chunk is what a slow client holds up.
+const STREAM_CHUNK: u64 = 64 * 1024;
+
+/// Stored file ranges from this size on are offered for sendfile ([`crate::zerocopy`]). The
+/// depot holds smaller artifacts in memory; a smaller range of a file is one short read.
+const ZERO_COPY_MIN: u64 = 64 * 1024;
 
 /// What kind of resource a response carries, for its Content-Type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +174,16 @@ fn stored(
     let body = match content {
         // The range was parsed against this very length, so the slice is in bounds.
         Stored::Memory(data) => Body::from(data.slice(start as usize..(start + count) as usize)),
-        Stored::File(file) => Body::from_stream(file_stream(file, start, count)),
+        Stored::File(file) if count >= ZERO_COPY_MIN => {
+            let file = std::sync::Arc::new(file);
+            let offer = zerocopy::Offer::new(std::sync::Arc::clone(&file), start, count);
+            let body = Body::from_stream(offer.body(file_stream(file, start, count)));
+            builder = builder.extension(offer);
+            body
+        }
+        Stored::File(file) => {
+            Body::from_stream(file_stream(std::sync::Arc::new(file), start, count))
+        }
         Stored::Reader(reader) => Body::from_stream(reader_stream(reader, start, count)),
     };
     builder
@@ -176,11 +197,10 @@ fn stored(
 /// chunk is read straight into the buffer that goes out: no second copy, no per-stream buffer
 /// held between reads.
 fn file_stream(
-    file: std::fs::File,
+    file: std::sync::Arc<std::fs::File>,
     start: u64,
     count: u64,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
-    let file = std::sync::Arc::new(file);
     futures_util::stream::try_unfold(
         (file, start, start + count),
         |(file, pos, end)| async move {
@@ -218,7 +238,7 @@ fn reader_stream(
             if left == 0 {
                 return Ok(None);
             }
-            let len = left.min(FILE_CHUNK) as usize;
+            let len = left.min(STREAM_CHUNK) as usize;
             let (reader, chunk) = tokio::task::spawn_blocking(move || {
                 if skip > 0 {
                     let skipped =

@@ -5,10 +5,13 @@
 //! request is handled (until its response body is done) there is no read deadline: a long
 //! upstream fetch or a large download is not a slow client. A client that stops taking its
 //! response (a write that makes no progress for the idle timeout) is one, and is dropped.
+//! A response sent from a file ([`crate::zerocopy`]) is done when its last piece is on the
+//! socket, which may be well after its body has yielded its last placeholder.
 //!
 //! hyper's own `header_read_timeout` cannot express this: it restarts when a connection goes
 //! idle, so it would also be the idle timeout.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -21,6 +24,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
 use super::ConnectionLimits;
+use crate::zerocopy::{Piece, Pieces, is_placeholder, placeholder_at};
 
 /// What one connection is doing, shared by its reads and its requests.
 #[derive(Clone)]
@@ -39,11 +43,13 @@ struct State {
     /// The read waiting for data, woken when the last response finishes so that it arms
     /// the idle deadline (nothing else would wake it on a silent connection).
     reader: Option<Waker>,
+    /// The file pieces that placeholders queued for writing stand for, in their order.
+    pieces: VecDeque<Piece>,
 }
 
 impl State {
     fn deadline(&self) -> Option<Instant> {
-        if self.in_flight > 0 {
+        if self.in_flight > 0 || !self.pieces.is_empty() {
             return None;
         }
         Some(match self.started {
@@ -53,6 +59,16 @@ impl State {
             Some(started) => started + self.limits.header_timeout,
             None => self.waiting_since + self.limits.idle_timeout,
         })
+    }
+
+    /// A response finished: once none is under way, the connection waits from now.
+    fn settle(&mut self) {
+        if self.in_flight == 0 && self.pieces.is_empty() {
+            self.waiting_since = Instant::now();
+            if let Some(reader) = self.reader.take() {
+                reader.wake();
+            }
+        }
     }
 }
 
@@ -65,6 +81,7 @@ impl Connection {
             fresh: true,
             started: None,
             reader: None,
+            pieces: VecDeque::new(),
         })))
     }
 
@@ -79,6 +96,12 @@ impl Connection {
         state.fresh = false;
         state.started = None;
         Busy(self.clone())
+    }
+}
+
+impl Pieces for Connection {
+    fn push(&self, piece: Piece) {
+        self.state().pieces.push_back(piece);
     }
 }
 
@@ -99,12 +122,7 @@ impl Drop for Busy {
     fn drop(&mut self) {
         let mut state = self.0.state();
         state.in_flight -= 1;
-        if state.in_flight == 0 {
-            state.waiting_since = Instant::now();
-            if let Some(reader) = state.reader.take() {
-                reader.wake();
-            }
-        }
+        state.settle();
     }
 }
 
@@ -157,6 +175,40 @@ impl Watched {
             write_timer: Box::pin(tokio::time::sleep_until(Instant::now())),
             stall_limit,
         }
+    }
+
+    /// Writes the leading slices of `bufs`: plain bytes as they are, a run of placeholders as
+    /// the file bytes they stand for (see [`crate::zerocopy`]). Either way the count is of
+    /// slice bytes written, so hyper advances its buffers as for any partial write.
+    fn poll_write_slices(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let plain = bufs.iter().take_while(|b| !is_placeholder(b)).count();
+        let first = bufs.first().and_then(|b| placeholder_at(b));
+        let Some(offset) = first else {
+            return Pin::new(&mut self.stream).poll_write_vectored(cx, &bufs[..plain]);
+        };
+        let run = bufs
+            .iter()
+            .take_while(|b| is_placeholder(b))
+            .map(|b| b.len())
+            .sum();
+        // The piece is sent outside the lock, which the connection's reads also take.
+        let Some(mut piece) = self.connection.state().pieces.pop_front() else {
+            return Poll::Ready(Err(io::Error::other(
+                "placeholder body without a file to send",
+            )));
+        };
+        let sent = piece.send(&self.stream, cx, offset, run);
+        let mut state = self.connection.state();
+        if piece.is_sent() {
+            state.settle();
+        } else {
+            state.pieces.push_front(piece);
+        }
+        sent
     }
 
     /// `poll`, the outcome of a write or flush, unless it has been waiting on the client for
@@ -245,7 +297,7 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        let poll = self.poll_write_slices(cx, &[io::IoSlice::new(buf)]);
         self.unless_stalled(cx, poll)
     }
 
@@ -254,7 +306,7 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        let poll = self.poll_write_slices(cx, bufs);
         self.unless_stalled(cx, poll)
     }
 

@@ -14,7 +14,9 @@ pub use walk::{TreeEntry, TreeFile, classify, walk_tree};
 
 use crate::atomic;
 use crate::key::list_rel_path;
-use crate::store::{Artifact, ClosedSpool, MetaTag, MetaVersion, PutOutcome, Spool, Store, StoreObserver};
+use crate::store::{
+    Artifact, ClosedSpool, MetaTag, MetaVersion, PutOutcome, Spool, Store, StoreObserver,
+};
 use crate::{ArtifactKey, Kind, StoreError};
 
 /// godepot's own metadata directory. No module path element may start with a dot, so no
