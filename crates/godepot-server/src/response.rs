@@ -84,6 +84,7 @@ pub fn answer(answer: Answer, resource: Resource, req: &HeaderMap, ttl: Duration
             let content = match artifact.body {
                 ArtifactBody::File(file) => Stored::File(file),
                 ArtifactBody::Reader(reader) => Stored::Reader(reader),
+                ArtifactBody::Chunks(chunks) => Stored::Chunks(chunks),
             };
             stored(content, len, modified, builder, req)
         }
@@ -127,6 +128,7 @@ enum Stored {
     Memory(Bytes),
     File(std::fs::File),
     Reader(Box<dyn Read + Send>),
+    Chunks(godepot_store::chunks::Chunks),
 }
 
 /// A stored artifact: the same validators (ETag from length and time, Last-Modified),
@@ -185,6 +187,7 @@ fn stored(
             Body::from_stream(file_stream(std::sync::Arc::new(file), start, count))
         }
         Stored::Reader(reader) => Body::from_stream(reader_stream(reader, start, count)),
+        Stored::Chunks(chunks) => Body::from_stream(chunk_stream(chunks, start, count)),
     };
     builder
         .status(status)
@@ -254,6 +257,38 @@ fn reader_stream(
             .await
             .map_err(std::io::Error::other)??;
             Ok(Some((chunk, (Some(reader), 0, left - len as u64))))
+        },
+    )
+}
+
+/// `count` bytes of an artifact's chunks from `start`, each chunk passed on as it arrives
+/// (sliced at the range's ends, never copied), on the connection's own task.
+fn chunk_stream(
+    chunks: godepot_store::chunks::Chunks,
+    start: u64,
+    count: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
+    futures_util::stream::try_unfold(
+        (chunks, start, count),
+        |(mut chunks, mut skip, left)| async move {
+            if left == 0 {
+                return Ok(None);
+            }
+            loop {
+                let Some(chunk) = chunks.next().await else {
+                    return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+                };
+                let mut chunk = chunk?;
+                let len = chunk.len() as u64;
+                if skip >= len {
+                    skip -= len;
+                    continue;
+                }
+                let chunk = chunk.split_off(skip as usize);
+                let take = left.min(chunk.len() as u64);
+                let out = chunk.slice(..take as usize);
+                return Ok(Some((out, (chunks, 0, left - take))));
+            }
         },
     )
 }
@@ -415,6 +450,35 @@ mod tests {
             ("bytes=-", 100, Range::Full),
         ] {
             assert_eq!(parse_range(spec, len), expect, "{spec} of {len}");
+        }
+    }
+
+    /// A range of an artifact arriving in chunks: every start and length over chunks of
+    /// uneven sizes gives exactly those bytes.
+    #[tokio::test]
+    async fn chunk_ranges_slice_across_chunks() {
+        use futures_util::TryStreamExt;
+        let data: Vec<u8> = (0..40u8).collect();
+        let sizes = [1usize, 7, 0, 13, 19];
+        for start in 0..40u64 {
+            for count in [0u64, 1, 5, 17, 40 - start] {
+                let count = count.min(40 - start);
+                let (tx, chunks) = godepot_store::chunks::Chunks::channel(40, sizes.len());
+                let mut at = 0;
+                for n in sizes {
+                    tx.try_send(Ok(Bytes::copy_from_slice(&data[at..at + n])))
+                        .unwrap();
+                    at += n;
+                }
+                drop(tx);
+                let got: Vec<Bytes> = chunk_stream(chunks, start, count)
+                    .try_collect()
+                    .await
+                    .unwrap();
+                let got = got.concat();
+                let want = &data[start as usize..(start + count) as usize];
+                assert_eq!(got, want, "{start}+{count}");
+            }
         }
     }
 

@@ -30,6 +30,7 @@
 pub mod access;
 pub mod atomic;
 pub mod cache;
+pub mod chunks;
 pub mod compliance;
 mod error;
 pub mod format;

@@ -27,6 +27,9 @@ pub struct Artifact {
 pub enum ArtifactBody {
     File(File),
     Reader(Box<dyn Read + Send>),
+    /// Chunks as an async source delivers them (an object store's GET): an async consumer
+    /// takes them without a blocking thread; [`Artifact::into_reader`] reads them blocking.
+    Chunks(crate::chunks::Chunks),
 }
 
 impl std::fmt::Debug for ArtifactBody {
@@ -34,6 +37,7 @@ impl std::fmt::Debug for ArtifactBody {
         match self {
             ArtifactBody::File(file) => f.debug_tuple("File").field(file).finish(),
             ArtifactBody::Reader(_) => f.write_str("Reader(..)"),
+            ArtifactBody::Chunks(chunks) => chunks.fmt(f),
         }
     }
 }
@@ -53,6 +57,7 @@ impl Artifact {
         match self.body {
             ArtifactBody::File(file) => Box::new(file),
             ArtifactBody::Reader(reader) => reader,
+            ArtifactBody::Chunks(chunks) => Box::new(chunks),
         }
     }
 
@@ -60,7 +65,7 @@ impl Artifact {
     pub fn as_file(&self) -> Option<&File> {
         match &self.body {
             ArtifactBody::File(file) => Some(file),
-            ArtifactBody::Reader(_) => None,
+            ArtifactBody::Reader(_) | ArtifactBody::Chunks(_) => None,
         }
     }
 
@@ -70,7 +75,8 @@ impl Artifact {
     pub fn into_file(self, scratch: &Path) -> std::io::Result<File> {
         match self.body {
             ArtifactBody::File(file) => Ok(file),
-            ArtifactBody::Reader(mut reader) => {
+            body => {
+                let mut reader = Artifact { body, ..self }.into_reader();
                 let (path, mut file) = crate::atomic::temp_file(scratch)?;
                 let _ = std::fs::remove_file(&path);
                 std::io::copy(&mut reader, &mut file)?;

@@ -393,7 +393,13 @@ impl CachedStore {
                 let result = self.cache.fill(key, len, modified, &mut file);
                 (result, Some(file))
             }
-            ArtifactBody::Reader(mut reader) => {
+            body => {
+                let mut reader = Artifact {
+                    len,
+                    modified,
+                    body,
+                }
+                .into_reader();
                 (self.cache.fill(key, len, modified, &mut reader), None)
             }
         };

@@ -319,11 +319,10 @@ impl ObjectStore {
         Ok(got.map(|result| {
             let len = result.meta.size;
             let modified = SystemTime::from(result.meta.last_modified);
-            let reader = self.bridge.reader(result.into_stream(), len);
             Artifact {
                 len,
                 modified,
-                body: ArtifactBody::Reader(Box::new(reader)),
+                body: ArtifactBody::Chunks(self.bridge.chunks(result.into_stream(), len)),
             }
         }))
     }
