@@ -30,6 +30,8 @@ const ZIP_CONNS: usize = 16;
 const FETCHERS: usize = 8;
 const TIMEOUT: Duration = Duration::from_secs(120);
 const REPLICAS: usize = 3;
+/// How long a replica may take to index the bucket before it is measured.
+const INDEX_WAIT: Duration = Duration::from_secs(300);
 
 /// A reported figure of a run: name, unit, how to read it.
 type Figure = (&'static str, &'static str, fn(&Measured) -> f64);
@@ -75,6 +77,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
     // Warm-up, not measured: every path once through each (the cache fills here).
     for server in [&local, &nginx, &cached, &uncached] {
         fetch_all(server.addr, &every)?;
+    }
+    for server in [&local, &cached, &uncached] {
+        server.wait_index_current(INDEX_WAIT)?;
     }
     let kinds = [
         (format!(".info hits c={INFO_CONNS}"), &info, INFO_CONNS),
@@ -290,6 +295,7 @@ fn balanced(
             let r = replica(ctx, bucket, &name, &extra, cpus)?;
             // Fill each replica's cache directly: through the balancer each would see a third.
             fetch_all(r.addr, every)?;
+            r.wait_index_current(INDEX_WAIT)?;
             replicas.push(r);
         }
         let addrs: Vec<SocketAddr> = replicas.iter().map(|r| r.addr).collect();

@@ -102,19 +102,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
 fn search(server: &Server, total: usize, report: &mut Report) -> Result<(), String> {
     const REPS: usize = 50;
     let timeout = Duration::from_secs(30);
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let stats = super::httpc::get_text(server.addr, "/api/stats", timeout)?;
-        let body = stats.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-        let state = serde_json::from_str::<serde_json::Value>(body).ok();
-        if state.is_some_and(|s| s["index"] == "current") {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err("the module index was not current 300 s after start-up".into());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    server.wait_index_current(Duration::from_secs(300))?;
     let mut times = Vec::with_capacity(REPS);
     for _ in 0..REPS {
         let t = super::httpc::get_ok(server.addr, "/api/search?q=scale/s012", timeout)?;

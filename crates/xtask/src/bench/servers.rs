@@ -25,6 +25,29 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// Waits until godepot's module index is current (`/api/stats`). A godepot on a store
+    /// without an index rebuilds it in the background at start-up, reading every zip held:
+    /// work a deployment does once, which must not run under a measurement.
+    pub(crate) fn wait_index_current(&self, within: Duration) -> Result<(), String> {
+        let timeout = Duration::from_secs(30);
+        let deadline = Instant::now() + within;
+        loop {
+            let stats = httpc::get_text(self.addr, "/api/stats", timeout)?;
+            let body = stats.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+            let state = serde_json::from_str::<serde_json::Value>(body).ok();
+            if state.is_some_and(|s| s["index"] == "current") {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{}'s module index was not current {within:?} after start-up",
+                    self.name
+                ));
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     pub(crate) fn pid(&self) -> u32 {
         self.guard.pid()
     }
@@ -170,6 +193,10 @@ pub(crate) fn start_nginx_balancer(
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_buffering off;
+            # Unbuffered relaying reads this much at a time (default: one page).
+            proxy_buffer_size 256k;
+            proxy_buffers 4 256k;
+            proxy_busy_buffers_size 256k;
         }"#;
     launch_nginx(nginx, work, &upstream, site, cpus)
 }

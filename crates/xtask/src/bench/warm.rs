@@ -96,6 +96,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
             httpc::get_ok(server.addr, &p, Duration::from_secs(60))?;
         }
     }
+    godepot.wait_index_current(Duration::from_secs(300))?;
 
     for (kind, paths) in &kinds {
         for conns in HIT_CONNS {
