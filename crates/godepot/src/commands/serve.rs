@@ -86,8 +86,18 @@ pub(crate) fn run(file: &ConfigFile, args: ServeArgs) -> Result<(), Failure> {
         .hint("pass --data-dir with the store you imported into (or drop --offline)"));
     }
     logging::init(log.log_format(), log.log_level())?;
-    depot::runtime()?.block_on(serve(config))
+    let runtime = depot::runtime()?;
+    let result = runtime.block_on(serve(config));
+    // Requests are answered and the access times flushed by now. What may still run on the
+    // blocking pool is background upkeep of derived data (an index rebuild reading every
+    // file held can take minutes): it must not hold the exit, and is redone at the next
+    // start (the index marks itself dirty until it completes).
+    runtime.shutdown_timeout(SHUTDOWN_BACKGROUND);
+    result
 }
+
+/// How long a stopping server waits for background work on the blocking pool.
+const SHUTDOWN_BACKGROUND: std::time::Duration = std::time::Duration::from_millis(500);
 
 async fn serve(config: Config) -> Result<(), Failure> {
     let instance_id = instance_id();
