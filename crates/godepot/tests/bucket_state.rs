@@ -9,7 +9,7 @@ mod common;
 use std::process::Output;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Rig, bin, godepot_command, tail};
+use common::{Rig, godepot_command, tail};
 use godepot_module::{ModulePath, Version};
 use godepot_store::object::ObjectStore;
 use godepot_store::{ArtifactKey, Kind, Store};
@@ -23,20 +23,7 @@ const RELOAD_BOUND: Duration = Duration::from_secs(5);
 const SLACK: Duration = Duration::from_secs(3);
 
 fn serve(rig: &Rig, minio: &MinioServer, prefix: &str, extra: &[&str]) -> GodepotProcess {
-    let storage = minio.url(prefix);
-    let upstream = rig.upstream.url();
-    let mut args = vec![
-        "--storage",
-        storage.as_str(),
-        "--upstream",
-        upstream.as_str(),
-        "--log-format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    let env = minio.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    GodepotProcess::start_with_env(bin(), &args, &env)
+    common::serve_on_bucket(rig, minio, prefix, extra)
 }
 
 fn cli(minio: &MinioServer, args: &[&str]) -> Output {

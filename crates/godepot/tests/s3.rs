@@ -17,23 +17,8 @@ use godepot_store::{ArtifactKey, Kind, Store};
 use godepot_testkit::minio::MinioServer;
 use godepot_testkit::{GoEnv, GodepotProcess};
 
-/// `godepot serve --storage <bucket> --upstream <fixture> --log-format json <extra>`, with
-/// MinIO's endpoint and credentials in the standard environment.
 fn serve(rig: &Rig, minio: &MinioServer, prefix: &str, extra: &[&str]) -> GodepotProcess {
-    let storage = minio.url(prefix);
-    let upstream = rig.upstream.url();
-    let mut args = vec![
-        "--storage",
-        storage.as_str(),
-        "--upstream",
-        upstream.as_str(),
-        "--log-format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    let env = minio.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    GodepotProcess::start_with_env(bin(), &args, &env)
+    common::serve_on_bucket(rig, minio, prefix, extra)
 }
 
 const BIG_ZIP: &str = "/example.com/big/@v/v1.0.0.zip";

@@ -239,6 +239,30 @@ pub(crate) fn minio_cli(minio: &godepot_testkit::minio::MinioServer, args: &[&st
         .expect("run godepot")
 }
 
+/// `godepot serve --storage <bucket> --upstream <fixture> --log-format json <extra>`, with
+/// MinIO's endpoint and credentials in the standard environment.
+pub(crate) fn serve_on_bucket(
+    rig: &Rig,
+    minio: &godepot_testkit::minio::MinioServer,
+    prefix: &str,
+    extra: &[&str],
+) -> GodepotProcess {
+    let storage = minio.url(prefix);
+    let upstream = rig.upstream.url();
+    let mut args = vec![
+        "--storage",
+        storage.as_str(),
+        "--upstream",
+        upstream.as_str(),
+        "--log-format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let env = minio.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    GodepotProcess::start_with_env(bin(), &args, &env)
+}
+
 /// A command's stdout then stderr, for assertions and their messages.
 pub(crate) fn output_text(out: &Output) -> String {
     format!(

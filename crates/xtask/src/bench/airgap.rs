@@ -218,12 +218,7 @@ fn build_store(root: &Path, ctx: &Ctx<'_>) -> Result<Store, String> {
         let go_mod = format!("module {module}\n\ngo 1.21\n");
         let mut list = String::new();
         for v in 0..plan.scale_versions {
-            let version = format!("v1.0.{v}");
-            let info = format!(
-                "{{\"Version\":\"{version}\",\"Time\":\"2024-02-01T00:{:02}:{:02}Z\"}}\n",
-                (v / 60) % 60,
-                v % 60
-            );
+            let (version, info) = super::fixture::generated_version(v);
             let source = format!(
                 "// Package a{m:04} is generated for the air-gap benchmark ({version}).\npackage a{m:04}\n\n// N is this version's number.\nconst N = {v}\n"
             );

@@ -147,6 +147,17 @@ impl Fixture {
     }
 }
 
+/// The `v`-th version of a generated module, and its `.info`.
+pub(crate) fn generated_version(v: usize) -> (String, String) {
+    let version = format!("v1.0.{v}");
+    let info = format!(
+        "{{\"Version\":\"{version}\",\"Time\":\"2024-02-01T00:{:02}:{:02}Z\"}}\n",
+        (v / 60) % 60,
+        v % 60
+    );
+    (version, info)
+}
+
 /// The scale store: the universe's metadata (`.info`, `.mod`, `list`; no zips) plus
 /// `modules × versions` generated versions, written directly (no zips needed for `list` and
 /// `.info`), so 100,000 versions take seconds rather than minutes.
@@ -172,12 +183,7 @@ pub(crate) fn scale_store(dest: &Path, fixture: &Fixture, plan: &Plan) -> Result
         let go_mod = format!("module {module}\n\ngo 1.21\n");
         let mut list = String::new();
         for v in 0..plan.scale_versions {
-            let version = format!("v1.0.{v}");
-            let info = format!(
-                "{{\"Version\":\"{version}\",\"Time\":\"2024-02-01T00:{:02}:{:02}Z\"}}\n",
-                (v / 60) % 60,
-                v % 60
-            );
+            let (version, info) = generated_version(v);
             let p = dir.join(format!("{version}.info"));
             fs::write(&p, info).map_err(|e| io(&p, e))?;
             let p = dir.join(format!("{version}.mod"));

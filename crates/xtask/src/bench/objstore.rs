@@ -15,6 +15,7 @@ use godepot_testkit::minio::MinioServer;
 use godepot_testkit::redis::RedisServer;
 
 use super::cold::{UPSTREAM_LATENCY, fresh_godepot, ms, whole_zip};
+use super::cpu::cpu_seconds;
 use super::report::{Report, Target};
 use super::servers::{
     GodepotSpec, Server, Store, pin_running, start_godepot, start_nginx, start_nginx_balancer,
@@ -41,7 +42,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
     let cpus = ctx.pinning.server.as_deref();
     ctx.upstream.set_latency(Duration::ZERO);
     let minio = MinioServer::start();
-    pin_running(minio.pid().ok_or("MinIO is not running")?, cpus)?;
+    let minio_pid = minio.pid().ok_or("MinIO is not running")?;
+    pin_running(minio_pid, cpus)?;
     let bucket = Bucket {
         env: minio.env(),
         url: minio.url("warm"),
@@ -90,11 +92,28 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
         ),
     ];
     for (name, paths, conns) in &kinds {
+        let zip = *conns == ZIP_CONNS;
+        let (unit, value): (&str, fn(&Measured) -> f64) = if zip {
+            ("MiB/s", |m| m.wrk.mib_s)
+        } else {
+            ("req/s", |m| m.wrk.rps)
+        };
+        // The four loaded in turn, round after round; each one's median round is kept (the
+        // machine's noise moves a single 5-second run by 15 %).
         let run = ctx.plan.run;
-        let n = measured(ctx, &mut nginx, paths, *conns, run)?;
-        let l = measured(ctx, &mut local, paths, *conns, run)?;
-        let c = measured(ctx, &mut cached, paths, *conns, run)?;
-        let u = measured(ctx, &mut uncached, paths, *conns, run)?;
+        let mut rounds: [Vec<Measured>; 4] = Default::default();
+        let mut minio_s_per_gb = vec![];
+        for _ in 0..ctx.plan.reps {
+            rounds[0].push(measured(ctx, &mut nginx, paths, *conns, run)?);
+            rounds[1].push(measured(ctx, &mut local, paths, *conns, run)?);
+            rounds[2].push(measured(ctx, &mut cached, paths, *conns, run)?);
+            let minio_before = cpu_seconds(&[minio_pid]);
+            let u = measured(ctx, &mut uncached, paths, *conns, run)?;
+            let gb = u.wrk.bytes as f64 / 1e9;
+            minio_s_per_gb.push((cpu_seconds(&[minio_pid]) - minio_before) / gb.max(1e-12));
+            rounds[3].push(u);
+        }
+        let [n, l, c, u] = rounds.map(|runs| median_run(runs, value));
         eprintln!(
             "[bench]   {name}: nginx {} | local {} | bucket+cache {} | bucket {}",
             brief(&n),
@@ -102,12 +121,6 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
             brief(&c),
             brief(&u)
         );
-        let zip = *conns == ZIP_CONNS;
-        let (unit, value): (&str, fn(&Measured) -> f64) = if zip {
-            ("MiB/s", |m| m.wrk.mib_s)
-        } else {
-            ("req/s", |m| m.wrk.rps)
-        };
         let figure = if zip { "throughput" } else { "req/s" };
         let lb = Some((value(&l), "local store"));
         report.add(
@@ -131,7 +144,32 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
             lb,
             Some(Target::RatioAtLeast { x: 0.5 }),
         );
-        if !zip {
+        if zip {
+            // Where the time of a zip without the cache goes: godepot's CPU and MinIO's, each
+            // per GB served, beside what the local store's godepot spends.
+            let lb = Some((l.cpu_per_gb(), "local store"));
+            report.add(
+                &format!("{name}, local store: CPU time per GB served"),
+                "s/GB",
+                l.cpu_per_gb(),
+                Some((n.cpu_per_gb(), "nginx")),
+                None,
+            );
+            report.add(
+                &format!("{name}, bucket, no cache: godepot's CPU time per GB"),
+                "s/GB",
+                u.cpu_per_gb(),
+                lb,
+                None,
+            );
+            report.add(
+                &format!("{name}, bucket, no cache: MinIO's CPU time per GB"),
+                "s/GB",
+                median(&minio_s_per_gb),
+                lb,
+                None,
+            );
+        } else {
             let lb = Some((l.wrk.p99_ms, "local store"));
             report.add(
                 &format!("{name}, bucket + --cache-dir: p99"),
@@ -156,6 +194,12 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
 
     cold(ctx, &minio, report)?;
     balanced(ctx, &bucket, &info, &zips, &every, report)
+}
+
+/// The run of `runs` whose `value` is the median.
+fn median_run(mut runs: Vec<Measured>, value: fn(&Measured) -> f64) -> Measured {
+    runs.sort_by(|a, b| value(a).total_cmp(&value(b)));
+    runs.swap_remove(runs.len() / 2)
 }
 
 /// A bucket's URL and what a replica needs to reach it.

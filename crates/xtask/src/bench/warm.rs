@@ -214,7 +214,7 @@ pub(crate) struct Measured {
 
 impl Measured {
     /// CPU seconds per GB of response bytes (heads included, as wrk counts them).
-    fn cpu_per_gb(&self) -> f64 {
+    pub(crate) fn cpu_per_gb(&self) -> f64 {
         self.cpu_s / (self.wrk.bytes as f64 / GB).max(1e-12)
     }
 }
