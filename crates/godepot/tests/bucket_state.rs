@@ -218,16 +218,7 @@ fn gc_on_a_bucket_removes_only_what_no_replica_served() {
         args.extend_from_slice(extra);
         serde_json::from_str::<serde_json::Value>(&ok(&minio, &args)).expect("gc --json")
     };
-    let names = |report: &serde_json::Value, field: &str| -> Vec<String> {
-        let mut all: Vec<String> = report[field]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| format!("{}@{} {}", v["module"], v["version"], v["verdict"]).replace('"', ""))
-            .collect();
-        all.sort();
-        all
-    };
+    let names = common::gc_targets;
     let dry = gc(&[]);
     assert_eq!(
         names(&dry, "removed"),

@@ -72,14 +72,7 @@ fn listed(data: &Path, module: &str) -> Vec<String> {
 }
 
 fn targets(report: &serde_json::Value, field: &str) -> Vec<String> {
-    let mut all: Vec<String> = report[field]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| format!("{}@{} {}", v["module"], v["version"], v["verdict"]).replace('"', ""))
-        .collect();
-    all.sort();
-    all
+    common::gc_targets(report, field)
 }
 
 /// `example.com/f` at four versions, `example.com/g` at three, and a project needing

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Rig, bin, get, godepot_command, tail};
+use common::{Rig, get, godepot_command, tail};
 use godepot_store::Store;
 use godepot_store::object::ObjectStore;
 use godepot_testkit::minio::MinioServer;
@@ -33,24 +33,11 @@ fn replicas(
     extra: &[&str],
 ) -> Vec<GodepotProcess> {
     let coordination = redis.url();
-    let storage = minio.url(PREFIX);
-    let upstream = rig.upstream.url();
-    let env = minio.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     (0..n)
         .map(|_| {
-            let mut args = vec![
-                "--storage",
-                storage.as_str(),
-                "--upstream",
-                upstream.as_str(),
-                "--log-format",
-                "json",
-                "--coordination",
-                coordination.as_str(),
-            ];
+            let mut args = vec!["--coordination", coordination.as_str()];
             args.extend_from_slice(extra);
-            GodepotProcess::start_with_env(bin(), &args, &env)
+            common::serve_on_bucket(rig, minio, PREFIX, &args)
         })
         .collect()
 }

@@ -424,6 +424,29 @@ impl ObjectStore {
             .collect())
     }
 
+    /// Puts `data` at `key` under `mode` (`If-None-Match: *` or `If-Match`): false when
+    /// the condition failed (another writer got there first), for a compare-and-swap.
+    fn put_conditional(
+        &self,
+        rel: &str,
+        key: Key,
+        data: Bytes,
+        mode: PutMode,
+    ) -> Result<bool, StoreError> {
+        let backend = Arc::clone(&self.backend);
+        self.run(rel, async move {
+            match backend
+                .put_opts(&key, PutPayload::from(data), mode.into())
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::Precondition { .. })
+                | Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
     fn sync_list(&self, module: &ModulePath, write: bool) -> Result<ListDrift, StoreError> {
         let rel = list_rel_path(module);
         for _ in 0..LIST_CAS_ATTEMPTS {
@@ -445,20 +468,7 @@ impl ObjectStore {
                 }),
                 None => PutMode::Create,
             };
-            let (backend, key) = (Arc::clone(&self.backend), self.key(&rel)?);
-            let data = Bytes::from(text);
-            let swapped = self.run(&rel, async move {
-                match backend
-                    .put_opts(&key, PutPayload::from(data), mode.into())
-                    .await
-                {
-                    Ok(_) => Ok(true),
-                    Err(object_store::Error::Precondition { .. })
-                    | Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-                    Err(e) => Err(e),
-                }
-            })?;
-            if swapped {
+            if self.put_conditional(&rel, self.key(&rel)?, Bytes::from(text), mode)? {
                 return Ok(drift);
             }
         }
@@ -619,7 +629,7 @@ impl Store for ObjectStore {
         expected: Option<&MetaVersion>,
     ) -> Result<bool, StoreError> {
         let rel = format!("{META_DIR}/{name}");
-        let (backend, key) = (Arc::clone(&self.backend), self.meta_key(name)?);
+        let key = self.meta_key(name)?;
         let mode = match expected.map(|v| &v.0) {
             None => PutMode::Create,
             Some(MetaTag::ETag(e_tag)) => PutMode::Update(UpdateVersion {
@@ -629,18 +639,7 @@ impl Store for ObjectStore {
             // A version read from another backend can never match.
             Some(MetaTag::Content(_)) => return Ok(false),
         };
-        let data = Bytes::copy_from_slice(data);
-        self.run(&rel, async move {
-            match backend
-                .put_opts(&key, PutPayload::from(data), mode.into())
-                .await
-            {
-                Ok(_) => Ok(true),
-                Err(object_store::Error::Precondition { .. })
-                | Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-                Err(e) => Err(e),
-            }
-        })
+        self.put_conditional(&rel, key, Bytes::copy_from_slice(data), mode)
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {

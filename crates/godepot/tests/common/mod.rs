@@ -263,6 +263,19 @@ pub(crate) fn serve_on_bucket(
     GodepotProcess::start_with_env(bin(), &args, &env)
 }
 
+/// The versions a `gc --json` report lists under `field`, as `module@version verdict`,
+/// sorted.
+pub(crate) fn gc_targets(report: &serde_json::Value, field: &str) -> Vec<String> {
+    let mut all: Vec<String> = report[field]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{}@{} {}", v["module"], v["version"], v["verdict"]).replace('"', ""))
+        .collect();
+    all.sort();
+    all
+}
+
 /// A command's stdout then stderr, for assertions and their messages.
 pub(crate) fn output_text(out: &Output) -> String {
     format!(
