@@ -2,7 +2,8 @@
 //! store's data directory, an extracted bundle, or the go command's `cache/download`.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 use std::time::SystemTime;
 
 use godepot_module::{ModulePath, Version};
@@ -35,33 +36,145 @@ pub enum TreeFile {
 /// Every regular file under `root` except godepot's own `.godepot/`, sorted by relative path
 /// (bytewise), so that callers get a deterministic order. Symlinks are reported as `Other`
 /// and never followed: a tree must not make us read outside it.
+///
+/// Directories are read on every core (a large store holds hundreds of thousands of files,
+/// and each needs a `stat` for its size and time); file types come from the directory
+/// entries, and each `stat` is taken relative to its directory, not by a full path.
 pub fn walk_tree(root: &Path) -> Result<Vec<TreeEntry>, StoreError> {
-    let mut out = Vec::new();
-    walk_dir(root, "", &mut out)?;
-    out.sort_by(|a, b| a.rel_path.as_bytes().cmp(b.rel_path.as_bytes()));
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let queue = DirQueue::new((root.to_path_buf(), String::new()));
+    let found: Mutex<Vec<TreeEntry>> = Mutex::new(Vec::new());
+    let failed: Mutex<Option<StoreError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut mine = Vec::new();
+                while let Some((dir, rel)) = queue.next() {
+                    match read_dir_entries(&dir, &rel, &mut mine) {
+                        Ok(subdirs) => queue.done(subdirs),
+                        Err(e) => {
+                            queue.abort();
+                            failed
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .get_or_insert(e);
+                        }
+                    }
+                }
+                found
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .append(&mut mine);
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let mut out = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    out.sort_unstable_by(|a, b| a.rel_path.as_bytes().cmp(b.rel_path.as_bytes()));
     Ok(out)
 }
 
-fn walk_dir(dir: &Path, rel: &str, out: &mut Vec<TreeEntry>) -> Result<(), StoreError> {
+/// A directory to read: its path, and its path relative to the root.
+type DirJob = (PathBuf, String);
+
+/// The directories still to be read, shared by the walking threads. The walk is over when
+/// none is pending and none is being read (a directory being read may add more).
+struct DirQueue {
+    state: Mutex<QueueState>,
+    changed: Condvar,
+}
+
+struct QueueState {
+    pending: Vec<DirJob>,
+    reading: usize,
+    aborted: bool,
+}
+
+impl DirQueue {
+    fn new(first: DirJob) -> Self {
+        DirQueue {
+            state: Mutex::new(QueueState {
+                pending: vec![first],
+                reading: 0,
+                aborted: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next directory to read, or `None` when the walk is over.
+    fn next(&self) -> Option<DirJob> {
+        let mut state = self.lock();
+        loop {
+            if state.aborted {
+                return None;
+            }
+            if let Some(job) = state.pending.pop() {
+                state.reading += 1;
+                return Some(job);
+            }
+            if state.reading == 0 {
+                return None;
+            }
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// One directory read, with the directories found in it.
+    fn done(&self, subdirs: Vec<DirJob>) {
+        let mut state = self.lock();
+        state.reading -= 1;
+        let wake = !subdirs.is_empty() || state.reading == 0;
+        state.pending.extend(subdirs);
+        drop(state);
+        if wake {
+            self.changed.notify_all();
+        }
+    }
+
+    /// A directory could not be read: every thread stops.
+    fn abort(&self) {
+        let mut state = self.lock();
+        state.reading -= 1;
+        state.aborted = true;
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+/// Reads one directory: its files go to `out`, its subdirectories are returned.
+fn read_dir_entries(
+    dir: &Path,
+    rel: &str,
+    out: &mut Vec<TreeEntry>,
+) -> Result<Vec<DirJob>, StoreError> {
+    let mut subdirs = Vec::new();
     let entries = fs::read_dir(dir).map_err(StoreError::io(dir))?;
     for entry in entries {
-        let entry = entry.map_err(StoreError::io(dir))?;
-        let path = entry.path();
+        let entry = entry.map_err(|e| StoreError::io(dir)(e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if rel.is_empty() && name == META_DIR {
             continue;
         }
+        let failed = |e| StoreError::io(entry.path())(e);
         let child_rel = if rel.is_empty() {
             name
         } else {
             format!("{rel}/{name}")
         };
-        let file_type = entry.file_type().map_err(StoreError::io(&path))?;
+        let file_type = entry.file_type().map_err(failed)?;
         if file_type.is_dir() {
-            walk_dir(&path, &child_rel, out)?;
+            subdirs.push((entry.path(), child_rel));
             continue;
         }
-        let meta = fs::symlink_metadata(&path).map_err(StoreError::io(&path))?;
+        // Relative to the open directory, and not following a symlink.
+        let meta = entry.metadata().map_err(failed)?;
         let file = if file_type.is_file() {
             classify(&child_rel)
         } else {
@@ -70,11 +183,11 @@ fn walk_dir(dir: &Path, rel: &str, out: &mut Vec<TreeEntry>) -> Result<(), Store
         out.push(TreeEntry {
             rel_path: child_rel,
             size: meta.len(),
-            modified: meta.modified().map_err(StoreError::io(&path))?,
+            modified: meta.modified().map_err(failed)?,
             file,
         });
     }
-    Ok(())
+    Ok(subdirs)
 }
 
 /// The modules under `root` that have a `@v/` directory (held in any part), sorted by path.
@@ -223,6 +336,34 @@ mod tests {
                 "example.com/b"
             ]
         );
+    }
+
+    #[test]
+    fn walk_of_many_directories_finds_every_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut want = Vec::new();
+        for m in 0..40 {
+            for v in 0..5 {
+                let rel = format!("example.com/m{m}/sub{}/@v/v1.0.{v}.mod", m % 3);
+                let path = dir.path().join(&rel);
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::write(path, "module x\n").unwrap();
+                want.push(rel);
+            }
+        }
+        want.sort();
+        let got: Vec<String> = walk_tree(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.rel_path)
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn walk_of_a_missing_tree_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(walk_tree(&dir.path().join("absent")).is_err());
     }
 
     #[test]
