@@ -2,10 +2,11 @@
 //! repeats on what is held. Each failure is a sentence naming what is wrong.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
 
 use godepot_module::{MAX_GO_MOD, MAX_ZIP_FILE, check_go_mod_for, hash_go_mod, inspect_zip};
-use godepot_store::{ArtifactKey, Kind};
+use godepot_store::{Artifact, ArtifactKey, Kind};
 
 use crate::GoSums;
 use crate::manifest::FileRecord;
@@ -24,6 +25,66 @@ pub(crate) fn max_size(kind: Kind) -> u64 {
         Kind::Mod => MAX_GO_MOD,
         Kind::Info => MAX_INFO,
         Kind::ZipHash => MAX_ZIPHASH,
+    }
+}
+
+/// Artifacts up to this size are read whole and checked in memory. A store is mostly small
+/// files (`.info`, `.mod`, zips of a few KiB), and a zip's checks seek and read a dozen
+/// times; from memory that is one read instead (and no scratch copy of an object).
+const READ_WHOLE: u64 = 1 << 20;
+
+/// An artifact opened for checking: in memory when small, else a local file.
+pub(crate) enum Opened {
+    Memory(Cursor<Vec<u8>>),
+    File(File),
+}
+
+impl Opened {
+    /// Opens a held artifact for [`inspect`] (and hashing after a rewind); an object too
+    /// large to read into memory is copied to `scratch` first, as the zip check seeks.
+    pub(crate) fn artifact(held: Artifact, scratch: &Path) -> io::Result<Opened> {
+        if held.len > READ_WHOLE {
+            return held.into_file(scratch).map(Opened::File);
+        }
+        let len = held.len;
+        Self::read_whole(held.into_reader(), len)
+    }
+
+    /// Opens a file of a directory tree for [`inspect`].
+    pub(crate) fn path(path: &Path) -> io::Result<Opened> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        if len > READ_WHOLE {
+            return Ok(Opened::File(file));
+        }
+        Self::read_whole(Box::new(file), len)
+    }
+
+    /// Reads a small artifact whole: its stated length and one more byte, so that a file
+    /// longer than stated is still seen as it is. (`Take` so that the file's own
+    /// `read_to_end` does not ask the kernel for the size once more.)
+    fn read_whole(reader: Box<dyn Read + Send>, len: u64) -> io::Result<Opened> {
+        let mut data = Vec::with_capacity(len as usize + 1);
+        reader.take(READ_WHOLE + 1).read_to_end(&mut data)?;
+        Ok(Opened::Memory(Cursor::new(data)))
+    }
+}
+
+impl Read for Opened {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Opened::Memory(cursor) => cursor.read(buf),
+            Opened::File(file) => file.read(buf),
+        }
+    }
+}
+
+impl Seek for Opened {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self {
+            Opened::Memory(cursor) => cursor.seek(pos),
+            Opened::File(file) => file.seek(pos),
+        }
     }
 }
 
@@ -54,7 +115,7 @@ impl Facts {
 /// go command's rules (prefix, paths, sizes), go.mod files (and the one inside a zip) must
 /// parse and name `key`'s module as the go command requires, `.info` must be JSON naming
 /// `key`'s version, `.ziphash` must be one `h1:` line.
-pub fn inspect(key: &ArtifactKey, file: &mut File) -> Result<Facts, String> {
+pub fn inspect<R: Read + Seek>(key: &ArtifactKey, file: &mut R) -> Result<Facts, String> {
     file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
     match key.kind {
         Kind::Zip => {
@@ -159,7 +220,7 @@ pub fn check_ziphash(stated: &str, zip_h1: &str) -> Result<(), String> {
 /// The go.mod inside a zip (if it has one) must name the module too: the go command reads
 /// it when the module is replaced by a directory or vendored. `+incompatible` versions
 /// predate modules, so theirs may name anything (or be absent).
-fn check_zip_go_mod(key: &ArtifactKey, file: &mut File) -> Result<(), String> {
+fn check_zip_go_mod<R: Read + Seek>(key: &ArtifactKey, file: &mut R) -> Result<(), String> {
     if key.version.as_str().ends_with("+incompatible") {
         return Ok(());
     }
@@ -182,7 +243,7 @@ fn check_zip_go_mod(key: &ArtifactKey, file: &mut File) -> Result<(), String> {
         .map_err(|e| format!("invalid module zip: its go.mod: {e}"))
 }
 
-fn read_limited(file: &mut File, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+fn read_limited<R: Read>(file: &mut R, limit: u64, what: &str) -> Result<Vec<u8>, String> {
     let mut data = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut data)

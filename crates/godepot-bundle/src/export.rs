@@ -7,7 +7,7 @@
 //! Everything that could vary between runs is fixed (entry order, times, owners, modes,
 //! compression level), so the same store and selection give the same bytes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use godepot_module::{ModulePath, Version};
 use godepot_store::{ArtifactKey, Kind, Store, TreeEntry, walk_tree};
 use serde::Serialize;
 
-use crate::check::{Facts, check_ziphash, inspect};
+use crate::check::{Facts, Opened, check_ziphash, inspect};
 use crate::hashing::{HashingReader, hash_reader};
 use crate::manifest::{FORMAT, FileRecord, MANIFEST_PATH, Manifest, SelectionRecord};
 use crate::select::{Selection, plan};
@@ -101,13 +101,12 @@ impl Tree<'_> {
         }
     }
 
-    /// A file of the tree as a local file (a stream from a store is copied to its scratch
-    /// directory first: the zip check seeks).
-    fn file(&self, rel: &str) -> io::Result<File> {
+    /// A file of the tree opened for checking (see [`Opened`]).
+    fn file(&self, rel: &str) -> io::Result<Opened> {
         match self {
-            Tree::Dir(root) => File::open(root.join(rel)),
+            Tree::Dir(root) => Opened::path(&root.join(rel)),
             Tree::Store(store) => match store.open_file(rel).map_err(io::Error::other)? {
-                Some(held) => held.into_file(store.scratch_dir()),
+                Some(held) => Opened::artifact(held, store.scratch_dir()),
                 None => Err(io::Error::new(io::ErrorKind::NotFound, "gone")),
             },
         }
@@ -224,7 +223,7 @@ fn export_tree(
             Source::Made(data),
         ));
     }
-    let versions: BTreeSet<(&ModulePath, &Version)> = plan
+    let versions: HashSet<(&ModulePath, &Version)> = plan
         .artifacts
         .iter()
         .map(|(_, k)| (&k.module, &k.version))
@@ -383,6 +382,9 @@ fn write_bundle(
     let write = || -> io::Result<File> {
         let mut encoder = zstd::stream::write::Encoder::new(BufWriter::new(out), ZSTD_LEVEL)?;
         encoder.include_checksum(true)?;
+        // Compressed on other threads while this one reads the files (the output does not
+        // depend on how many).
+        encoder.multithread(compression_threads())?;
         let mut tar = tar::Builder::new(encoder);
         let data = manifest.to_json();
         tar.append_data(
@@ -416,6 +418,11 @@ fn write_bundle(
     };
     let file = write().map_err(io_err)?;
     Ok(file.metadata().map_err(BundleError::io(dest))?.len())
+}
+
+/// zstd's workers: one a core.
+fn compression_threads() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
 
 /// Streams one artifact into the archive, checking it still is what pass one hashed: an

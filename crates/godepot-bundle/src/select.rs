@@ -1,6 +1,6 @@
 //! Which files of a store go into a bundle.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::SystemTime;
 
 use godepot_module::{ModulePath, Version};
@@ -105,7 +105,8 @@ pub(crate) fn plan<'a>(
     // held version, so that extracting a chain of bundles in order with plain `tar -x`
     // leaves complete lists; others list what they carry.
     let incremental = since.is_some() || !since_bundles.is_empty();
-    let mut kinds: BTreeMap<(&ModulePath, &Version), HeldKinds> = BTreeMap::new();
+    // Hashed: ordering versions by semver for every file of a large store costs seconds.
+    let mut kinds: HashMap<(&ModulePath, &Version), HeldKinds> = HashMap::new();
     let source = if incremental { &held } else { &chosen };
     for (_, key) in source {
         let k = kinds.entry((&key.module, &key.version)).or_default();

@@ -108,6 +108,10 @@ fn inspect_table() {
     for (version, kind, data, want) in cases {
         let k = key("example.com/a", version, kind);
         let got = inspect(&k, &mut file_with(&data));
+        // Read whole into memory (what verify and export do with small files): the same.
+        let mut opened = Opened::read_whole(Box::new(Cursor::new(data.clone())), data.len() as u64)
+            .expect("read whole");
+        assert_eq!(inspect(&k, &mut opened), got, "{kind:?} in memory");
         match (want, &got) {
             (Ok("zip"), Ok(Facts::Zip { h1 })) => assert!(h1.starts_with("h1:")),
             (Ok("mod"), Ok(Facts::Mod { h1 })) => {

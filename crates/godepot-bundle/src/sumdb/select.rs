@@ -16,7 +16,7 @@ use super::cache::CachedFile;
 /// `latest`, which changes.
 pub(crate) fn select(
     cached: Vec<CachedFile>,
-    versions: Option<&BTreeSet<(&ModulePath, &Version)>>,
+    versions: Option<&HashSet<(&ModulePath, &Version)>>,
     since: Option<SystemTime>,
     prior: &BTreeSet<String>,
 ) -> Vec<CachedFile> {
