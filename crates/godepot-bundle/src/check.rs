@@ -31,7 +31,7 @@ pub(crate) fn max_size(kind: Kind) -> u64 {
 /// Artifacts up to this size are read whole and checked in memory. A store is mostly small
 /// files (`.info`, `.mod`, zips of a few KiB), and a zip's checks seek and read a dozen
 /// times; from memory that is one read instead (and no scratch copy of an object).
-const READ_WHOLE: u64 = 1 << 20;
+pub(crate) const READ_WHOLE: u64 = 1 << 20;
 
 /// An artifact opened for checking: in memory when small, else a local file.
 pub(crate) enum Opened {

@@ -9,8 +9,9 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use godepot_module::{ModulePath, Version};
@@ -66,6 +67,9 @@ pub struct ExportSummary {
 /// answer, or content made here (lists, `supported` markers).
 enum Source<'a> {
     Artifact(&'a TreeEntry),
+    /// An artifact's bytes as pass one read and hashed them (small ones, within
+    /// [`KEEP_BYTES`]), written without reading the file again.
+    Kept(Vec<u8>),
     Answer(PathBuf),
     Made(Vec<u8>),
 }
@@ -177,6 +181,17 @@ fn export_tree(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<ExportSummary, BundleError> {
+    export_keeping(tree, options, out, progress, KEEP_BYTES)
+}
+
+/// [`export_tree`], keeping up to `keep` bytes of small artifacts between the passes.
+fn export_keeping(
+    tree: Tree<'_>,
+    options: &ExportOptions,
+    out: &Path,
+    progress: &dyn Progress,
+    keep: u64,
+) -> Result<ExportSummary, BundleError> {
     // Said before any work, and naming the directory rather than the partial file.
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
@@ -200,18 +215,20 @@ fn export_tree(
     progress.phase("hashing", total);
     let mut zip_h1 = std::collections::HashMap::new();
     // Checked and hashed on every core; the records come back in the plan's order.
+    let budget = AtomicU64::new(keep);
     let records = crate::parallel::map(&plan.artifacts, |(entry, key)| {
         progress.file(&entry.rel_path);
-        let record = describe(tree, entry, key);
+        let record = describe(tree, entry, key, &budget);
         progress.advance(entry.size);
         record
     });
     for ((entry, key), record) in plan.artifacts.iter().zip(records) {
-        let record = record?;
+        let (record, kept) = record?;
         if let Some(h1) = record.h1.as_ref().filter(|_| key.kind == Kind::Zip) {
             zip_h1.insert((key.module.clone(), key.version.clone()), h1.clone());
         }
-        files.push((record, Source::Artifact(entry)));
+        let source = kept.map_or(Source::Artifact(entry), Source::Kept);
+        files.push((record, source));
     }
     progress.finish_phase();
     check_ziphashes(tree, &plan.artifacts, &zip_h1)?;
@@ -315,11 +332,13 @@ fn made(path: String, data: &[u8]) -> FileRecord {
 
 /// The manifest record of a held artifact; refuses artifacts that fail their own checks, so
 /// a bad store never produces a bundle that import would refuse.
+/// With the bytes, when they were read whole and `budget` still had room for them.
 fn describe(
     tree: Tree<'_>,
     entry: &TreeEntry,
     key: &ArtifactKey,
-) -> Result<FileRecord, BundleError> {
+    budget: &AtomicU64,
+) -> Result<(FileRecord, Option<Vec<u8>>), BundleError> {
     let path = tree.name(&entry.rel_path);
     let bad = |reason: String| BundleError::BadStoreFile {
         file: entry.rel_path.clone(),
@@ -327,14 +346,31 @@ fn describe(
     };
     let mut file = tree.file(&entry.rel_path).map_err(BundleError::io(&path))?;
     let facts = inspect(key, &mut file).map_err(bad)?;
-    io::Seek::rewind(&mut file).map_err(BundleError::io(&path))?;
-    let (size, sha256) = hash_reader(&mut file, |_| {}).map_err(BundleError::io(&path))?;
-    Ok(FileRecord {
+    let (size, sha256, kept) = match file {
+        Opened::Memory(data) => {
+            let data = data.into_inner();
+            let size = data.len() as u64;
+            let sha256 = crate::hashing::hex(&godepot_module::sha256(&data));
+            let room = budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(size)
+                })
+                .is_ok();
+            (size, sha256, room.then_some(data))
+        }
+        Opened::File(mut file) => {
+            io::Seek::rewind(&mut file).map_err(BundleError::io(&path))?;
+            let (size, sha256) = hash_reader(&mut file, |_| {}).map_err(BundleError::io(&path))?;
+            (size, sha256, None)
+        }
+    };
+    let record = FileRecord {
         path: entry.rel_path.clone(),
         size,
         sha256,
         h1: facts.h1().map(str::to_owned),
-    })
+    };
+    Ok((record, kept))
 }
 
 /// Every exported `.ziphash` must agree with the zip it describes.
@@ -393,21 +429,24 @@ fn write_bundle(
             data.as_slice(),
         )?;
         progress.phase("writing", total);
-        for (record, source) in files {
+        read_ahead(tree, files, |record, source, loaded| {
             progress.file(&record.path);
-            match source {
-                Source::Made(data) => {
+            match (source, loaded.as_ref()) {
+                (_, Some(data)) | (Source::Made(data) | Source::Kept(data), None) => {
                     tar.append_data(&mut header(record.size), &record.path, data.as_slice())?
                 }
-                Source::Answer(path) => {
+                (Source::Answer(path), None) => {
                     append_checked(&mut tar, File::open(path)?, record)?;
                 }
-                Source::Artifact(entry) => {
+                (Source::Artifact(entry), None) => {
                     append_artifact(&mut tar, tree, entry, record)?;
-                    progress.advance(record.size);
                 }
             }
-        }
+            if matches!(source, Source::Artifact(_) | Source::Kept(_)) {
+                progress.advance(record.size);
+            }
+            Ok(())
+        })?;
         progress.finish_phase();
         let encoder = tar.into_inner()?;
         let mut buffered = encoder.finish()?;
@@ -423,6 +462,85 @@ fn write_bundle(
 /// zstd's workers: one a core.
 fn compression_threads() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+/// How many bytes of small artifacts pass one keeps for pass two (most stores' small
+/// artifacts fit, and are then read once).
+const KEEP_BYTES: u64 = 256 << 20;
+
+/// Small artifacts are read (and checked against pass one) this far ahead of the archive.
+const READ_AHEAD_FILES: usize = 512;
+const READ_AHEAD_BYTES: u64 = 16 << 20;
+
+/// Calls `write` for every file in order, with the bytes of small artifacts already read
+/// and checked on other threads (a store is mostly small files, and opening and reading
+/// them one at a time is most of an export); large files and the rest are left to `write`.
+/// At most two batches (of [`READ_AHEAD_FILES`] files or [`READ_AHEAD_BYTES`]) are held.
+fn read_ahead(
+    tree: Tree<'_>,
+    files: &[(FileRecord, Source<'_>)],
+    mut write: impl FnMut(&FileRecord, &Source<'_>, Option<Vec<u8>>) -> io::Result<()>,
+) -> io::Result<()> {
+    let small = |(record, source): &(FileRecord, Source<'_>)| {
+        matches!(source, Source::Artifact(_)) && record.size <= crate::check::READ_WHOLE
+    };
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, file) in files.iter().enumerate() {
+        if small(file) {
+            bytes += file.0.size;
+        }
+        if i + 1 - start == READ_AHEAD_FILES || bytes >= READ_AHEAD_BYTES {
+            batches.push(start..i + 1);
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    if start < files.len() {
+        batches.push(start..files.len());
+    }
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        s.spawn(move || {
+            for range in batches.iter() {
+                let loaded = crate::parallel::map(&files[range.clone()], |file| {
+                    match (small(file), &file.1) {
+                        (true, Source::Artifact(entry)) => {
+                            read_checked(tree.reader(&entry.rel_path)?, &file.0).map(Some)
+                        }
+                        _ => Ok(None),
+                    }
+                });
+                if tx.send((range.clone(), loaded)).is_err() {
+                    return;
+                }
+            }
+        });
+        for (range, loaded) in rx {
+            for (file, data) in files[range].iter().zip(loaded) {
+                write(&file.0, &file.1, data?)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Reads a small file whole, checking it still is what pass one hashed.
+fn read_checked(file: impl io::Read, record: &FileRecord) -> io::Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(record.size as usize + 1);
+    io::Read::take(file, record.size + 1).read_to_end(&mut data)?;
+    if data.len() as u64 != record.size
+        || crate::hashing::hex(&godepot_module::sha256(&data)) != record.sha256
+    {
+        return Err(changed(record));
+    }
+    Ok(data)
+}
+
+fn changed(record: &FileRecord) -> io::Error {
+    io::Error::other(format!(
+        "{} changed while the bundle was being written",
+        record.path
+    ))
 }
 
 /// Streams one artifact into the archive, checking it still is what pass one hashed: an
@@ -446,10 +564,7 @@ fn append_checked<W: Write>(
     tar.append_data(&mut header(record.size), &record.path, &mut reader)?;
     let (size, sha256) = reader.finish();
     if size != record.size || sha256 != record.sha256 {
-        return Err(io::Error::other(format!(
-            "{} changed while the bundle was being written",
-            record.path
-        )));
+        return Err(changed(record));
     }
     Ok(())
 }
@@ -470,6 +585,44 @@ mod tests {
     use super::*;
     use crate::NoProgress;
     use crate::testutil::{Remote, key, put_version, store};
+
+    /// Small artifacts written from pass one's bytes, read again ahead of the archive, or
+    /// streamed: the same bundle. One changed between the passes is refused.
+    #[test]
+    fn kept_and_reread_artifacts_give_the_same_bundle() {
+        let (dir, local) = store();
+        for v in 0..20 {
+            put_version(&local, "example.com/a", &format!("v1.0.{v}"));
+        }
+        let root = local.root().to_path_buf();
+        let bundle = |name: &str, keep: u64| {
+            let out = dir.path().join(name);
+            export_keeping(
+                Tree::Dir(&root),
+                &ExportOptions::default(),
+                &out,
+                &NoProgress,
+                keep,
+            )
+            .unwrap();
+            std::fs::read(out).unwrap()
+        };
+        let kept = bundle("kept.tar.zst", KEEP_BYTES);
+        assert_eq!(bundle("reread.tar.zst", 0), kept);
+        assert_eq!(bundle("some.tar.zst", 2000), kept);
+
+        let record = FileRecord {
+            path: "example.com/a/@v/v1.0.0.mod".into(),
+            size: 3,
+            sha256: crate::hashing::hex(&godepot_module::sha256(b"abc")),
+            h1: None,
+        };
+        assert_eq!(read_checked(&b"abc"[..], &record).unwrap(), b"abc");
+        for changed in [&b"abd"[..], b"abcd", b"ab"] {
+            let e = read_checked(changed, &record).unwrap_err();
+            assert!(e.to_string().contains("changed while the bundle"), "{e}");
+        }
+    }
 
     /// A bucket (streams, no local root) exports the very bytes its files give from disk;
     /// a damaged artifact is refused there as here.

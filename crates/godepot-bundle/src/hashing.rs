@@ -1,15 +1,16 @@
 //! Streaming SHA-256, so that no file is ever held in memory whole.
 
-use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 
 use sha2::{Digest, Sha256};
 
 /// Lower-case hex of a digest.
 pub(crate) fn hex(digest: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(digest.len() * 2);
     for b in digest {
-        let _ = write!(s, "{b:02x}");
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     s
 }
@@ -23,6 +24,9 @@ pub(crate) enum CopyError {
     Write(io::Error),
 }
 
+const SMALL_BUF: usize = 16 * 1024;
+const LARGE_BUF: usize = 256 * 1024;
+
 /// Copies `reader` to `writer`, returning (bytes copied, hex SHA-256 of them).
 pub(crate) fn copy_hashing(
     reader: &mut impl Read,
@@ -30,7 +34,9 @@ pub(crate) fn copy_hashing(
     mut on_chunk: impl FnMut(u64),
 ) -> Result<(u64, String), CopyError> {
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
+    // Small to start with: most artifacts are a few KiB, and a large zeroed buffer for each
+    // of them costs more than the copy. A source that fills it gets large reads.
+    let mut buf = vec![0u8; SMALL_BUF];
     let mut total = 0u64;
     loop {
         let n = match reader.read(&mut buf) {
@@ -43,6 +49,9 @@ pub(crate) fn copy_hashing(
         writer.write_all(&buf[..n]).map_err(CopyError::Write)?;
         total += n as u64;
         on_chunk(n as u64);
+        if n == buf.len() && buf.len() < LARGE_BUF {
+            buf = vec![0u8; LARGE_BUF];
+        }
     }
     Ok((total, hex(&hasher.finalize())))
 }
