@@ -121,7 +121,7 @@ pub fn inspect<R: Read + Seek>(key: &ArtifactKey, file: &mut R) -> Result<Facts,
         Kind::Zip => {
             let summary = inspect_zip(&mut *file, &key.module, &key.version)
                 .map_err(|e| format!("invalid module zip: {e}"))?;
-            check_zip_go_mod(key, file)?;
+            check_zip_go_mod(key, summary.go_mod.as_deref())?;
             Ok(Facts::Zip { h1: summary.h1 })
         }
         Kind::Mod => {
@@ -220,25 +220,14 @@ pub fn check_ziphash(stated: &str, zip_h1: &str) -> Result<(), String> {
 /// The go.mod inside a zip (if it has one) must name the module too: the go command reads
 /// it when the module is replaced by a directory or vendored. `+incompatible` versions
 /// predate modules, so theirs may name anything (or be absent).
-fn check_zip_go_mod<R: Read + Seek>(key: &ArtifactKey, file: &mut R) -> Result<(), String> {
+fn check_zip_go_mod(key: &ArtifactKey, go_mod: Option<&[u8]>) -> Result<(), String> {
     if key.version.as_str().ends_with("+incompatible") {
         return Ok(());
     }
-    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-    let mut archive =
-        zip::ZipArchive::new(&mut *file).map_err(|e| format!("invalid module zip: {e}"))?;
-    let name = format!("{}@{}/go.mod", key.module, key.version);
-    let entry = match archive.by_name(&name) {
-        Ok(entry) => entry,
-        Err(zip::result::ZipError::FileNotFound) => return Ok(()),
-        Err(e) => return Err(format!("invalid module zip: {name}: {e}")),
+    let Some(data) = go_mod else {
+        return Ok(());
     };
-    let mut data = Vec::new();
-    entry
-        .take(MAX_GO_MOD + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| format!("invalid module zip: {name}: {e}"))?;
-    check_go_mod_for(key.module.as_str(), &data)
+    check_go_mod_for(key.module.as_str(), data)
         .map(|_| ())
         .map_err(|e| format!("invalid module zip: its go.mod: {e}"))
 }

@@ -155,6 +155,8 @@ fn read_dir_entries(
     out: &mut Vec<TreeEntry>,
 ) -> Result<Vec<DirJob>, StoreError> {
     let mut subdirs = Vec::new();
+    // The files of a `@v/` directory share its module: parsed once, not once a file.
+    let module = rel.strip_suffix("/@v").map(parse_module);
     let entries = fs::read_dir(dir).map_err(StoreError::io(dir))?;
     for entry in entries {
         let entry = entry.map_err(|e| StoreError::io(dir)(e))?;
@@ -175,10 +177,13 @@ fn read_dir_entries(
         }
         // Relative to the open directory, and not following a symlink.
         let meta = entry.metadata().map_err(failed)?;
-        let file = if file_type.is_file() {
-            classify(&child_rel)
-        } else {
+        let file = if !file_type.is_file() {
             TreeFile::Other("not a regular file".into())
+        } else if let Some(module) = &module {
+            // The file's name: what follows `<rel>/`.
+            classify_in(module, &child_rel[rel.len() + 1..])
+        } else {
+            classify(&child_rel)
         };
         out.push(TreeEntry {
             rel_path: child_rel,
@@ -231,9 +236,19 @@ pub fn classify(rel_path: &str) -> TreeFile {
     let Some((module, file)) = rel_path.rsplit_once("/@v/") else {
         return TreeFile::Other("not under a module's @v/ directory".into());
     };
-    let module = match ModulePath::from_escaped(module) {
-        Ok(m) => m,
-        Err(e) => return TreeFile::Other(format!("invalid module path: {e}")),
+    classify_in(&parse_module(module), file)
+}
+
+/// The module of a `<escaped module>/@v/` directory, or why it is not one.
+fn parse_module(escaped: &str) -> Result<ModulePath, String> {
+    ModulePath::from_escaped(escaped).map_err(|e| format!("invalid module path: {e}"))
+}
+
+/// [`classify`] of the file `file` in the `@v/` directory of `module`.
+fn classify_in(module: &Result<ModulePath, String>, file: &str) -> TreeFile {
+    let module = match module {
+        Ok(m) => m.clone(),
+        Err(e) => return TreeFile::Other(e.clone()),
     };
     if file == "list" {
         return TreeFile::List(module);
@@ -351,13 +366,27 @@ mod tests {
                 want.push(rel);
             }
         }
+        for rel in [
+            "example.com/m1/sub1/@v/v1.0.0.lock",
+            "example.com/m1/sub1/@v/list",
+            "example.com/m1/sub1/@v/nested/v1.0.0.mod",
+            "example.com/Bad/@v/v1.0.0.mod",
+            "example.com/m2/v3/@v/v1.0.0.mod",
+            "@v/v1.0.0.mod",
+        ] {
+            let path = dir.path().join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "module x\n").unwrap();
+            want.push(rel.to_owned());
+        }
         want.sort();
-        let got: Vec<String> = walk_tree(dir.path())
-            .unwrap()
-            .into_iter()
-            .map(|e| e.rel_path)
-            .collect();
+        let walked = walk_tree(dir.path()).unwrap();
+        let got: Vec<&str> = walked.iter().map(|e| e.rel_path.as_str()).collect();
         assert_eq!(got, want);
+        // Each file's module parsed once for its directory: the same as from its path.
+        for entry in &walked {
+            assert_eq!(entry.file, classify(&entry.rel_path), "{}", entry.rel_path);
+        }
     }
 
     #[test]
