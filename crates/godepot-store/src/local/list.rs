@@ -12,14 +12,14 @@
 //! rewriting the list leaves it stale until then, never wrong forever. Reading one
 //! module's directory is O(versions of that module); no store walk is ever involved.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::Path;
 
 use godepot_module::{ModulePath, Version};
 
-use super::walk::classify;
+use super::walk::classify_in;
 use crate::{Kind, StoreError, TreeFile};
 
 /// The kinds of file one version is held as.
@@ -58,12 +58,12 @@ impl ListDrift {
 pub(crate) fn held_kinds(
     root: &Path,
     module: &ModulePath,
-) -> Result<BTreeMap<Version, HeldKinds>, StoreError> {
+) -> Result<HashMap<Version, HeldKinds>, StoreError> {
     let escaped = module.escaped();
     let dir = root.join(&escaped).join("@v");
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(e) => return Err(StoreError::io(&dir)(e)),
     };
     let mut names = Vec::new();
@@ -78,15 +78,15 @@ pub(crate) fn held_kinds(
 
 /// What a module's `@v/` directory holds, version by version, from the names of the files
 /// in it (a directory read, or an object listing); names that are not artifacts are ignored.
+/// Hashed, not ordered: a module of thousands of versions is read on every publish.
 pub(crate) fn held_from_names(
     module: &ModulePath,
     names: impl IntoIterator<Item = String>,
-) -> BTreeMap<Version, HeldKinds> {
-    let escaped = module.escaped();
-    let mut held: BTreeMap<Version, HeldKinds> = BTreeMap::new();
+) -> HashMap<Version, HeldKinds> {
+    let module = Ok(module.clone());
+    let mut held: HashMap<Version, HeldKinds> = HashMap::new();
     for name in names {
-        let rel = format!("{escaped}/@v/{name}");
-        let TreeFile::Artifact(key) = classify(&rel) else {
+        let TreeFile::Artifact(key) = classify_in(&module, &name) else {
             continue;
         };
         let kinds = held.entry(key.version).or_default();
@@ -101,7 +101,7 @@ pub(crate) fn held_from_names(
 }
 
 /// The versions the list must hold, in semver order.
-pub(crate) fn listable(held: &BTreeMap<Version, HeldKinds>) -> Vec<Version> {
+pub(crate) fn listable(held: &HashMap<Version, HeldKinds>) -> Vec<Version> {
     let mut versions: Vec<Version> = held
         .iter()
         .filter(|(v, k)| k.is_complete() && !v.is_pseudo())
@@ -124,11 +124,11 @@ pub(crate) fn parse_list(data: &[u8]) -> Vec<Version> {
 /// go command sorts lists itself, but rewriting less keeps diffs of a tree readable),
 /// and how the old one drifted from the files.
 pub(crate) fn reconcile(current: &[Version], want: &[Version]) -> (String, ListDrift) {
-    let wanted: BTreeSet<&Version> = want.iter().collect();
-    let listed: BTreeSet<&Version> = current.iter().collect();
+    let wanted: HashSet<&Version> = want.iter().collect();
+    let listed: HashSet<&Version> = current.iter().collect();
     let mut drift = ListDrift::default();
     let mut text = String::new();
-    let mut seen = BTreeSet::new();
+    let mut seen = HashSet::new();
     for v in current {
         if !seen.insert(v) {
             continue;

@@ -245,7 +245,7 @@ fn parse_module(escaped: &str) -> Result<ModulePath, String> {
 }
 
 /// [`classify`] of the file `file` in the `@v/` directory of `module`.
-fn classify_in(module: &Result<ModulePath, String>, file: &str) -> TreeFile {
+pub(crate) fn classify_in(module: &Result<ModulePath, String>, file: &str) -> TreeFile {
     let module = match module {
         Ok(m) => m.clone(),
         Err(e) => return TreeFile::Other(e.clone()),
