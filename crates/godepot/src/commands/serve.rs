@@ -388,7 +388,10 @@ async fn keep_index(
         if !index.needs_rebuild()? {
             return Ok(false);
         }
-        let rebuilt = index.rebuild(store)?;
+        let rebuilt = index.rebuild(store);
+        // The walk held every file of the store for a moment.
+        crate::memory::release_free_memory();
+        let rebuilt = rebuilt?;
         let t = rebuilt.totals;
         tracing::info!(
             modules = t.modules,
@@ -400,7 +403,9 @@ async fn keep_index(
         Ok(true)
     };
     let refresh_now: Step<()> = |index, store| {
-        let refreshed = index.refresh(store)?;
+        let refreshed = index.refresh(store);
+        crate::memory::release_free_memory();
+        let refreshed = refreshed?;
         if refreshed.examined > 0 {
             tracing::info!(
                 changed = refreshed.examined,

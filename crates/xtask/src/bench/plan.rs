@@ -72,6 +72,12 @@ impl Plan {
         self.lib_modules * self.versions_per_module + self.big_zips
     }
 
+    /// `n` generated versions (rounded down to whole modules), keeping the versions a
+    /// module.
+    pub(crate) fn set_scale_total(&mut self, n: usize) {
+        self.scale_modules = (n / self.scale_versions).max(1);
+    }
+
     pub(crate) fn scale_total(&self) -> usize {
         self.scale_modules * self.scale_versions
     }

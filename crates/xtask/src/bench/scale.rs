@@ -47,6 +47,15 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
     let (large, _) = start(ctx, &dir, "scale.log", cpus)?;
     search(&large, total, report)?;
     let (small, _) = start(ctx, &ctx.fixture.universe.root, "scale-small.log", cpus)?;
+    small.wait_index_current(Duration::from_secs(300))?;
+    // Idle, with each one's module index current and before any load.
+    report.add(
+        &format!("RSS idle, {total} versions (index current)"),
+        "MiB",
+        super::rss::rss_mib(&large.pids),
+        Some((super::rss::rss_mib(&small.pids), "small store")),
+        Some(Target::AtMost { x: 20.0 }),
+    );
     let mut servers = [large, small];
     let kinds = [
         (
@@ -102,7 +111,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, report: &mut Report) -> Result<(), String> {
 fn search(server: &Server, total: usize, report: &mut Report) -> Result<(), String> {
     const REPS: usize = 50;
     let timeout = Duration::from_secs(30);
-    server.wait_index_current(Duration::from_secs(300))?;
+    // A rebuild takes about a millisecond a version on these machines.
+    server.wait_index_current(Duration::from_millis(total.max(300_000) as u64))?;
     let mut times = Vec::with_capacity(REPS);
     for _ in 0..REPS {
         let t = super::httpc::get_ok(server.addr, "/api/search?q=scale/s012", timeout)?;
