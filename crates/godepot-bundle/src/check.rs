@@ -60,9 +60,9 @@ impl Opened {
         Self::read_whole(Box::new(file), len)
     }
 
-    /// Reads a small artifact whole: its stated length and one more byte, so that a file
-    /// longer than stated is still seen as it is. (`Take` so that the file's own
-    /// `read_to_end` does not ask the kernel for the size once more.)
+    /// Reads a small artifact whole, into room for its stated length and one byte more (a
+    /// file that grew is read as it is, up to [`READ_WHOLE`] and a byte). `Take` so that the
+    /// file's own `read_to_end` does not ask the kernel for the size once more.
     fn read_whole(reader: Box<dyn Read + Send>, len: u64) -> io::Result<Opened> {
         let mut data = Vec::with_capacity(len as usize + 1);
         reader.take(READ_WHOLE + 1).read_to_end(&mut data)?;

@@ -325,14 +325,13 @@ fn made(path: String, data: &[u8]) -> FileRecord {
     FileRecord {
         path,
         size: data.len() as u64,
-        sha256: crate::hashing::hex(&godepot_module::sha256(data)),
+        sha256: crate::hashing::sha256_hex(data),
         h1: None,
     }
 }
 
 /// The manifest record of a held artifact; refuses artifacts that fail their own checks, so
-/// a bad store never produces a bundle that import would refuse.
-/// With the bytes, when they were read whole and `budget` still had room for them.
+/// a bad store never produces a bundle that import would refuse. With the bytes, when they were read whole and `budget` still had room for them.
 fn describe(
     tree: Tree<'_>,
     entry: &TreeEntry,
@@ -350,7 +349,7 @@ fn describe(
         Opened::Memory(data) => {
             let data = data.into_inner();
             let size = data.len() as u64;
-            let sha256 = crate::hashing::hex(&godepot_module::sha256(&data));
+            let sha256 = crate::hashing::sha256_hex(&data);
             let room = budget
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
                     left.checked_sub(size)
@@ -502,14 +501,19 @@ fn read_ahead(
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         s.spawn(move || {
             for range in batches.iter() {
-                let loaded = crate::parallel::map(&files[range.clone()], |file| {
-                    match (small(file), &file.1) {
-                        (true, Source::Artifact(entry)) => {
-                            read_checked(tree.reader(&entry.rel_path)?, &file.0).map(Some)
-                        }
-                        _ => Ok(None),
+                let batch = &files[range.clone()];
+                let load = |file: &(FileRecord, Source<'_>)| match (small(file), &file.1) {
+                    (true, Source::Artifact(entry)) => {
+                        read_checked(tree.reader(&entry.rel_path)?, &file.0).map(Some)
                     }
-                });
+                    _ => Ok(None),
+                };
+                // Most batches are all kept bytes or made content: no threads for those.
+                let loaded: Vec<io::Result<Option<Vec<u8>>>> = if batch.iter().any(small) {
+                    crate::parallel::map(batch, load)
+                } else {
+                    batch.iter().map(load).collect()
+                };
                 if tx.send((range.clone(), loaded)).is_err() {
                     return;
                 }
@@ -528,9 +532,7 @@ fn read_ahead(
 fn read_checked(file: impl io::Read, record: &FileRecord) -> io::Result<Vec<u8>> {
     let mut data = Vec::with_capacity(record.size as usize + 1);
     io::Read::take(file, record.size + 1).read_to_end(&mut data)?;
-    if data.len() as u64 != record.size
-        || crate::hashing::hex(&godepot_module::sha256(&data)) != record.sha256
-    {
+    if data.len() as u64 != record.size || crate::hashing::sha256_hex(&data) != record.sha256 {
         return Err(changed(record));
     }
     Ok(data)
@@ -614,7 +616,7 @@ mod tests {
         let record = FileRecord {
             path: "example.com/a/@v/v1.0.0.mod".into(),
             size: 3,
-            sha256: crate::hashing::hex(&godepot_module::sha256(b"abc")),
+            sha256: crate::hashing::sha256_hex(b"abc"),
             h1: None,
         };
         assert_eq!(read_checked(&b"abc"[..], &record).unwrap(), b"abc");

@@ -15,6 +15,11 @@ pub(crate) fn hex(digest: &[u8]) -> String {
     s
 }
 
+/// Lower-case hex SHA-256 of bytes in memory.
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    hex(&godepot_module::sha256(data))
+}
+
 /// Why a copy failed: the source could not be read (a damaged bundle, a vanished file) or
 /// the destination could not be written (a full disk). The two call for different remedies,
 /// so they are never reported alike.

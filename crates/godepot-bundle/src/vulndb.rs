@@ -107,7 +107,7 @@ impl Incoming {
         }
         let mut data = Vec::with_capacity(size as usize);
         Read::take(reader, size).read_to_end(&mut data)?;
-        let sha256 = crate::hashing::hex(&godepot_module::sha256(&data));
+        let sha256 = crate::hashing::sha256_hex(&data);
         self.files += 1;
         match file {
             DbFile::DbIndex => {

@@ -181,7 +181,7 @@ fn an_unkeyed_tree_head_never_displaces_a_verified_one() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("forged-latest");
     let mut record = record(path, note.len() as u64);
-    record.sha256 = crate::hashing::hex(&godepot_module::sha256(note.as_bytes()));
+    record.sha256 = crate::hashing::sha256_hex(note.as_bytes());
     let (size, reader) = bytes(note.as_bytes());
     write_bundle(
         &bundle,
@@ -215,7 +215,7 @@ fn replace_entry(bundle: &Path, out: &Path, path: &str, data: &[u8]) {
         let mut manifest = Manifest::from_json(&entries[0].1).unwrap();
         let record = manifest.files.iter_mut().find(|f| f.path == path).unwrap();
         record.size = data.len() as u64;
-        record.sha256 = crate::hashing::hex(&godepot_module::sha256(data));
+        record.sha256 = crate::hashing::sha256_hex(data);
         entries[0].1 = manifest.to_json();
         entries.iter_mut().find(|(p, _)| p == path).unwrap().1 = data.to_vec();
     });

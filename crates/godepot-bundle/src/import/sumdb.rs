@@ -76,7 +76,7 @@ impl Incoming {
         if let Err(e) = shape::check_shape(&name, &endpoint, &data) {
             return Ok(Err(e.to_string()));
         }
-        let sha256 = crate::hashing::hex(&godepot_module::sha256(&data));
+        let sha256 = crate::hashing::sha256_hex(&data);
         // `supported` only serves `GOPROXY=file://` use of the bundle: checked, not kept.
         if endpoint != SumdbPath::Supported {
             let mut spool = store.spool()?;
