@@ -8,6 +8,7 @@ mod common;
 use common::{Rig, assert_healthy, tail};
 use godepot_testkit::fsutil;
 use godepot_testkit::http::try_http_request;
+use std::time::Duration;
 
 /// (path, invalid on its face: must not reach upstream)
 fn cases() -> Vec<(String, bool)> {
@@ -89,6 +90,14 @@ fn bad_paths_get_4xx_and_change_nothing() {
     let rig = Rig::small();
     let gd = rig.godepot(&[]);
     assert_healthy(&gd, "start");
+    // A new data dir's index is built in the background after start; the snapshot below
+    // must not race that write.
+    assert!(
+        gd.wait_for_log(Duration::from_secs(60), "module index rebuilt")
+            .is_some(),
+        "no index rebuild at start\nlogs:\n{}",
+        tail(&gd)
+    );
     let mut before = fsutil::tree(&rig.data);
     rig.upstream.reset_hits();
 
