@@ -45,6 +45,10 @@ const MAX_ANSWER: u64 = 4 << 20;
 /// Tiles fetched at once while gathering proofs.
 const TILE_FETCHES: usize = 8;
 
+/// How many records below the latest tree head the proof tiles cover for any client's own
+/// head (see [`SumdbProxy::gather_proof_tiles`]): 2,048 level-0 tiles, 16 MiB.
+const SPAN_RECORDS: u64 = 2048 << HEIGHT;
+
 /// What [`SumdbProxy::gather_proof_tiles`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ProofTiles {
@@ -344,10 +348,23 @@ impl SumdbProxy {
                 report.failed += 1;
             }
             let mut tiles = godepot_sumdb::plan::client_tiles(HEIGHT, &sizes, &ids);
-            // A client inside may hold a head of its own, newer than every lookup's (it went
-            // online since): the edges of every tree up to the latest cover it.
+            // A client inside may hold a head of its own, newer than some lookup's (it went
+            // online since): the edges of every tree up to the latest cover it, one level-0
+            // tile per 2^HEIGHT records. A caching upstream's lookups can be months old,
+            // millions of records behind the latest, so the span is kept to its newest
+            // SPAN_RECORDS; a client whose head is older than that is told so by the warning.
             if let (Some(latest), Some(&oldest)) = (latest, sizes.iter().min()) {
-                tiles.extend(godepot_sumdb::plan::span_tiles(HEIGHT, oldest, latest));
+                let from = oldest.max(latest.saturating_sub(SPAN_RECORDS));
+                if from > oldest {
+                    tracing::warn!(
+                        database = db.name(),
+                        oldest_lookup_head = oldest,
+                        latest,
+                        covered_from = from,
+                        "the lookups' tree heads lie far behind the latest: only the newest tree sizes are covered; a go command inside whose own head (its $GOPATH/pkg/sumdb) is older than covered_from cannot check it offline"
+                    );
+                }
+                tiles.extend(godepot_sumdb::plan::span_tiles(HEIGHT, from, latest));
             }
             let results: Vec<_> = futures_util::stream::iter(tiles)
                 .map(|tile| async move { (tile, self.obtain(db, &SumdbPath::Tile(tile)).await) })
