@@ -6,7 +6,9 @@
 //! - [`client`]: `go mod download all` through godepot versus `file://` and upstream direct;
 //! - [`scale`]: start-up and latency with 100,000 versions in the store;
 //! - [`objstore`]: replicas on a bucket (MinIO) beside the local store and nginx;
-//! - [`airgap`]: export, import and verify of 100,000 versions.
+//! - [`airgap`]: export, import and verify of 100,000 versions;
+//! - [`real`], only with `--project`: a real project's prefetch and cold pull-through against
+//!   the go command's own upstream.
 //!
 //! Everything listens on 127.0.0.1; every loop is bounded; every child process is held by a
 //! guard that stops it on drop. A missed target is reported, never turned into a failure.
@@ -21,6 +23,7 @@ mod httpc;
 mod objstore;
 mod plan;
 mod procs;
+mod real;
 mod report;
 mod rss;
 mod scale;
@@ -65,6 +68,12 @@ pub(crate) struct BenchArgs {
     /// 1,000,000 (`--only scale --scale-versions 1000000`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(100..))]
     scale_versions: Option<u64>,
+    /// A real project (the directory of its go.mod and go.sum): adds the `real` section,
+    /// which prefetches it and pulls it through an empty godepot from the go command's own
+    /// upstream and checksum database (`go env GOPROXY`, `go env GOSUMDB`), beside `go mod
+    /// download all` straight from there. Uses the network; never in `--quick`.
+    #[arg(long, value_name = "DIR", conflicts_with = "quick")]
+    project: Option<PathBuf>,
 }
 
 /// The sections of a run, in the order they run.
@@ -76,6 +85,7 @@ pub(crate) enum Section {
     Scale,
     Objstore,
     Airgap,
+    Real,
 }
 
 /// What every section gets.
@@ -123,6 +133,14 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
         if wanted(Section::Objstore) {
             env::check_objstore_tools()?;
         }
+        let real = match &args.project {
+            Some(dir) if wanted(Section::Real) => Some(real::RealUpstream::from_go_env(dir)?),
+            Some(_) => None,
+            None if args.only.contains(&Section::Real) => {
+                return Err("the real section needs --project DIR".to_owned());
+            }
+            None => None,
+        };
         let godepot = match args.godepot_bin {
             Some(bin) => bin,
             None => {
@@ -130,9 +148,9 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
                 env::build_godepot(&root)?
             }
         };
-        Ok((nginx, wrk, godepot))
+        Ok((nginx, wrk, godepot, real))
     })();
-    let (nginx, wrk_bin, godepot) = match setup {
+    let (nginx, wrk_bin, godepot, real) = match setup {
         Ok(t) => t,
         Err(e) => {
             eprintln!("[bench] cannot set up: {e}");
@@ -157,6 +175,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
             &nginx,
             &wrk_bin,
             &pinning,
+            real.as_ref(),
             &mut report,
         )
     }));
@@ -167,7 +186,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
     }
     machine.finish();
 
-    let notes = vec![
+    let mut notes = vec![
         format!("plan: {} ({} module versions in the universe)", plan.name, plan.universe_versions()),
         pinning.note.clone(),
         "godepot runs online (upstream: the fixture upstream on 127.0.0.1, list TTL 1 h so that list hits stay hits) with its default info-level access log; nginx logs each request too".to_owned(),
@@ -176,6 +195,9 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
             machine.rustc_start, machine.rustc_end, machine.loadavg_start, machine.loadavg_end
         ),
     ];
+    if real.is_some() {
+        notes.push("the real section's upstream and checksum database are the go command's own (go env GOPROXY, GOSUMDB), over the network".to_owned());
+    }
     let table = report.table();
     let mut text = String::new();
     for n in &notes {
@@ -210,6 +232,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // the run's settings, each from its own flag
 fn sections(
     plan: &Plan,
     only: &[Section],
@@ -217,6 +240,7 @@ fn sections(
     nginx: &Path,
     wrk_bin: &Path,
     pinning: &Pinning,
+    real: Option<&real::RealUpstream>,
     report: &mut Report,
 ) -> Result<(), String> {
     let work = tempfile::Builder::new()
@@ -277,6 +301,11 @@ fn sections(
     }
     if wanted(Section::Airgap) {
         section(report, "air gap", |r| airgap::run(&ctx, r));
+    }
+    if let Some(real) = real {
+        section(report, "a real project, real upstream", |r| {
+            real::run(&ctx, real, r)
+        });
     }
     Ok(())
 }
