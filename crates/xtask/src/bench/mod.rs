@@ -148,16 +148,23 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
                 env::build_godepot(&root)?
             }
         };
-        Ok((nginx, wrk, godepot, real))
+        Ok((
+            Tools {
+                godepot,
+                nginx,
+                wrk,
+            },
+            real,
+        ))
     })();
-    let (nginx, wrk_bin, godepot, real) = match setup {
+    let (tools, real) = match setup {
         Ok(t) => t,
         Err(e) => {
             eprintln!("[bench] cannot set up: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let mut machine = Machine::probe(&nginx, &wrk_bin);
+    let mut machine = Machine::probe(&tools.nginx, &tools.wrk);
     if machine.rustc_start > 0 {
         eprintln!(
             "[bench] note: {} rustc processes are running: figures will be noisy",
@@ -171,9 +178,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
         sections(
             &plan,
             &args.only,
-            &godepot,
-            &nginx,
-            &wrk_bin,
+            &tools,
             &pinning,
             real.as_ref(),
             &mut report,
@@ -232,13 +237,17 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // the run's settings, each from its own flag
+/// The binaries a run drives.
+struct Tools {
+    godepot: PathBuf,
+    nginx: PathBuf,
+    wrk: PathBuf,
+}
+
 fn sections(
     plan: &Plan,
     only: &[Section],
-    godepot: &Path,
-    nginx: &Path,
-    wrk_bin: &Path,
+    tools: &Tools,
     pinning: &Pinning,
     real: Option<&real::RealUpstream>,
     report: &mut Report,
@@ -259,7 +268,7 @@ fn sections(
         t.elapsed().as_secs_f64()
     );
     let wrk = wrk::Wrk::new(
-        wrk_bin.to_path_buf(),
+        tools.wrk.clone(),
         work.path(),
         pinning.load.clone(),
         pinning.load_cores,
@@ -268,8 +277,8 @@ fn sections(
     let ctx = Ctx {
         plan,
         fixture: &fixture,
-        godepot,
-        nginx,
+        godepot: &tools.godepot,
+        nginx: &tools.nginx,
         wrk: &wrk,
         pinning,
         upstream: &upstream,
