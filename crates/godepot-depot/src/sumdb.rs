@@ -42,8 +42,11 @@ use crate::metrics::DepotMetrics;
 /// The largest answer accepted from a database: a full data tile is far smaller.
 const MAX_ANSWER: u64 = 4 << 20;
 
-/// Tiles fetched at once while gathering proofs.
-const TILE_FETCHES: usize = 8;
+/// Tiles fetched at once while gathering proofs. Each is 8 KiB and the wait is the round
+/// trip, so the phase is latency-bound: against a real upstream 120 ms away, 2,000 tiles
+/// took 17 ms each at 8 in flight, 4.4 at 32, 2.3 at 64 and 2.2 at 128 (HTTP/2, one
+/// connection). The go command itself fetches a proof's tiles all at once.
+const TILE_FETCHES: usize = 64;
 
 /// How many records below the latest tree head the proof tiles cover for any client's own
 /// head (see [`SumdbProxy::gather_proof_tiles`]): 2,048 level-0 tiles, 16 MiB.
