@@ -6,8 +6,9 @@
 //!
 //! Two phases: resolve (read the module graph with `godepot-resolve`, and the toolchains
 //! the projects name; the go.mod files it reads are fetched and kept as it goes), then keep the zips and `.info` files of the
-//! selected versions, and any `.mod` the graph walk did not read (go.sum inputs),
-//! [`PrefetchOptions::jobs`] at a time; last, the checksum database's proof tiles.
+//! selected versions, and any `.mod` the graph walk did not read (go.sum inputs); last, the
+//! checksum database's proof tiles. Zips download [`PrefetchOptions::jobs`] at a time; the
+//! small files (go.mod reads, `.info`) [`SMALL_PER_JOB`] times as many, beside them.
 //!
 //! The caller (the CLI) builds the depot, renders [`Progress`] and prints the [`Report`];
 //! nothing here prints. [`dry_run`] resolves without storing anything; [`check()`] resolves
@@ -41,7 +42,7 @@ use tally::Tally;
 /// How to prefetch.
 #[derive(Debug, Clone)]
 pub struct PrefetchOptions {
-    /// How many downloads run at once.
+    /// How many zips download at once; small files go [`SMALL_PER_JOB`] times as many.
     pub jobs: usize,
     /// For `module@version` inputs, also gather what that module needs to build.
     pub query_deps: bool,
@@ -70,10 +71,21 @@ impl Default for PrefetchOptions {
     }
 }
 
+/// How many small files (`.mod`, `.info`) are fetched at once for each of
+/// [`PrefetchOptions::jobs`]. Their time is a round trip each, not bytes: at 8 in flight a
+/// real project's 1,003 `.info` files took 35 s (about 270 ms each from a remote upstream),
+/// longer than its 963 MiB of zips.
+pub const SMALL_PER_JOB: usize = 8;
+
 impl PrefetchOptions {
+    /// How many small files are fetched at once.
+    fn small_jobs(&self) -> usize {
+        self.jobs.max(1).saturating_mul(SMALL_PER_JOB)
+    }
+
     fn resolve(&self) -> ResolveOptions {
         ResolveOptions {
-            jobs: self.jobs,
+            jobs: self.small_jobs(),
             query_deps: self.query_deps,
             full_graph: self.full_graph,
         }
@@ -154,7 +166,7 @@ pub async fn prefetch(
         ),
     });
     tally.progress().fetching(todo.len() as u64);
-    keep_all(depot, todo, options.jobs, &tally).await;
+    keep_all(depot, todo, options, &tally).await;
     tally
         .progress()
         .phase("gathering the checksum database's proof tiles");
@@ -268,10 +280,14 @@ fn remaining(needs: &Needs, tally: &Tally) -> Vec<Artifact> {
     todo
 }
 
-async fn keep_all(depot: &Depot, todo: Vec<Artifact>, jobs: usize, tally: &Tally) {
-    let permits = Arc::new(Semaphore::new(jobs));
+/// Keeps every artifact of `todo`: the zips [`PrefetchOptions::jobs`] at a time, and the
+/// small files beside them from a pool of their own, so that neither waits on the other.
+async fn keep_all(depot: &Depot, todo: Vec<Artifact>, options: &PrefetchOptions, tally: &Tally) {
+    let zips = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let small = Arc::new(Semaphore::new(options.small_jobs()));
     let mut tasks = JoinSet::new();
     for artifact in todo {
+        let permits = if artifact.ext == "zip" { &zips } else { &small };
         let (depot, permits, tally) = (depot.clone(), permits.clone(), tally.clone());
         tasks.spawn(async move {
             let Ok(_permit) = permits.acquire_owned().await else {
