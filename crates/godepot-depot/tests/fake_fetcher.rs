@@ -38,18 +38,12 @@ impl Fake {
 
     /// Serves `module@version` with a go.mod naming `declared`, a matching .info and zip.
     fn add(&self, module: &str, version: &str, declared: &str) {
-        let go_mod = format!("module {declared}\n\ngo 1.21\n");
-        let prefix = format!("{module}@{version}/");
-        let zip = godepot_testkit::universe::zip_bytes(&[
-            (&format!("{prefix}go.mod"), go_mod.as_bytes()),
-            (&format!("{prefix}a.go"), b"package a\n"),
-        ]);
-        let info = format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}\n");
+        let v = godepot_testkit::universe::version_files(module, version, declared);
         let mut files = self.files.lock().unwrap();
-        files.insert(format!("{module}@{version}.mod"), go_mod.into());
-        files.insert(format!("{module}@{version}.info"), info.clone().into());
-        files.insert(format!("{module}@{version}.zip"), zip.into());
-        files.insert(format!("{module}@latest"), info.into());
+        files.insert(format!("{module}@{version}.mod"), v.go_mod.into());
+        files.insert(format!("{module}@{version}.info"), v.info.clone().into());
+        files.insert(format!("{module}@{version}.zip"), v.zip.into());
+        files.insert(format!("{module}@latest"), v.info.into());
         let list = files.entry(format!("{module} list")).or_default();
         *list = format!("{}{version}\n", String::from_utf8_lossy(list)).into();
     }

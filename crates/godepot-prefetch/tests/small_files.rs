@@ -32,16 +32,10 @@ impl Gated {
         let mut files = HashMap::new();
         for i in 0..DEPS {
             let (module, version) = (format!("example.com/dep{i}"), "v1.0.0");
-            let go_mod = format!("module {module}\n\ngo 1.21\n");
-            let prefix = format!("{module}@{version}/");
-            let zip = godepot_testkit::universe::zip_bytes(&[
-                (&format!("{prefix}go.mod"), go_mod.as_bytes()),
-                (&format!("{prefix}a.go"), b"package a\n"),
-            ]);
-            let info = format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}\n");
-            files.insert(format!("{module}@{version}.mod"), go_mod.into());
-            files.insert(format!("{module}@{version}.info"), info.into());
-            files.insert(format!("{module}@{version}.zip"), zip.into());
+            let v = godepot_testkit::universe::version_files(&module, version, &module);
+            files.insert(format!("{module}@{version}.mod"), v.go_mod.into());
+            files.insert(format!("{module}@{version}.info"), v.info.into());
+            files.insert(format!("{module}@{version}.zip"), v.zip.into());
         }
         Gated {
             files,

@@ -339,6 +339,30 @@ fn write_zip(dest: &Path, module: &str, v: &VersionSpec, go_mod: Option<&str>) {
     zw.finish().expect("zip finish").flush().expect("zip flush");
 }
 
+/// The three files of a minimal version of `module` whose go.mod declares `declared`
+/// (`go 1.21`, one Go file): for fake fetchers that answer from memory.
+#[derive(Debug, Clone)]
+pub struct VersionFiles {
+    pub go_mod: Vec<u8>,
+    pub info: Vec<u8>,
+    pub zip: Vec<u8>,
+}
+
+pub fn version_files(module: &str, version: &str, declared: &str) -> VersionFiles {
+    let go_mod = format!("module {declared}\n\ngo 1.21\n");
+    let prefix = format!("{module}@{version}/");
+    let zip = zip_bytes(&[
+        (&format!("{prefix}go.mod"), go_mod.as_bytes()),
+        (&format!("{prefix}a.go"), b"package a\n"),
+    ]);
+    let info = format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}\n");
+    VersionFiles {
+        go_mod: go_mod.into_bytes(),
+        info: info.into_bytes(),
+        zip,
+    }
+}
+
 /// A deflated zip with exactly these entry names (no prefix added): for building bad zips,
 /// e.g. entries with the wrong `module@version/` prefix.
 pub fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
