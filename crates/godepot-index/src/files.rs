@@ -9,7 +9,7 @@ use std::time::UNIX_EPOCH;
 
 use godepot_module::{ModulePath, Version};
 use godepot_store::{Artifact, ArtifactKey, Kind, Store};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::IndexError;
 
@@ -28,10 +28,13 @@ struct Held {
     license: Option<(String, i64)>,
 }
 
+/// `known`: the zip's size and licence as the row has them; the licence is taken from there
+/// when the zip held is of that size (see [`sync`]).
 fn read_held(
     store: &dyn Store,
     module: &ModulePath,
     version: &Version,
+    known: Option<(i64, (String, i64))>,
 ) -> Result<Held, IndexError> {
     let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Info);
     let mut held = Held::default();
@@ -71,7 +74,10 @@ fn read_held(
         }
     }
     if let Some(zip) = zip {
-        held.license = license(store, zip, module, version);
+        held.license = match known {
+            Some((size, license)) if Some(size as u64) == held.zip => Some(license),
+            _ => license(store, zip, module, version),
+        };
     }
     Ok(held)
 }
@@ -108,7 +114,19 @@ pub(crate) fn sync(
     module: &ModulePath,
     version: &Version,
 ) -> Result<(), IndexError> {
-    let held = read_held(store, module, version)?;
+    // A zip is written once, so the licence found in it when it was indexed holds while it
+    // is there: its detection (tens of milliseconds for a large zip) is not repeated when
+    // another file of the version arrives (the .ziphash stored right after every zip).
+    let known = conn
+        .query_row(
+            "SELECT zip_size, license, license_confidence FROM versions
+             WHERE module = ?1 AND version = ?2 AND zip_size IS NOT NULL AND license IS NOT NULL
+               AND license_confidence IS NOT NULL",
+            params![module.as_str(), version.as_str()],
+            |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))),
+        )
+        .optional()?;
+    let held = read_held(store, module, version, known)?;
     let (module, version) = (module.as_str(), version.as_str());
     let Some(added) = held.added else {
         // No .info, .mod or .zip: the version is not held (a lone .ziphash is not one).

@@ -90,9 +90,11 @@ impl Index {
         let candidates: Vec<_> = candidates.into_iter().collect();
         self.sync_all(store, &candidates)?;
         schema::set(&self.write(), "clean", from)?;
+        let totals = self.totals()?;
+        self.release_caches();
         Ok(Rebuilt {
             examined: candidates.len() as u64,
-            totals: self.totals()?,
+            totals,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -118,9 +120,11 @@ impl Index {
         // What is left was walked but is not in the index.
         changed.extend(walked.into_keys());
         self.sync_all(store, &changed)?;
+        let totals = self.totals()?;
+        self.release_caches();
         Ok(Rebuilt {
             examined: changed.len() as u64,
-            totals: self.totals()?,
+            totals,
             seconds: started.elapsed().as_secs_f64(),
         })
     }

@@ -312,6 +312,34 @@ fn the_licence_of_a_held_zip_is_a_column_and_a_rebuild_finds_it_again() {
     assert_eq!(license.as_deref(), Some("MIT"), "recomputed from the files");
 }
 
+#[test]
+fn a_zips_licence_is_found_once_not_again_when_its_ziphash_arrives() {
+    let (_dir, store, index) = store();
+    let zip = licensed_zip("example.com/lic", "v1.0.0");
+    store
+        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
+        .unwrap();
+    // What the row says stands for the zip it was found in: a detection now would say MIT.
+    index
+        .write()
+        .execute("UPDATE versions SET license = 'as found before'", [])
+        .unwrap();
+    store
+        .put(
+            &key("example.com/lic", "v1.0.0", Kind::ZipHash),
+            b"h1:abc=\n",
+        )
+        .unwrap();
+    let detail = index.module("example.com/lic").unwrap().unwrap();
+    let row = &detail.versions[0];
+    assert_eq!(row.license.as_deref(), Some("as found before"));
+    assert_eq!(
+        row.h1.as_deref(),
+        Some("h1:abc="),
+        "the row is in step otherwise"
+    );
+}
+
 /// A tree in a bucket in memory (conditional puts as S3 does them), as one replica opens it;
 /// two replicas of one bucket share `bucket`.
 fn replica(bucket: &Arc<InMemory>) -> ObjectStore {

@@ -124,15 +124,23 @@ pub fn detect_zip<R: Read + Seek>(zip: R, root: &str) -> Result<Detected, zip::r
     let mut archive = zip::ZipArchive::new(zip)?;
     let mut files = Vec::new();
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i)?;
-        let full = entry.name()?.into_owned();
+        // Names from the central directory first: an entry is opened (a seek and a read of
+        // its local header) only when its name is a licence file's.
+        let Some(full) = archive.name_for_index(i) else {
+            continue;
+        };
+        let full = full?;
         let Some(name) = full.strip_prefix(root) else {
             continue;
         };
-        if name.contains('/') || !entry.is_file() || !is_license_file(name) {
+        if name.contains('/') || !is_license_file(name) {
             continue;
         }
         let name = name.to_owned();
+        let mut entry = archive.by_index(i)?;
+        if !entry.is_file() {
+            continue;
+        }
         let mut bytes = Vec::new();
         (&mut entry).take(MAX_FILE).read_to_end(&mut bytes)?;
         files.push(detect_text(&name, &String::from_utf8_lossy(&bytes)));
