@@ -2,16 +2,19 @@
 //! bucket alike): the sizes of `.info`, `.mod` and `.zip` (each
 //! absent when not held), the `h1:` of the zip (its `.ziphash`), and when it was added (the
 //! oldest modification time among them, which a rebuild finds again), and the licence its
-//! zip's licence files carry (`godepot_license`; absent when the zip is not held).
+//! zip's licence files carry (`godepot_license`; absent when the zip is not held, and until
+//! the scans' worker has found it when [`Licences::Later`]).
 
 use std::io;
+use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use godepot_module::{ModulePath, Version};
-use godepot_store::{Artifact, ArtifactKey, Kind, Store};
+use godepot_store::{Artifact, ArtifactBody, ArtifactKey, Kind, Store};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::IndexError;
+use crate::scans::{Offer, Scans};
 
 /// What the files of one version say.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -29,13 +32,14 @@ struct Held {
 }
 
 /// `known`: the zip's size and licence as the row has them; the licence is taken from there
-/// when the zip held is of that size (see [`sync`]).
+/// when the zip held is of that size (see [`sync`]). Also returns the zip when its licence is
+/// still to be found.
 fn read_held(
     store: &dyn Store,
     module: &ModulePath,
     version: &Version,
     known: Option<(i64, (String, i64))>,
-) -> Result<Held, IndexError> {
+) -> Result<(Held, Option<Artifact>), IndexError> {
     let key = ArtifactKey::new(module.clone(), version.clone(), Kind::Info);
     let mut held = Held::default();
     let mut zip = None;
@@ -73,28 +77,34 @@ fn read_held(
             zip = Some(artifact);
         }
     }
-    if let Some(zip) = zip {
-        held.license = match known {
-            Some((size, license)) if Some(size as u64) == held.zip => Some(license),
-            _ => license(store, zip, module, version),
-        };
-    }
-    Ok(held)
+    let zip = zip.and_then(|zip| match known {
+        Some((size, license)) if size as u64 == zip.len => {
+            held.license = Some(license);
+            None
+        }
+        _ => Some(zip),
+    });
+    Ok((held, zip))
 }
 
 /// The licence of a held zip; `None` when it cannot be read as one (verify's business). A
 /// zip not in a local file (a bucket's) is spooled to an unnamed file in the store's scratch
 /// directory first, since the zip's directory is at its end: memory stays bounded whatever
 /// its size.
-fn license(
-    store: &dyn Store,
-    zip: Artifact,
-    module: &ModulePath,
-    version: &Version,
-) -> Option<(String, i64)> {
+fn license(store: &dyn Store, zip: Artifact, module: &str, version: &str) -> Option<(String, i64)> {
     let file = zip.into_file(store.scratch_dir()).ok()?;
+    detect(io::BufReader::new(&file), module, version)
+}
+
+/// The licence label and confidence (see [`Held::license`]) of the zip `zip` of
+/// `module@version`; `None` when it cannot be read as one.
+pub(crate) fn detect(
+    zip: impl io::Read + io::Seek,
+    module: &str,
+    version: &str,
+) -> Option<(String, i64)> {
     let root = format!("{module}@{version}/");
-    let detected = godepot_license::detect_zip(io::BufReader::new(file), &root).ok()?;
+    let detected = godepot_license::detect_zip(zip, &root).ok()?;
     let license = detected.license();
     let identified = detected.files.iter().filter(|f| !f.licenses.is_empty());
     let confidence = match license {
@@ -105,6 +115,18 @@ fn license(
     Some((license.label(), percent))
 }
 
+/// Where [`sync`] finds a zip's licence when the row does not have it yet.
+pub(crate) enum Licences<'a> {
+    /// Read now, before the row is written (rebuilds, refreshes: batch work).
+    Now,
+    /// A local file is handed to the scans' worker (the observer, inside a store's `put`);
+    /// see [`crate::scans`].
+    Later {
+        scans: &'a Arc<Scans>,
+        writer: &'a Arc<Mutex<Connection>>,
+    },
+}
+
 /// Brings the row of `module@version` in step with its files; the caller holds the write
 /// lock (a `BEGIN IMMEDIATE` transaction), so no other writer changes the row between the
 /// look at the files and the write. Hits and last access survive an update.
@@ -113,6 +135,7 @@ pub(crate) fn sync(
     store: &dyn Store,
     module: &ModulePath,
     version: &Version,
+    licences: Licences<'_>,
 ) -> Result<(), IndexError> {
     // A zip is written once, so the licence found in it when it was indexed holds while it
     // is there: its detection (tens of milliseconds for a large zip) is not repeated when
@@ -126,8 +149,19 @@ pub(crate) fn sync(
             |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))),
         )
         .optional()?;
-    let held = read_held(store, module, version, known)?;
+    let (mut held, zip) = read_held(store, module, version, known)?;
     let (module, version) = (module.as_str(), version.as_str());
+    if let Some(zip) = zip {
+        held.license = match (licences, zip.body) {
+            (Licences::Later { scans, writer }, ArtifactBody::File(file)) => {
+                match scans.offer(writer, module, version, zip.len as i64, file) {
+                    Offer::Deferred => None,
+                    Offer::Inline(file) => detect(io::BufReader::new(&file), module, version),
+                }
+            }
+            (_, body) => license(store, Artifact { body, ..zip }, module, version),
+        };
+    }
     let Some(added) = held.added else {
         // No .info, .mod or .zip: the version is not held (a lone .ziphash is not one).
         conn.execute(

@@ -13,6 +13,7 @@
 //! - [`writers`]: the marker by which a crashed writer is detected at the next open.
 //! - [`query`]: search, module detail, totals.
 //! - [`hits`]: downloads counted in memory, written in batches.
+//! - [`scans`]: zips' licences found by a worker thread, off the store's `put`.
 //!
 //! It is kept current by [`StoreObserver`]: the store tells it of every version stored or
 //! quarantined, after the files changed, and the index re-reads that version's files. A crash
@@ -25,6 +26,7 @@ mod files;
 mod hits;
 mod query;
 mod rebuild;
+mod scans;
 mod schema;
 mod writers;
 
@@ -55,12 +57,13 @@ pub struct Index {
     dir: PathBuf,
     /// Every write goes through this connection, in `BEGIN IMMEDIATE` transactions that read
     /// the files while holding SQLite's write lock, so the last writer always saw the files
-    /// as they are (see [`files`]).
-    writer: Mutex<Connection>,
+    /// as they are (see [`files`]). Shared with the licence scans' worker.
+    writer: Arc<Mutex<Connection>>,
     /// Reads (search, detail, totals) on their own connection: WAL lets them run beside a
     /// rebuild's batches.
     reader: Mutex<Connection>,
     hits: hits::Hits,
+    scans: Arc<scans::Scans>,
     _marker: writers::Marker,
 }
 
@@ -109,9 +112,10 @@ impl Index {
         let reader = schema::connect(&db)?;
         Ok(Index {
             dir,
-            writer: Mutex::new(writer),
+            writer: Arc::new(Mutex::new(writer)),
             reader: Mutex::new(reader),
             hits: hits::Hits::default(),
+            scans: scans::Scans::new(),
             _marker: marker,
         })
     }
@@ -133,7 +137,9 @@ impl Index {
     }
 
     /// Brings the row of `module@version` in step with its files in `store` (inserted,
-    /// updated, or removed when none is held any more).
+    /// updated, or removed when none is held any more). A new zip's licence, when the zip is
+    /// a local file, is found by a worker after this returns ([`scans`]); readers of
+    /// licences wait for it.
     pub fn sync_version(
         &self,
         store: &dyn Store,
@@ -142,7 +148,11 @@ impl Index {
     ) -> Result<(), IndexError> {
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        files::sync(&tx, store, module, version)?;
+        let later = files::Licences::Later {
+            scans: &self.scans,
+            writer: &self.writer,
+        };
+        files::sync(&tx, store, module, version, later)?;
         tx.commit()?;
         Ok(())
     }
@@ -172,9 +182,10 @@ impl Index {
     }
 
     /// Frees the pages SQLite caches on both connections (up to 2 MiB each), for after a
-    /// walk of every row: a server that rebuilt a large index then idles at its working set,
-    /// not at two full caches. Queries refill what they use.
-    fn release_caches(&self) {
+    /// walk of every row, and for a server gone quiet (searches of a large store fill the
+    /// reader's): it then idles at its working set, not at two full caches. Queries refill
+    /// what they use.
+    pub fn release_caches(&self) {
         // One lock at a time.
         for conn in [&self.writer, &self.reader] {
             let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
@@ -200,6 +211,9 @@ impl StoreObserver for Index {
 
 impl Drop for Index {
     fn drop(&mut self) {
+        // The licences still queued are found before the marker goes: a process that exits
+        // cleanly leaves a complete index.
+        self.scans.close();
         if let Err(e) = self.flush_hits() {
             tracing::warn!(error = %e, "download counts not written to the module index");
         }

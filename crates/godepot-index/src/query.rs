@@ -136,6 +136,9 @@ impl Index {
 
     /// A module and its versions, or `None` when the index holds none of it.
     pub fn module(&self, path: &str) -> Result<Option<ModuleDetail>, IndexError> {
+        // Licences are the one column filled after the row: those of zips already stored
+        // are waited for.
+        self.scans.settle();
         let conn = self.read();
         let module = conn
             .query_row(

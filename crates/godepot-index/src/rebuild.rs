@@ -138,7 +138,7 @@ impl Index {
             let mut conn = self.write();
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for (module, version) in batch {
-                files::sync(&tx, store, module, version)?;
+                files::sync(&tx, store, module, version, files::Licences::Now)?;
             }
             tx.commit()?;
         }

@@ -319,6 +319,7 @@ fn a_zips_licence_is_found_once_not_again_when_its_ziphash_arrives() {
     store
         .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
         .unwrap();
+    index.scans.settle();
     // What the row says stands for the zip it was found in: a detection now would say MIT.
     index
         .write()
@@ -338,6 +339,116 @@ fn a_zips_licence_is_found_once_not_again_when_its_ziphash_arrives() {
         Some("h1:abc="),
         "the row is in step otherwise"
     );
+}
+
+/// The licence columns of a row as written, without waiting for the scans.
+fn raw_license(index: &Index, module: &str, version: &str) -> Option<String> {
+    index
+        .write()
+        .query_row(
+            "SELECT license FROM versions WHERE module = ?1 AND version = ?2",
+            [module, version],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_zips_licence_is_found_after_its_put_and_readers_wait_for_it() {
+    let (_dir, store, index) = store();
+    index.scans.pause(true);
+    let zip = licensed_zip("example.com/lic", "v1.0.0");
+    store
+        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
+        .unwrap();
+    store
+        .put(
+            &key("example.com/lic", "v1.0.0", Kind::ZipHash),
+            b"h1:abc=\n",
+        )
+        .unwrap();
+    // The put returned with the row written and its licence still to be found, once.
+    assert_eq!(raw_license(&index, "example.com/lic", "v1.0.0"), None);
+    assert_eq!(index.scans.scanned(), 0);
+    index.scans.pause(false);
+    let detail = index.module("example.com/lic").unwrap().unwrap();
+    assert_eq!(detail.versions[0].license.as_deref(), Some("MIT"));
+    assert_eq!(detail.versions[0].h1.as_deref(), Some("h1:abc="));
+    assert_eq!(
+        index.scans.scanned(),
+        1,
+        "the .ziphash queued no second scan"
+    );
+}
+
+#[test]
+fn licences_still_queued_are_found_before_a_clean_close() {
+    let (dir, store, index) = store();
+    index.rebuild(&store).unwrap();
+    index.scans.pause(true);
+    let zip = licensed_zip("example.com/lic", "v1.0.0");
+    store
+        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
+        .unwrap();
+    assert_eq!(raw_license(&index, "example.com/lic", "v1.0.0"), None);
+    drop(store);
+    drop(index);
+    let index = open_local(dir.path());
+    assert!(!index.needs_rebuild().unwrap(), "a clean close");
+    assert_eq!(
+        raw_license(&index, "example.com/lic", "v1.0.0").as_deref(),
+        Some("MIT")
+    );
+}
+
+#[test]
+fn a_full_queue_has_the_licence_read_in_the_put() {
+    let (_dir, store, index) = store();
+    index.scans.pause(true);
+    let versions: Vec<String> = (0..=scans::QUEUE).map(|i| format!("v1.0.{i}")).collect();
+    for version in &versions {
+        let zip = licensed_zip("example.com/lic", version);
+        store
+            .put(&key("example.com/lic", version, Kind::Zip), &zip)
+            .unwrap();
+    }
+    let (queued, last) = versions.split_at(scans::QUEUE);
+    assert_eq!(raw_license(&index, "example.com/lic", &queued[0]), None);
+    assert_eq!(
+        raw_license(&index, "example.com/lic", &last[0]).as_deref(),
+        Some("MIT"),
+        "read in the put: the queue was full"
+    );
+    index.scans.pause(false);
+    let detail = index.module("example.com/lic").unwrap().unwrap();
+    assert!(
+        detail
+            .versions
+            .iter()
+            .all(|v| v.license.as_deref() == Some("MIT"))
+    );
+    assert_eq!(index.scans.scanned(), scans::QUEUE as u64);
+}
+
+#[test]
+fn a_zip_removed_before_its_scan_leaves_no_row_behind() {
+    let (_dir, store, index) = store();
+    index.scans.pause(true);
+    put_version(&store, "example.com/gone", "v1.0.0");
+    let zip = licensed_zip("example.com/gone", "v1.1.0");
+    store
+        .put(&key("example.com/gone", "v1.1.0", Kind::Zip), &zip)
+        .unwrap();
+    store
+        .quarantine(
+            &key("example.com/gone", "v1.1.0", Kind::Zip).rel_path(),
+            "rm",
+        )
+        .unwrap();
+    index.scans.pause(false);
+    let detail = index.module("example.com/gone").unwrap().unwrap();
+    let versions: Vec<_> = detail.versions.iter().map(|v| v.version.as_str()).collect();
+    assert_eq!(versions, ["v1.0.0"], "the scan wrote into no row");
 }
 
 /// A tree in a bucket in memory (conditional puts as S3 does them), as one replica opens it;
