@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use godepot_index::Index;
 use godepot_server::Activity;
 
 /// How long the server must go without a new request before free memory is handed back.
@@ -36,9 +37,10 @@ pub(crate) fn limit_arenas() {
 }
 
 /// Runs for ever: after activity, once nothing is in flight and a quiet second passes with no
-/// new request, returns the allocator's free memory to the system (once per burst, so a busy
-/// server never pays it).
-pub(crate) async fn release_when_idle(activity: Arc<Activity>) {
+/// new request, returns the allocator's free memory to the system, and the pages the module
+/// index's queries cached (a search of a million versions fills SQLite's cache), once per
+/// burst, so a busy server never pays it.
+pub(crate) async fn release_when_idle(activity: Arc<Activity>, index: Option<Arc<Index>>) {
     let mut seen = activity.started();
     let mut released = true;
     let mut tick = tokio::time::interval(QUIET);
@@ -52,7 +54,14 @@ pub(crate) async fn release_when_idle(activity: Arc<Activity>) {
         } else if !released {
             released = true;
             // Walks every arena: milliseconds, so not on an async worker.
-            let _ = tokio::task::spawn_blocking(release_free_memory).await;
+            let index = index.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(index) = index {
+                    index.release_caches();
+                }
+                release_free_memory();
+            })
+            .await;
             tracing::debug!("quiet for {QUIET:?}: free memory handed back to the system");
         }
     }

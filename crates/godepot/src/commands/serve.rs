@@ -244,7 +244,10 @@ async fn serve(config: Config) -> Result<(), Failure> {
         None => {}
     }
     let activity = Arc::new(Activity::default());
-    tokio::spawn(memory::release_when_idle(Arc::clone(&activity)));
+    tokio::spawn(memory::release_when_idle(
+        Arc::clone(&activity),
+        built.index.clone(),
+    ));
     tokio::spawn(Arc::clone(&recorder).flush_every(ACCESS_FLUSH));
     let mut metrics = godepot_server::Metrics::default().with_source(upstream_metrics);
     if let Some(index) = &built.index {
