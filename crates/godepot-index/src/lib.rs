@@ -157,6 +157,36 @@ impl Index {
         Ok(())
     }
 
+    /// Finds now the licence of each held zip of `module` whose row has none, and writes it:
+    /// for a reader in another process than the store's writer (`godepot ls` beside a
+    /// server), which cannot wait for that writer's scans, and finds none when the writer
+    /// was killed before its queue was done. Says how many rows it looked at.
+    pub fn find_missing_licences(
+        &self,
+        store: &dyn Store,
+        module: &ModulePath,
+    ) -> Result<usize, IndexError> {
+        let versions: Vec<String> = {
+            let conn = self.read();
+            let mut stmt = conn.prepare_cached(
+                "SELECT version FROM versions
+                 WHERE module = ?1 AND zip_size IS NOT NULL AND license IS NULL",
+            )?;
+            let rows = stmt.query_map([module.as_str()], |row| row.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for version in &versions {
+            let Ok(version) = Version::parse(version) else {
+                continue;
+            };
+            let mut conn = self.write();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            files::sync(&tx, store, module, &version, files::Licences::Now)?;
+            tx.commit()?;
+        }
+        Ok(versions.len())
+    }
+
     /// Counts a download of `module@version` (a `.zip`, `.mod` or `.info` served). Kept in
     /// memory; [`Index::flush_hits`] writes the counts.
     pub fn record_hit(&self, module: &ModulePath, version: &Version) {

@@ -402,6 +402,36 @@ fn licences_still_queued_are_found_before_a_clean_close() {
 }
 
 #[test]
+fn a_licence_left_unfound_by_a_killed_writer_is_found_by_the_next_reader() {
+    let (dir, store, index) = store();
+    let zip = licensed_zip("example.com/lic", "v1.0.0");
+    store
+        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
+        .unwrap();
+    put_version(&store, "example.com/lic", "v1.1.0");
+    index.scans.settle();
+    // What a writer killed before its scan leaves: the row without its licence.
+    index
+        .write()
+        .execute(
+            "UPDATE versions SET license = NULL, license_confidence = NULL",
+            [],
+        )
+        .unwrap();
+    let reader = open_local(dir.path());
+    let module = ModulePath::parse("example.com/lic").unwrap();
+    // v1.1.0's zip is not one: looked at, nothing found, as before.
+    assert_eq!(reader.find_missing_licences(&store, &module).unwrap(), 2);
+    let detail = reader.module("example.com/lic").unwrap().unwrap();
+    let license = |v: &str| {
+        let row = detail.versions.iter().find(|r| r.version == v).unwrap();
+        row.license.clone()
+    };
+    assert_eq!(license("v1.0.0").as_deref(), Some("MIT"));
+    assert_eq!(license("v1.1.0"), None);
+}
+
+#[test]
 fn a_full_queue_has_the_licence_read_in_the_put() {
     let (_dir, store, index) = store();
     index.scans.pause(true);

@@ -88,7 +88,15 @@ fn add_licenses(root: &std::path::Path, listing: &mut Listing) {
             "warning: the module index is behind the files, some licences are not shown (godepot reindex brings it up to date)"
         );
     }
+    // A server writing this store finds new zips' licences after storing them, and one
+    // killed meanwhile leaves them unfound: those rows are read from the zips here.
+    let store = godepot_store::LocalStore::open(root);
     for module in &mut listing.modules {
+        if let (Ok(store), Ok(path)) = (&store, godepot_module::ModulePath::parse(&module.path))
+            && let Err(e) = index.find_missing_licences(store, &path)
+        {
+            tracing::warn!(module = %module.path, error = %e, "licences not read from the zips");
+        }
         let Ok(Some(detail)) = index.module(&module.path) else {
             continue;
         };
