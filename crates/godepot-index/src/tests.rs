@@ -276,10 +276,7 @@ fn a_damaged_database_is_started_afresh() {
 #[test]
 fn the_licence_of_a_held_zip_is_a_column_and_a_rebuild_finds_it_again() {
     let (dir, store, index) = store();
-    let zip = licensed_zip("example.com/lic", "v1.0.0");
-    store
-        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
-        .unwrap();
+    put_licensed_zip(&store, "example.com/lic", "v1.0.0");
     store
         .put(
             &key("example.com/lic", "v1.1.0", Kind::Mod),
@@ -315,10 +312,7 @@ fn the_licence_of_a_held_zip_is_a_column_and_a_rebuild_finds_it_again() {
 #[test]
 fn a_zips_licence_is_found_once_not_again_when_its_ziphash_arrives() {
     let (_dir, store, index) = store();
-    let zip = licensed_zip("example.com/lic", "v1.0.0");
-    store
-        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
-        .unwrap();
+    put_licensed_zip(&store, "example.com/lic", "v1.0.0");
     index.scans.settle();
     // What the row says stands for the zip it was found in: a detection now would say MIT.
     index
@@ -357,10 +351,7 @@ fn raw_license(index: &Index, module: &str, version: &str) -> Option<String> {
 fn a_zips_licence_is_found_after_its_put_and_readers_wait_for_it() {
     let (_dir, store, index) = store();
     index.scans.pause(true);
-    let zip = licensed_zip("example.com/lic", "v1.0.0");
-    store
-        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
-        .unwrap();
+    put_licensed_zip(&store, "example.com/lic", "v1.0.0");
     store
         .put(
             &key("example.com/lic", "v1.0.0", Kind::ZipHash),
@@ -386,10 +377,7 @@ fn licences_still_queued_are_found_before_a_clean_close() {
     let (dir, store, index) = store();
     index.rebuild(&store).unwrap();
     index.scans.pause(true);
-    let zip = licensed_zip("example.com/lic", "v1.0.0");
-    store
-        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
-        .unwrap();
+    put_licensed_zip(&store, "example.com/lic", "v1.0.0");
     assert_eq!(raw_license(&index, "example.com/lic", "v1.0.0"), None);
     drop(store);
     drop(index);
@@ -404,10 +392,7 @@ fn licences_still_queued_are_found_before_a_clean_close() {
 #[test]
 fn a_licence_left_unfound_by_a_killed_writer_is_found_by_the_next_reader() {
     let (dir, store, index) = store();
-    let zip = licensed_zip("example.com/lic", "v1.0.0");
-    store
-        .put(&key("example.com/lic", "v1.0.0", Kind::Zip), &zip)
-        .unwrap();
+    put_licensed_zip(&store, "example.com/lic", "v1.0.0");
     put_version(&store, "example.com/lic", "v1.1.0");
     index.scans.settle();
     // What a writer killed before its scan leaves: the row without its licence.
@@ -437,10 +422,7 @@ fn a_full_queue_has_the_licence_read_in_the_put() {
     index.scans.pause(true);
     let versions: Vec<String> = (0..=scans::QUEUE).map(|i| format!("v1.0.{i}")).collect();
     for version in &versions {
-        let zip = licensed_zip("example.com/lic", version);
-        store
-            .put(&key("example.com/lic", version, Kind::Zip), &zip)
-            .unwrap();
+        put_licensed_zip(&store, "example.com/lic", version);
     }
     let (queued, last) = versions.split_at(scans::QUEUE);
     assert_eq!(raw_license(&index, "example.com/lic", &queued[0]), None);
@@ -465,10 +447,7 @@ fn a_zip_removed_before_its_scan_leaves_no_row_behind() {
     let (_dir, store, index) = store();
     index.scans.pause(true);
     put_version(&store, "example.com/gone", "v1.0.0");
-    let zip = licensed_zip("example.com/gone", "v1.1.0");
-    store
-        .put(&key("example.com/gone", "v1.1.0", Kind::Zip), &zip)
-        .unwrap();
+    put_licensed_zip(&store, "example.com/gone", "v1.1.0");
     store
         .quarantine(
             &key("example.com/gone", "v1.1.0", Kind::Zip).rel_path(),
@@ -486,6 +465,12 @@ fn a_zip_removed_before_its_scan_leaves_no_row_behind() {
 fn replica(bucket: &Arc<InMemory>) -> ObjectStore {
     let backend: Arc<dyn object_store::ObjectStore> = bucket.clone();
     ObjectStore::with_backend(backend, "memory://bucket/tree".into(), "tree", None).unwrap()
+}
+
+/// Puts a zip whose LICENSE is the MIT licence, and nothing else of its version.
+fn put_licensed_zip(store: &dyn Store, module: &str, version: &str) {
+    let zip = licensed_zip(module, version);
+    store.put(&key(module, version, Kind::Zip), &zip).unwrap();
 }
 
 fn licensed_zip(module: &str, version: &str) -> Vec<u8> {
