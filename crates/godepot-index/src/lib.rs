@@ -146,13 +146,24 @@ impl Index {
         module: &ModulePath,
         version: &Version,
     ) -> Result<(), IndexError> {
-        let mut conn = self.write();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let later = files::Licences::Later {
             scans: &self.scans,
             writer: &self.writer,
         };
-        files::sync(&tx, store, module, version, later)?;
+        self.sync_one(store, module, version, later)
+    }
+
+    /// One version's row, in a transaction of its own.
+    fn sync_one(
+        &self,
+        store: &dyn Store,
+        module: &ModulePath,
+        version: &Version,
+        licences: files::Licences<'_>,
+    ) -> Result<(), IndexError> {
+        let mut conn = self.write();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        files::sync(&tx, store, module, version, licences)?;
         tx.commit()?;
         Ok(())
     }
@@ -179,10 +190,7 @@ impl Index {
             let Ok(version) = Version::parse(version) else {
                 continue;
             };
-            let mut conn = self.write();
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            files::sync(&tx, store, module, &version, files::Licences::Now)?;
-            tx.commit()?;
+            self.sync_one(store, module, &version, files::Licences::Now)?;
         }
         Ok(versions.len())
     }

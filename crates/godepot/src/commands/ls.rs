@@ -89,17 +89,28 @@ fn add_licenses(root: &std::path::Path, listing: &mut Listing) {
         );
     }
     // A server writing this store finds new zips' licences after storing them, and one
-    // killed meanwhile leaves them unfound: those rows are read from the zips here.
-    let store = godepot_store::LocalStore::open(root);
+    // killed meanwhile leaves them unfound: those rows are read from the zips here. The
+    // store is opened (a scratch directory claimed) only when a row lacks its licence.
+    let mut store = None;
     for module in &mut listing.modules {
-        if let (Ok(store), Ok(path)) = (&store, godepot_module::ModulePath::parse(&module.path))
-            && let Err(e) = index.find_missing_licences(store, &path)
-        {
-            tracing::warn!(module = %module.path, error = %e, "licences not read from the zips");
-        }
-        let Ok(Some(detail)) = index.module(&module.path) else {
+        let Ok(Some(mut detail)) = index.module(&module.path) else {
             continue;
         };
+        let lacking = detail
+            .versions
+            .iter()
+            .any(|row| row.zip_size.is_some() && row.license.is_none());
+        if lacking
+            && let Ok(path) = godepot_module::ModulePath::parse(&module.path)
+            && let Ok(store) = store.get_or_insert_with(|| godepot_store::LocalStore::open(root))
+        {
+            match index.find_missing_licences(store, &path) {
+                Ok(_) => detail = index.module(&module.path).ok().flatten().unwrap_or(detail),
+                Err(e) => {
+                    tracing::warn!(module = %module.path, error = %e, "licences not read from the zips")
+                }
+            }
+        }
         for version in &mut module.versions {
             version.license = (detail.versions.iter())
                 .find(|row| row.version == version.version)
